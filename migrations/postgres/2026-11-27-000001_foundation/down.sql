@@ -1,0 +1,9 @@
+DROP TABLE setup_tokens;
+DROP TABLE auth_failures;
+DROP TABLE audit_log_entries;
+DROP TABLE organization_options;
+DROP TABLE organization_members;
+DROP TABLE organizations;
+DROP TABLE user_permissions;
+DROP TABLE user_emails;
+DROP TABLE users;

@@ -1,0 +1,200 @@
+//! Builds the actix `App` (routes, middleware, shared state) and runs the HTTP server. Used by
+//! `orgsettings serve` and by the tests, so both run exactly the same stack.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{PersistentSession, TtlExtensionPolicy};
+use actix_session::storage::{
+    CookieSessionStore, LoadError, RedisSessionStore, SaveError, SessionKey, SessionStore,
+    UpdateError,
+};
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Key, SameSite, time::Duration as CookieDuration};
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+
+use crate::config::Settings;
+use crate::db::{AnyConnection, Pool};
+use crate::web::error::AppError;
+use crate::web::{csrf, form_error, log_request, not_found, routes};
+
+/// Largest form body accepted (URL-encoded forms); larger gets 413.
+pub const FORM_LIMIT: usize = 256 * 1024;
+/// How long a session lives without being used.
+pub const SESSION_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
+pub const SESSION_COOKIE: &str = "orgsettings_session";
+
+/// State shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    pub fn new(pool: Pool, settings: Settings) -> Self {
+        Self {
+            pool,
+            settings: Arc::new(settings),
+        }
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool (diesel and argon2 never run on
+    /// the async workers).
+    pub async fn db<T, E, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(AppError::from)?;
+            f(&mut conn).map_err(Into::into)
+        })
+        .await?
+    }
+}
+
+/// Where sessions are kept: one `SessionStore` type for both choices, so one `App` type serves either.
+#[derive(Clone)]
+pub enum Sessions {
+    /// Signed and encrypted in the cookie itself.
+    Cookie,
+    /// In Redis; the cookie holds only the session id.
+    Redis(RedisSessionStore),
+}
+
+impl Sessions {
+    pub async fn redis(url: &str) -> anyhow::Result<Self> {
+        let store = RedisSessionStore::new(url)
+            .await
+            .with_context(|| format!("connecting to Redis at {url} for sessions"))?;
+        Ok(Sessions::Redis(store))
+    }
+}
+
+type SessionState = HashMap<String, String>;
+
+impl SessionStore for Sessions {
+    async fn load(&self, key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
+        match self {
+            Sessions::Cookie => CookieSessionStore::default().load(key).await,
+            Sessions::Redis(store) => store.load(key).await,
+        }
+    }
+
+    async fn save(
+        &self,
+        state: SessionState,
+        ttl: &CookieDuration,
+    ) -> Result<SessionKey, SaveError> {
+        match self {
+            Sessions::Cookie => CookieSessionStore::default().save(state, ttl).await,
+            Sessions::Redis(store) => store.save(state, ttl).await,
+        }
+    }
+
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: SessionState,
+        ttl: &CookieDuration,
+    ) -> Result<SessionKey, UpdateError> {
+        match self {
+            Sessions::Cookie => CookieSessionStore::default().update(key, state, ttl).await,
+            Sessions::Redis(store) => store.update(key, state, ttl).await,
+        }
+    }
+
+    async fn update_ttl(&self, key: &SessionKey, ttl: &CookieDuration) -> anyhow::Result<()> {
+        match self {
+            Sessions::Cookie => CookieSessionStore::default().update_ttl(key, ttl).await,
+            Sessions::Redis(store) => store.update_ttl(key, ttl).await,
+        }
+    }
+
+    async fn delete(&self, key: &SessionKey) -> anyhow::Result<()> {
+        match self {
+            Sessions::Cookie => CookieSessionStore::default().delete(key).await,
+            Sessions::Redis(store) => store.delete(key).await,
+        }
+    }
+}
+
+/// The whole application: state, routes and middleware.
+pub fn build_app<S: SessionStore + 'static>(
+    state: AppState,
+    store: S,
+    key: Key,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let cookie_secure = state.settings.cookie_secure;
+    let sessions = SessionMiddleware::builder(store, key)
+        .cookie_name(SESSION_COOKIE.to_owned())
+        .cookie_secure(cookie_secure)
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .session_lifecycle(
+            PersistentSession::default()
+                .session_ttl(SESSION_TTL.try_into().unwrap_or_default())
+                .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+        )
+        .build();
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(web::PayloadConfig::new(FORM_LIMIT))
+        .app_data(
+            web::FormConfig::default()
+                .limit(FORM_LIMIT)
+                .error_handler(form_error),
+        )
+        .configure(routes)
+        .default_service(web::to(not_found))
+        .wrap(from_fn(csrf::protect))
+        .wrap(sessions)
+        .wrap(
+            DefaultHeaders::new()
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("X-Frame-Options", "DENY"))
+                .add(("Referrer-Policy", "same-origin"))
+                .add((
+                    "Content-Security-Policy",
+                    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                     object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+                )),
+        )
+        .wrap(from_fn(log_request))
+}
+
+/// Starts the server on a bound listener; the returned future runs it until stopped.
+pub fn start(
+    listener: TcpListener,
+    state: AppState,
+    sessions: Sessions,
+    key: Key,
+    workers: Option<usize>,
+) -> anyhow::Result<Server> {
+    let server = HttpServer::new(move || build_app(state.clone(), sessions.clone(), key.clone()));
+    let server = match workers {
+        Some(n) => server.workers(n.max(1)),
+        None => server,
+    };
+    Ok(server
+        .listen(listener)
+        .context("listening on the bound socket")?
+        .run())
+}

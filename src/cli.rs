@@ -1,0 +1,246 @@
+//! The subcommands of `orgsettings`. Each opens the database named by `DATABASE_URL` /
+//! `--database-url`, applies pending migrations, and does its one job. Errors come back as one line.
+
+use std::net::TcpListener;
+
+use actix_web::cookie::Key;
+use anyhow::{Context, bail};
+use tracing_subscriber::EnvFilter;
+
+use crate::app::{self, AppState, Sessions};
+use crate::config::{
+    self, Cli, Command, CreateOrgArgs, CreateUserArgs, GlobalArgs, ServeArgs, Settings,
+};
+use crate::db::{self, DatabaseUrl, Pool, write_tx};
+use crate::demo;
+use crate::models::member::Member;
+use crate::models::organization::{Actor, OrgName, Organization};
+use crate::models::role::Role;
+use crate::models::setup;
+use crate::models::slug::Slug;
+use crate::models::user::{EmailAddress, NewUser, Password, User, Username};
+use crate::validation::{FieldErrors, SaveError};
+
+/// Logs go to stderr, one line per event; the filter comes from `--log` / `ORGSETTINGS_LOG`.
+pub fn init_logging(filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(&cli.global, args),
+        Command::Migrate => {
+            let url = DatabaseUrl::parse(&cli.global.database_url)?;
+            let pool = db::connect(&url, 1)?;
+            match db::migrate(&pool, &url)? {
+                0 => println!("No migrations to apply; {url} is up to date."),
+                n => println!("Applied {n} migration(s) to {url}."),
+            }
+            Ok(())
+        }
+        Command::Createuser(args) => create_user(&open(&cli.global)?, args),
+        Command::Createorg(args) => create_org(&open(&cli.global)?, args),
+    }
+}
+
+/// Connects (failing fast with the cause) and migrates.
+fn open(global: &GlobalArgs) -> anyhow::Result<Pool> {
+    let url = DatabaseUrl::parse(&global.database_url)?;
+    let pool = db::connect(&url, 2)?;
+    db::migrate(&pool, &url)?;
+    Ok(pool)
+}
+
+fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let url = DatabaseUrl::parse(&global.database_url)?;
+    let pool = db::connect(&url, args.db_pool_size)?;
+    let applied = db::migrate(&pool, &url)?;
+    tracing::info!(database = %url, migrations_applied = applied, "database ready");
+    let listener =
+        TcpListener::bind(args.bind).with_context(|| format!("cannot listen on {}", args.bind))?;
+    let bound = listener.local_addr().context("reading the bound address")?;
+    let settings = Settings::from_args(&args, bound)?;
+    let key = config::session_key(&args, &url)?;
+    let key = Key::try_from(key.as_slice()).context("the session key is too short")?;
+    if args.demo {
+        print_demo(&pool, &settings)?;
+    }
+    let mut conn = pool.get().context("getting a database connection")?;
+    if let Some(token) = setup::issue_if_empty(&mut conn)? {
+        println!(
+            "\nThis instance has no users yet. Open this one-time link to create the first superuser \
+             and organization:\n\n    {}\n",
+            settings.absolute_url(&format!("/setup/{token}/"))
+        );
+    }
+    drop(conn);
+    println!(
+        "orgsettings is serving {} (listening on {bound})",
+        settings.public_url
+    );
+    actix_web::rt::System::new().block_on(async move {
+        let sessions = match &args.redis_url {
+            Some(redis) => Sessions::redis(redis).await?,
+            None => Sessions::Cookie,
+        };
+        let state = AppState::new(pool, settings);
+        app::start(listener, state, sessions, key, args.workers)?
+            .await
+            .context("the HTTP server stopped with an error")
+    })
+}
+
+fn print_demo(pool: &Pool, settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = pool.get().context("getting a database connection")?;
+    match demo::fill(&mut conn)? {
+        None => println!("--demo: the database already has users; no demo data added."),
+        Some(logins) => {
+            println!(
+                "\nDemo data created: organization `{}`. Log in at {} as:\n",
+                demo::ORG_SLUG,
+                settings.absolute_url("/login")
+            );
+            for login in logins {
+                println!(
+                    "    {:<10} {:<24} {}",
+                    login.username, login.password, login.note
+                );
+            }
+            println!();
+        }
+    }
+    Ok(())
+}
+
+/// The password from the flag, or asked for twice on the terminal.
+fn password_from(args: &CreateUserArgs) -> anyhow::Result<String> {
+    if let Some(password) = &args.password {
+        return Ok(password.clone());
+    }
+    let first = rpassword::prompt_password("Password: ").context("reading the password")?;
+    let second =
+        rpassword::prompt_password("Password (again): ").context("reading the password")?;
+    if first != second {
+        bail!("the two passwords do not match");
+    }
+    Ok(first)
+}
+
+fn field_errors(errors: &FieldErrors) -> anyhow::Error {
+    anyhow::anyhow!("{errors}")
+}
+
+fn create_user(pool: &Pool, args: CreateUserArgs) -> anyhow::Result<()> {
+    let password = password_from(&args)?;
+    let mut errors = FieldErrors::new();
+    let username = errors.take("username", Username::parse(&args.username));
+    let email = errors.take("email", EmailAddress::parse(&args.email));
+    let password = errors.take("password", Password::parse(&password));
+    let role = match &args.role {
+        Some(raw) => match Role::parse(raw) {
+            Ok(role) if role.is_retired() => {
+                errors.add("role", "the admin role is retired; use manager or owner");
+                None
+            }
+            result => errors.take(
+                "role",
+                result.map_err(|_| format!("`{raw}` is not a role: use member, manager or owner")),
+            ),
+        },
+        None => None,
+    };
+    let (Some(username), Some(email), Some(password)) = (username, email, password) else {
+        return Err(field_errors(&errors));
+    };
+    if !errors.is_empty() {
+        return Err(field_errors(&errors));
+    }
+    let new_user = NewUser {
+        username,
+        email,
+        password: Some(password),
+        is_superuser: args.superuser,
+        email_verified: args.email_verified,
+    };
+    let mut conn = pool.get().context("getting a database connection")?;
+    let org_slug = args.org.clone();
+    let result = write_tx(&mut conn, |conn| {
+        let membership = match (&org_slug, role) {
+            (Some(slug), Some(role)) => {
+                let org = Organization::find_by_slug(conn, slug)?.ok_or_else(|| {
+                    SaveError::Invalid(FieldErrors::single(
+                        "org",
+                        format!("no organization with the slug `{slug}`"),
+                    ))
+                })?;
+                Some((org, role))
+            }
+            _ => None,
+        };
+        let user = User::create(conn, &new_user)?;
+        if let Some((org, role)) = &membership {
+            Member::add_user(conn, org.id, user.id, *role)?;
+        }
+        Ok::<_, SaveError>((user, membership))
+    });
+    let (user, membership) = match result {
+        Ok(done) => done,
+        Err(SaveError::Invalid(errors)) => return Err(field_errors(&errors)),
+        Err(other) => return Err(other.into()),
+    };
+    let kind = if user.is_superuser {
+        "superuser"
+    } else {
+        "user"
+    };
+    match membership {
+        Some((org, role)) => println!(
+            "Created {kind} `{}` <{}>, {} of `{}`.",
+            user.username,
+            user.email,
+            role.id(),
+            org.slug
+        ),
+        None => println!("Created {kind} `{}` <{}>.", user.username, user.email),
+    }
+    Ok(())
+}
+
+fn create_org(pool: &Pool, args: CreateOrgArgs) -> anyhow::Result<()> {
+    let mut errors = FieldErrors::new();
+    let name = errors.take("name", OrgName::parse(&args.name));
+    let slug = match &args.slug {
+        Some(raw) => errors.take("slug", Slug::parse(raw)),
+        None => None,
+    };
+    let Some(name) = name else {
+        return Err(field_errors(&errors));
+    };
+    if !errors.is_empty() {
+        return Err(field_errors(&errors));
+    }
+    let mut conn = pool.get().context("getting a database connection")?;
+    let mut owners = User::find_by_login(&mut conn, &args.owner)?;
+    let owner = match owners.len() {
+        0 => bail!("No user matching `{}`", args.owner),
+        1 => owners.remove(0),
+        _ => bail!("Found more than one user matching `{}`", args.owner),
+    };
+    match Organization::create(&mut conn, &name, slug.as_ref(), &owner, &Actor::cli()) {
+        Ok(org) => {
+            println!(
+                "Created organization `{}` (slug `{}`), owned by `{}`.",
+                org.name, org.slug, owner.username
+            );
+            Ok(())
+        }
+        Err(SaveError::Invalid(errors)) => Err(field_errors(&errors)),
+        Err(other) => Err(other.into()),
+    }
+}

@@ -1,0 +1,370 @@
+//! Every setting in one place: its flag, environment variable, default and meaning. The README's
+//! configuration table is this file in prose; keep them in step.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::throttle;
+use crate::db::{Backend, DatabaseUrl};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "orgsettings",
+    version,
+    about = "Organization settings for self-hosted error monitoring",
+    long_about = "Organization settings for self-hosted error monitoring: the general settings, trusted \
+                  Relay keys, avatar, members and audit log of each organization, in the browser and \
+                  through a Sentry-compatible JSON API."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Database: `sqlite://PATH` (embedded, the default) or `postgres://USER:PASSWORD@HOST:PORT/DB`
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://orgsettings.db",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Log filter, e.g. `info`, `warn`, `orgsettings=debug,info`
+    #[arg(long, env = "ORGSETTINGS_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the web app
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit
+    Migrate,
+    /// Create a user (the password is prompted for when not given)
+    Createuser(CreateUserArgs),
+    /// Create an organization owned by an existing user
+    Createorg(CreateOrgArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on
+    #[arg(long, env = "ORGSETTINGS_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+
+    /// Public base URL of the app, used in printed and emailed links [default: http://BIND]
+    #[arg(long, env = "ORGSETTINGS_URL")]
+    pub public_url: Option<url::Url>,
+
+    /// Session key: 64 or more bytes. When unset, a key is generated on first start and kept in
+    /// SESSION_KEY_FILE
+    #[arg(long, env = "ORGSETTINGS_SESSION_KEY", hide_env_values = true)]
+    pub session_key: Option<String>,
+
+    /// Where the generated session key is kept (mode 0600) [default: next to the SQLite database,
+    /// `DB.session-key`; `orgsettings.session-key` in the working directory for PostgreSQL]
+    #[arg(long, env = "ORGSETTINGS_SESSION_KEY_FILE")]
+    pub session_key_file: Option<PathBuf>,
+
+    /// Keep sessions in Redis (e.g. `redis://127.0.0.1:6379`) instead of the encrypted cookie, so
+    /// several instances share them and a session can be ended on the server
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Mark the session cookie `Secure` (sent over HTTPS only) [default: true when the public URL is https]
+    #[arg(long, env = "ORGSETTINGS_COOKIE_SECURE")]
+    pub cookie_secure: Option<bool>,
+
+    /// Take the client IP from `X-Forwarded-For` / `Forwarded` (only behind a reverse proxy that sets them)
+    #[arg(long, env = "ORGSETTINGS_TRUST_PROXY", default_value_t = false)]
+    pub trust_proxy: bool,
+
+    /// Failed logins allowed per IP and per account within the window before 429
+    #[arg(long, env = "ORGSETTINGS_LOGIN_MAX_FAILURES", default_value_t = 10)]
+    pub login_max_failures: u32,
+
+    /// Length of the failed-login window, in seconds
+    #[arg(long, env = "ORGSETTINGS_LOGIN_WINDOW_SECS", default_value_t = 900)]
+    pub login_window_secs: u64,
+
+    /// Feature switches on top of the defaults: `+name` on, `-name` off, comma-separated (known:
+    /// organizations:relay, organizations:required-email-verification; both on by default)
+    #[arg(long, env = "ORGSETTINGS_FEATURES", default_value = "")]
+    pub features: String,
+
+    /// Maximum database connections in the pool
+    #[arg(long, env = "ORGSETTINGS_DB_POOL_SIZE", default_value_t = 10)]
+    pub db_pool_size: u32,
+
+    /// HTTP worker threads [default: number of CPUs]
+    #[arg(long, env = "ORGSETTINGS_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Fill an empty database with a demo organization and users, and print their logins
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CreateUserArgs {
+    #[arg(long)]
+    pub username: String,
+    #[arg(long)]
+    pub email: String,
+    /// The password; prompted for (twice) when not given
+    #[arg(long, env = "ORGSETTINGS_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Make the user an instance superuser
+    #[arg(long)]
+    pub superuser: bool,
+    /// Mark the email address as verified
+    #[arg(long)]
+    pub email_verified: bool,
+    /// Also add the user to this organization (slug)
+    #[arg(long, requires = "role")]
+    pub org: Option<String>,
+    /// The role in --org: member, manager or owner
+    #[arg(long, requires = "org")]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CreateOrgArgs {
+    #[arg(long)]
+    pub name: String,
+    /// Derived from the name when not given
+    #[arg(long)]
+    pub slug: Option<String>,
+    /// Username or email of the owner
+    #[arg(long)]
+    pub owner: String,
+}
+
+/// Instance-wide feature switches (`ORGSETTINGS_FEATURES`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Features {
+    enabled: Vec<&'static str>,
+}
+
+impl Features {
+    pub const KNOWN: [&'static str; 2] = [
+        "organizations:relay",
+        "organizations:required-email-verification",
+    ];
+
+    /// Parses `+name,-name,name` on top of the defaults (every known feature on).
+    pub fn parse(spec: &str) -> anyhow::Result<Self> {
+        let mut enabled: Vec<&'static str> = Self::KNOWN.to_vec();
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (on, name) = match item.strip_prefix('-') {
+                Some(name) => (false, name),
+                None => (true, item.strip_prefix('+').unwrap_or(item)),
+            };
+            let Some(known) = Self::KNOWN.into_iter().find(|k| *k == name) else {
+                bail!(
+                    "unknown feature `{name}` in ORGSETTINGS_FEATURES; known features: {}",
+                    Self::KNOWN.join(", ")
+                );
+            };
+            enabled.retain(|f| *f != known);
+            if on {
+                enabled.push(known);
+            }
+        }
+        Ok(Self { enabled })
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.enabled.contains(&name)
+    }
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Self {
+            enabled: Self::KNOWN.to_vec(),
+        }
+    }
+}
+
+/// The resolved settings the running app uses (built from [`ServeArgs`], or directly by tests).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub public_url: url::Url,
+    pub cookie_secure: bool,
+    pub trust_proxy: bool,
+    pub login_throttle: throttle::Policy,
+    pub features: Features,
+}
+
+impl Settings {
+    /// Defaults for a server reachable at `public_url`.
+    pub fn for_url(public_url: url::Url) -> Self {
+        Self {
+            cookie_secure: public_url.scheme() == "https",
+            public_url,
+            trust_proxy: false,
+            login_throttle: throttle::Policy {
+                max_failures: 10,
+                window: Duration::from_secs(900),
+            },
+            features: Features::default(),
+        }
+    }
+
+    /// The settings of `serve`, for a server listening on `bound`.
+    pub fn from_args(args: &ServeArgs, bound: SocketAddr) -> anyhow::Result<Self> {
+        let public_url = match &args.public_url {
+            Some(url) => url.clone(),
+            None => url::Url::parse(&format!("http://{bound}/"))
+                .with_context(|| format!("making a URL of the bind address {bound}"))?,
+        };
+        let mut settings = Self::for_url(public_url);
+        if let Some(secure) = args.cookie_secure {
+            settings.cookie_secure = secure;
+        }
+        settings.trust_proxy = args.trust_proxy;
+        settings.login_throttle = throttle::Policy {
+            max_failures: args.login_max_failures.max(1),
+            window: Duration::from_secs(args.login_window_secs.max(1)),
+        };
+        settings.features = Features::parse(&args.features)?;
+        Ok(settings)
+    }
+
+    /// An absolute link to a path of this app.
+    pub fn absolute_url(&self, path: &str) -> String {
+        let base = self.public_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+}
+
+/// The session key: the configured one, or the one kept in the key file (generated on first start).
+pub fn session_key(args: &ServeArgs, db: &DatabaseUrl) -> anyhow::Result<Vec<u8>> {
+    if let Some(key) = &args.session_key {
+        if key.len() < 64 {
+            bail!(
+                "ORGSETTINGS_SESSION_KEY is {} bytes long; it must have at least 64 (e.g. `openssl rand -base64 64`)",
+                key.len()
+            );
+        }
+        return Ok(key.as_bytes().to_vec());
+    }
+    let path = match &args.session_key_file {
+        Some(path) => path.clone(),
+        None => default_key_file(db),
+    };
+    load_or_create_key_file(&path)
+}
+
+fn default_key_file(db: &DatabaseUrl) -> PathBuf {
+    match (db.backend(), db.sqlite_path()) {
+        (Backend::Sqlite, Some(path)) => {
+            let path = Path::new(path.strip_prefix("file:").unwrap_or(path));
+            let mut name = path.file_name().unwrap_or_default().to_os_string();
+            name.push(".session-key");
+            path.with_file_name(name)
+        }
+        _ => PathBuf::from("orgsettings.session-key"),
+    }
+}
+
+/// Reads the key file, or creates it with 64 random bytes (base64) and mode 0600.
+pub fn load_or_create_key_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let key = STANDARD
+                .decode(text.trim())
+                .with_context(|| format!("session key file {} is not base64", path.display()))?;
+            if key.len() < 64 {
+                bail!(
+                    "session key file {} holds {} bytes; it needs at least 64",
+                    path.display(),
+                    key.len()
+                );
+            }
+            Ok(key)
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = vec![0u8; 64];
+            rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .with_context(|| format!("creating session key file {}", path.display()))?;
+            writeln!(file, "{}", STANDARD.encode(&key))
+                .with_context(|| format!("writing session key file {}", path.display()))?;
+            tracing::info!(path = %path.display(), "generated a new session key");
+            Ok(key)
+        }
+        Err(err) => {
+            Err(err).with_context(|| format!("reading session key file {}", path.display()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_default_on_and_can_be_switched_off_and_on() {
+        let defaults = Features::parse("").unwrap();
+        assert!(defaults.has("organizations:relay"));
+        assert!(defaults.has("organizations:required-email-verification"));
+        let off = Features::parse("-organizations:relay").unwrap();
+        assert!(!off.has("organizations:relay"));
+        assert!(off.has("organizations:required-email-verification"));
+        let back = Features::parse("-organizations:relay, +organizations:relay").unwrap();
+        assert!(back.has("organizations:relay"));
+    }
+
+    #[test]
+    fn unknown_features_are_refused_with_the_known_list() {
+        let err = Features::parse("+organizations:rleay")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown feature `organizations:rleay`"),
+            "{err}"
+        );
+        assert!(err.contains("organizations:relay"), "{err}");
+    }
+
+    #[test]
+    fn the_key_file_is_created_private_and_read_back_unchanged() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.session-key");
+        let first = load_or_create_key_file(&path).unwrap();
+        assert_eq!(first.len(), 64);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(load_or_create_key_file(&path).unwrap(), first);
+    }
+
+    #[test]
+    fn the_default_key_file_sits_next_to_the_sqlite_database() {
+        let db = DatabaseUrl::parse("sqlite://data/app.db").unwrap();
+        assert_eq!(
+            default_key_file(&db),
+            PathBuf::from("data/app.db.session-key")
+        );
+    }
+}

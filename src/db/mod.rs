@@ -1,0 +1,307 @@
+//! Database setup in one place: the connection type over both backends, the pool with per-connection
+//! pragmas, embedded migrations, and the write-transaction helper every save goes through.
+//!
+//! Errors: functions here return `diesel::QueryResult` (queries) or [`DbSetupError`] (connecting and
+//! migrating); the web layer maps both into `AppError`.
+
+pub mod query;
+pub mod schema;
+
+use std::fmt;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+/// One connection type for both backends; the variant is chosen by the database URL.
+/// PostgreSQL comes first so that diesel's own `establish` never hands a PostgreSQL URL to SQLite.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Per-connection SQLite settings: enforce foreign keys, wait for a lock instead of failing at once,
+/// and the durability level recommended with WAL.
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;";
+
+/// A database URL, parsed once: which backend, and what to hand to the driver.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    backend: Backend,
+    /// What the driver gets: the PostgreSQL URL as given, or the SQLite file path.
+    target: String,
+    /// The URL as the user wrote it, password hidden; used in every message.
+    display: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl DatabaseUrl {
+    /// Accepts `sqlite://PATH`, `sqlite:PATH`, a bare file path, or `postgres://` / `postgresql://` URLs.
+    pub fn parse(raw: &str) -> Result<Self, DbSetupError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(DbSetupError::BadUrl {
+                url: String::new(),
+                reason: "the database URL is empty".into(),
+            });
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            let display = redact_password(raw);
+            url::Url::parse(raw).map_err(|e| DbSetupError::BadUrl {
+                url: display.clone(),
+                reason: e.to_string(),
+            })?;
+            return Ok(Self {
+                backend: Backend::Postgres,
+                target: raw.to_owned(),
+                display,
+            });
+        }
+        let path = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+            .unwrap_or(raw);
+        if let Some((scheme, _)) = raw.split_once("://")
+            && scheme != "sqlite"
+        {
+            return Err(DbSetupError::BadUrl {
+                url: redact_password(raw),
+                reason: format!(
+                    "unsupported scheme `{scheme}`; use sqlite://PATH or postgres://USER@HOST/DB"
+                ),
+            });
+        }
+        if path.is_empty() || path == ":memory:" {
+            return Err(DbSetupError::BadUrl {
+                url: raw.to_owned(),
+                reason:
+                    "give a file path: an in-memory SQLite database cannot be shared by the pool"
+                        .into(),
+            });
+        }
+        Ok(Self {
+            backend: Backend::Sqlite,
+            target: path.to_owned(),
+            display: raw.to_owned(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The SQLite file path, when this is a SQLite URL.
+    pub fn sqlite_path(&self) -> Option<&str> {
+        (self.backend == Backend::Sqlite).then_some(self.target.as_str())
+    }
+
+    fn establish(&self) -> Result<AnyConnection, diesel::ConnectionError> {
+        match self.backend {
+            Backend::Postgres => {
+                PgConnection::establish(&self.target).map(AnyConnection::Postgresql)
+            }
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.target)?;
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.display)
+    }
+}
+
+fn redact_password(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            // set_password only fails for URLs that cannot have one, which excludes this branch
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        Ok(url) => url.to_string(),
+        Err(_) => "<unparsable database URL>".to_owned(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("bad database URL `{url}`: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("cannot connect to the database `{url}`: {cause}")]
+    Connect {
+        url: String,
+        cause: diesel::ConnectionError,
+    },
+    #[error("cannot create the database pool for `{url}`: {cause}")]
+    Pool { url: String, cause: r2d2::PoolError },
+    #[error("cannot apply migrations to `{url}`: {cause}")]
+    Migrate { url: String, cause: String },
+}
+
+/// r2d2 manager that connects with the concrete connection type, so a failure reports its real cause
+/// (diesel's `MultiConnection::establish` tries each backend and keeps only "Invalid connection url").
+#[derive(Clone, Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, Self::Error> {
+        self.url
+            .establish()
+            .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        <AnyConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+/// Connects once with the concrete driver (fail fast, with the cause), then builds the pool.
+pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbSetupError> {
+    url.establish().map_err(|cause| DbSetupError::Connect {
+        url: url.to_string(),
+        cause,
+    })?;
+    r2d2::Pool::builder()
+        .max_size(max_size.max(1))
+        .connection_timeout(Duration::from_secs(10))
+        .build(Manager { url: url.clone() })
+        .map_err(|cause| DbSetupError::Pool {
+            url: url.to_string(),
+            cause,
+        })
+}
+
+/// Applies pending migrations; returns how many ran. SQLite databases are switched to WAL here, once:
+/// the journal mode is stored in the file.
+pub fn migrate(pool: &Pool, url: &DatabaseUrl) -> Result<usize, DbSetupError> {
+    let fail = |cause: String| DbSetupError::Migrate {
+        url: url.to_string(),
+        cause,
+    };
+    let mut conn = pool.get().map_err(|e| fail(e.to_string()))?;
+    let source = match &mut *conn {
+        AnyConnection::Sqlite(sqlite) => {
+            sqlite
+                .batch_execute("PRAGMA journal_mode = WAL;")
+                .map_err(|e| fail(e.to_string()))?;
+            SQLITE_MIGRATIONS
+        }
+        AnyConnection::Postgresql(_) => POSTGRES_MIGRATIONS,
+    };
+    let applied = conn
+        .run_pending_migrations(source)
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(applied.len())
+}
+
+/// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (takes the write lock up front, so
+/// two writers queue on `busy_timeout` instead of failing with SQLITE_BUSY half-way), a plain
+/// `BEGIN` on PostgreSQL. Nested calls become savepoints. Commits on `Ok`, rolls back on `Err`.
+pub fn write_tx<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    type Tm = AnyConnection;
+    let outermost = <Tm as TransactionManager<Tm>>::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_none();
+    match conn {
+        AnyConnection::Sqlite(sqlite) if outermost => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
+        }
+        _ => <Tm as TransactionManager<Tm>>::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <Tm as TransactionManager<Tm>>::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(user_error) => match <Tm as TransactionManager<Tm>>::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(user_error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
+}
+
+/// Whether the error is a unique-constraint violation (on either backend).
+pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// A trivial query, for the health check.
+pub fn ping(conn: &mut AnyConnection) -> diesel::QueryResult<()> {
+    diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_urls_hide_their_password_in_messages() {
+        let url = DatabaseUrl::parse("postgres://app:secret@127.0.0.1:5432/app").unwrap();
+        assert_eq!(url.backend(), Backend::Postgres);
+        assert_eq!(url.to_string(), "postgres://app:***@127.0.0.1:5432/app");
+    }
+
+    #[test]
+    fn sqlite_urls_accept_the_scheme_or_a_bare_path() {
+        for raw in ["sqlite://data/app.db", "sqlite:data/app.db", "data/app.db"] {
+            let url = DatabaseUrl::parse(raw).unwrap();
+            assert_eq!(url.sqlite_path(), Some("data/app.db"), "{raw}");
+        }
+    }
+
+    #[test]
+    fn unsupported_schemes_and_memory_databases_are_refused_with_a_reason() {
+        let err = DatabaseUrl::parse("mysql://root:pw@localhost/db").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bad database URL `mysql://root:***@localhost/db`: unsupported scheme `mysql`; use sqlite://PATH or postgres://USER@HOST/DB"
+        );
+        assert!(DatabaseUrl::parse("sqlite://:memory:").is_err());
+        assert!(DatabaseUrl::parse("  ").is_err());
+    }
+}

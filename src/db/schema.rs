@@ -1,0 +1,122 @@
+//! The database schema, shared by both backends (written by hand; keep it in step with `migrations/`).
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        name -> Text,
+        email -> Text,
+        password_hash -> Text,
+        is_active -> Bool,
+        is_superuser -> Bool,
+        session_version -> Integer,
+        date_joined -> Timestamp,
+        last_login -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    user_emails (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        email -> Text,
+        is_verified -> Bool,
+        validation_hash -> Text,
+        date_hash_added -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_permissions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        permission -> Text,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> BigInt,
+        name -> Text,
+        slug -> Text,
+        status -> Integer,
+        flags -> BigInt,
+        default_role -> Text,
+        version -> Integer,
+        date_added -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organization_members (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        email -> Nullable<Text>,
+        role -> Text,
+        token -> Nullable<Text>,
+        token_expires_at -> Nullable<Timestamp>,
+        date_added -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organization_options (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    audit_log_entries (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        actor_label -> Text,
+        actor_is_staff -> Bool,
+        ip_address -> Nullable<Text>,
+        event -> Integer,
+        target_object -> Nullable<BigInt>,
+        target_user_id -> Nullable<BigInt>,
+        data -> Text,
+        datetime -> Timestamp,
+    }
+}
+
+diesel::table! {
+    auth_failures (id) {
+        id -> BigInt,
+        scope -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    setup_tokens (id) {
+        id -> BigInt,
+        token -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(user_emails -> users (user_id));
+diesel::joinable!(user_permissions -> users (user_id));
+diesel::joinable!(organization_members -> organizations (organization_id));
+diesel::joinable!(organization_members -> users (user_id));
+diesel::joinable!(organization_options -> organizations (organization_id));
+diesel::joinable!(audit_log_entries -> organizations (organization_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    user_emails,
+    user_permissions,
+    organizations,
+    organization_members,
+    organization_options,
+    audit_log_entries,
+    auth_failures,
+    setup_tokens,
+);

@@ -1,0 +1,11 @@
+//! orgsettings: Sentry's organization settings save flow as one Actix-web monolith.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod models;
+pub mod validation;
+pub mod web;

@@ -1,0 +1,14 @@
+//! One module per table or aggregate; each model owns its queries.
+
+pub mod audit;
+pub mod member;
+pub mod organization;
+pub mod role;
+pub mod setup;
+pub mod slug;
+pub mod user;
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, for case-insensitive comparisons on both backends.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}

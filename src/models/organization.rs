@@ -1,0 +1,259 @@
+//! Organizations: the row, its name, and creating one with its owner.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::audit::{self, AuditEvent, NewAuditEntry};
+use super::member::Member;
+use super::role::Role;
+use super::slug::Slug;
+use super::user::User;
+use crate::db::schema::{organization_members, organizations};
+use crate::db::{AnyConnection, is_unique_violation, query, write_tx};
+use crate::validation::{FieldErrors, SaveError};
+
+/// Organization status (reference §8).
+pub mod status {
+    pub const ACTIVE: i32 = 0;
+    pub const PENDING_DELETION: i32 = 1;
+    pub const DELETION_IN_PROGRESS: i32 = 2;
+}
+
+/// New organizations allow open membership (flag bit 0), as in Sentry.
+pub const DEFAULT_FLAGS: i64 = 1;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = organizations)]
+pub struct Organization {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    pub status: i32,
+    pub flags: i64,
+    pub default_role: String,
+    pub version: i32,
+    pub date_added: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// An organization name: trimmed, not blank, at most 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgName(String);
+
+impl OrgName {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let value = raw.trim();
+        if value.is_empty() {
+            return Err("This field may not be blank.".into());
+        }
+        if value.chars().count() > Self::MAX_LEN {
+            return Err(format!(
+                "Ensure this field has no more than {} characters.",
+                Self::MAX_LEN
+            ));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An organization together with the role of the user looking at it.
+#[derive(Debug, Clone)]
+pub struct OrgWithRole {
+    pub org: Organization,
+    pub role: Role,
+}
+
+/// Who performs a change, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    pub label: String,
+    pub ip_address: Option<String>,
+    /// An active superuser acting on an organization they are not a member of.
+    pub is_staff: bool,
+}
+
+impl Actor {
+    pub fn user(user: &User, ip_address: Option<String>) -> Self {
+        Self {
+            user_id: Some(user.id),
+            label: user.username.clone(),
+            ip_address,
+            is_staff: false,
+        }
+    }
+
+    /// Changes made with the `orgsettings` command line.
+    pub fn cli() -> Self {
+        Self {
+            user_id: None,
+            label: "CLI".into(),
+            ip_address: None,
+            is_staff: false,
+        }
+    }
+}
+
+impl Organization {
+    pub fn find_by_slug(conn: &mut AnyConnection, slug: &str) -> QueryResult<Option<Organization>> {
+        organizations::table
+            .filter(organizations::slug.eq(slug.to_lowercase()))
+            .select(Organization::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn slug_taken(conn: &mut AnyConnection, slug: &Slug) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            organizations::table.filter(organizations::slug.eq(slug.as_str())),
+        ))
+        .get_result(conn)
+    }
+
+    /// The organizations a user is a member of, with their role, by name.
+    pub fn list_for_user(conn: &mut AnyConnection, user_id: i64) -> QueryResult<Vec<OrgWithRole>> {
+        let rows: Vec<(Organization, String)> = organizations::table
+            .inner_join(organization_members::table)
+            .filter(organization_members::user_id.eq(user_id))
+            .order((organizations::name, organizations::slug))
+            .select((Organization::as_select(), organization_members::role))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(org, role)| OrgWithRole {
+                org,
+                role: Role::parse(&role).unwrap_or(Role::Member),
+            })
+            .collect())
+    }
+
+    /// Creates an organization and makes `owner` its owner, with an ORG_ADD audit entry, in one
+    /// transaction. Without a slug, one is made from the name (made unique with a numeric suffix);
+    /// a given slug that is taken is a field error.
+    pub fn create(
+        conn: &mut AnyConnection,
+        name: &OrgName,
+        slug: Option<&Slug>,
+        owner: &User,
+        actor: &Actor,
+    ) -> Result<Organization, SaveError> {
+        let taken = || SaveError::Invalid(slug_in_use(slug.map(Slug::as_str).unwrap_or_default()));
+        let result = write_tx(conn, |conn| {
+            let slug = match slug {
+                Some(slug) if Organization::slug_taken(conn, slug)? => return Err(taken()),
+                Some(slug) => slug.clone(),
+                None => unique_slug_for(conn, name)?,
+            };
+            let now = query::now();
+            let id: i64 = diesel::insert_into(organizations::table)
+                .values((
+                    organizations::name.eq(name.as_str()),
+                    organizations::slug.eq(slug.as_str()),
+                    organizations::flags.eq(DEFAULT_FLAGS),
+                    organizations::default_role.eq(Role::Member.id()),
+                    organizations::date_added.eq(now),
+                    organizations::updated_at.eq(now),
+                ))
+                .returning(organizations::id)
+                .get_result(conn)?;
+            Member::add_user(conn, id, owner.id, Role::Owner)?;
+            let org: Organization = organizations::table
+                .find(id)
+                .select(Organization::as_select())
+                .first(conn)?;
+            audit::record(
+                conn,
+                &NewAuditEntry::new(&org, actor, AuditEvent::OrgAdd, org.audit_log_data()),
+            )?;
+            Ok(org)
+        });
+        match result {
+            Err(SaveError::Db(err)) if is_unique_violation(&err) && slug.is_some() => Err(taken()),
+            other => other,
+        }
+    }
+
+    /// Sentry's `get_audit_log_data()`.
+    pub fn audit_log_data(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "slug": self.slug,
+            "name": self.name,
+            "status": self.status,
+            "flags": self.flags,
+            "default_role": self.default_role,
+        })
+    }
+
+    pub fn is_pending_deletion(&self) -> bool {
+        matches!(
+            self.status,
+            status::PENDING_DELETION | status::DELETION_IN_PROGRESS
+        )
+    }
+}
+
+pub fn slug_in_use(slug: &str) -> FieldErrors {
+    FieldErrors::single("slug", format!("The slug \"{slug}\" is already in use."))
+}
+
+/// The slug made from `name`, or the first free `slug-N`.
+fn unique_slug_for(conn: &mut AnyConnection, name: &OrgName) -> QueryResult<Slug> {
+    let base = Slug::from_name(name.as_str());
+    if !Organization::slug_taken(conn, &base)? {
+        return Ok(base);
+    }
+    let mut n = 2;
+    loop {
+        let candidate = base.with_suffix(n);
+        if !Organization::slug_taken(conn, &candidate)? {
+            return Ok(candidate);
+        }
+        n += 1;
+    }
+}
+
+/// The initials of a name, as Sentry's letter avatar shows them: the first letter of the first and of
+/// the last word, uppercased ("?" for a name without letters).
+pub fn initials(name: &str) -> String {
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let first_letter = |word: &str| word.chars().next().into_iter().flat_map(char::to_uppercase);
+    let letters: String = match words.as_slice() {
+        [] => return "?".into(),
+        [only] => first_letter(only).collect(),
+        [first, .., last] => first_letter(first).chain(first_letter(last)).collect(),
+    };
+    letters
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_limited_to_64_characters() {
+        assert_eq!(OrgName::parse("  Acme  ").unwrap().as_str(), "Acme");
+        assert_eq!(
+            OrgName::parse("   "),
+            Err("This field may not be blank.".to_owned())
+        );
+        assert!(OrgName::parse(&"x".repeat(64)).is_ok());
+        assert_eq!(
+            OrgName::parse(&"x".repeat(65)),
+            Err("Ensure this field has no more than 64 characters.".to_owned())
+        );
+    }
+
+    #[test]
+    fn initials_take_the_first_and_last_word() {
+        assert_eq!(initials("acme corp ltd"), "AL");
+        assert_eq!(initials("Sentry"), "S");
+        assert_eq!(initials("  "), "?");
+    }
+}

@@ -1,0 +1,304 @@
+//! Users, their email addresses, and the parsed values a user is made of.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::auth::password;
+use crate::db::schema::{user_emails, users};
+use crate::db::{AnyConnection, is_unique_violation, query, write_tx};
+use crate::models::lower;
+use crate::validation::{FieldErrors, SaveError};
+
+/// The stored password of a user who cannot log in with a password (Django's unusable password).
+pub const UNUSABLE_PASSWORD: &str = "!";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub password_hash: String,
+    pub is_active: bool,
+    pub is_superuser: bool,
+    pub session_version: i32,
+    pub date_joined: NaiveDateTime,
+    pub last_login: Option<NaiveDateTime>,
+}
+
+/// A username: 1–128 characters of letters, digits and `@ . + - _` (Django's rule), kept as typed;
+/// lookups and uniqueness ignore case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub const MAX_LEN: usize = 128;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let value = raw.trim();
+        if value.is_empty() {
+            return Err("This field may not be blank.".into());
+        }
+        if value.chars().count() > Self::MAX_LEN {
+            return Err(format!(
+                "Ensure this field has no more than {} characters.",
+                Self::MAX_LEN
+            ));
+        }
+        if !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@.+-_".contains(c))
+        {
+            return Err(
+                "Enter a valid username: letters, digits and @ . + - _ only, no spaces.".into(),
+            );
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An email address: trimmed, at most 254 characters, one `@` with something on both sides and a dot
+/// in the domain. Deliverability is proven by the verification link, not by a pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let value = raw.trim();
+        if value.is_empty() {
+            return Err("This field may not be blank.".into());
+        }
+        let invalid = || "Enter a valid email address.".to_owned();
+        if value.chars().count() > Self::MAX_LEN {
+            return Err(format!(
+                "Ensure this field has no more than {} characters.",
+                Self::MAX_LEN
+            ));
+        }
+        let (local, domain) = value.rsplit_once('@').ok_or_else(invalid)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..");
+        if local.is_empty()
+            || !domain_ok
+            || value
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c))
+        {
+            return Err(invalid());
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password: 8 to 256 characters. Never printed.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_LEN: usize = 8;
+    pub const MAX_LEN: usize = 256;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let len = raw.chars().count();
+        if len < Self::MIN_LEN {
+            return Err(format!(
+                "This password is too short. It must contain at least {} characters.",
+                Self::MIN_LEN
+            ));
+        }
+        if len > Self::MAX_LEN {
+            return Err(format!(
+                "Ensure this field has no more than {} characters.",
+                Self::MAX_LEN
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+/// What it takes to create a user; parsed values only.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: Username,
+    pub email: EmailAddress,
+    /// `None` creates a user without a usable password.
+    pub password: Option<Password>,
+    pub is_superuser: bool,
+    pub email_verified: bool,
+}
+
+impl User {
+    pub fn has_usable_password(&self) -> bool {
+        self.password_hash != UNUSABLE_PASSWORD
+    }
+
+    pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<User>> {
+        users::table
+            .find(id)
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// The user a login name refers to: a case-insensitive username match first, then (when the value
+    /// has an `@`) every user whose primary email matches case-insensitively.
+    pub fn find_by_login(conn: &mut AnyConnection, login: &str) -> QueryResult<Vec<User>> {
+        let login = login.trim();
+        let by_username: Vec<User> = users::table
+            .filter(lower(users::username).eq(login.to_lowercase()))
+            .select(User::as_select())
+            .load(conn)?;
+        if !by_username.is_empty() || !login.contains('@') {
+            return Ok(by_username);
+        }
+        users::table
+            .filter(lower(users::email).eq(login.to_lowercase()))
+            .order(users::id)
+            .select(User::as_select())
+            .load(conn)
+    }
+
+    pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
+        users::table.count().get_result(conn)
+    }
+
+    pub fn username_taken(conn: &mut AnyConnection, username: &Username) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            users::table.filter(lower(users::username).eq(username.as_str().to_lowercase())),
+        ))
+        .get_result(conn)
+    }
+
+    /// Creates the user and its primary email row. The password is hashed here, so call this off the
+    /// async workers. A taken username is a field error on `username`.
+    pub fn create(conn: &mut AnyConnection, new: &NewUser) -> Result<User, SaveError> {
+        let password_hash = match &new.password {
+            Some(password) => password::hash(password.expose())?,
+            None => UNUSABLE_PASSWORD.to_owned(),
+        };
+        let now = query::now();
+        let result = write_tx(conn, |conn| {
+            if User::username_taken(conn, &new.username)? {
+                return Err(taken_username());
+            }
+            let id: i64 = diesel::insert_into(users::table)
+                .values((
+                    users::username.eq(new.username.as_str()),
+                    users::email.eq(new.email.as_str()),
+                    users::password_hash.eq(&password_hash),
+                    users::is_superuser.eq(new.is_superuser),
+                    users::date_joined.eq(now),
+                ))
+                .returning(users::id)
+                .get_result(conn)?;
+            diesel::insert_into(user_emails::table)
+                .values((
+                    user_emails::user_id.eq(id),
+                    user_emails::email.eq(new.email.as_str()),
+                    user_emails::is_verified.eq(new.email_verified),
+                    user_emails::validation_hash.eq(crate::auth::random_token()),
+                    user_emails::date_hash_added.eq(now),
+                ))
+                .execute(conn)?;
+            users::table
+                .find(id)
+                .select(User::as_select())
+                .first(conn)
+                .map_err(SaveError::from)
+        });
+        match result {
+            Err(SaveError::Db(err)) if is_unique_violation(&err) => Err(taken_username()),
+            other => other,
+        }
+    }
+
+    pub fn record_login(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
+        diesel::update(users::table.find(id))
+            .set(users::last_login.eq(query::now()))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// Whether the user's primary email address is verified.
+    pub fn primary_email_verified(&self, conn: &mut AnyConnection) -> QueryResult<bool> {
+        user_emails::table
+            .filter(user_emails::user_id.eq(self.id))
+            .filter(lower(user_emails::email).eq(self.email.to_lowercase()))
+            .select(user_emails::is_verified)
+            .first(conn)
+            .optional()
+            .map(|v| v.unwrap_or(false))
+    }
+}
+
+fn taken_username() -> SaveError {
+    SaveError::Invalid(FieldErrors::single(
+        "username",
+        "A user with that username already exists.",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_allow_djangos_characters_and_nothing_else() {
+        assert_eq!(
+            Username::parse(" Alice.B+1@x_y-z ").unwrap().as_str(),
+            "Alice.B+1@x_y-z"
+        );
+        assert!(Username::parse("alice smith").is_err());
+        assert!(Username::parse("").is_err());
+        assert!(Username::parse(&"a".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn email_addresses_need_a_local_part_and_a_dotted_domain() {
+        assert!(EmailAddress::parse("a@example.com").is_ok());
+        for bad in [
+            "",
+            "a",
+            "@example.com",
+            "a@localhost",
+            "a@.com",
+            "a b@example.com",
+            "a@example..com",
+        ] {
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn passwords_need_eight_characters_and_never_print() {
+        assert!(Password::parse("short").is_err());
+        let password = Password::parse("long enough").unwrap();
+        assert_eq!(format!("{password:?}"), "Password(***)");
+    }
+}

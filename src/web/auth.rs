@@ -1,0 +1,181 @@
+//! Login and logout.
+
+use actix_session::Session;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::error::AppError;
+use super::page::{PageCtx, render};
+use super::session::{self, FlashLevel, MaybeUser};
+use super::{client_ip, see_other};
+use crate::app::AppState;
+use crate::auth::login::{self, INVALID_LOGIN, LoginOutcome};
+use crate::models::user::User;
+
+/// Where to go after login when no (acceptable) `next` was given.
+pub const DEFAULT_LANDING: &str = "/organizations/";
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    ctx: PageCtx,
+    username: String,
+    next: String,
+    error: String,
+    no_users: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// `next` when it is a path on this site; never another host (no open redirect).
+pub fn safe_next(next: &str) -> Option<&str> {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    local.then_some(next)
+}
+
+/// Percent-encodes a value for a query string.
+pub fn encode_query(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+pub async fn login_page(
+    state: web::Data<AppState>,
+    session: Session,
+    user: MaybeUser,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, AppError> {
+    let next = safe_next(&query.next).unwrap_or_default().to_owned();
+    if user.0.is_some() {
+        return Ok(see_other(if next.is_empty() {
+            DEFAULT_LANDING
+        } else {
+            &next
+        }));
+    }
+    let no_users = state.db(User::count).await? == 0;
+    let page = LoginPage {
+        ctx: PageCtx::new(&session, None)?,
+        username: String::new(),
+        next,
+        error: String::new(),
+        no_users,
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub async fn login(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let LoginForm {
+        username,
+        password,
+        next,
+    } = form.into_inner();
+    let ip = client_ip(&req).unwrap_or_else(|| "unknown".into());
+    let policy = state.settings.login_throttle;
+    let login_name = username.clone();
+    let outcome = state
+        .db(move |conn| login::authenticate(conn, &login_name, &password, &ip, policy))
+        .await?;
+    let mut retry_after_secs = None;
+    let (status, error) = match outcome {
+        LoginOutcome::Success(user) => {
+            session::log_in(&session, &user)?;
+            tracing::info!(user_id = user.id, "login");
+            return Ok(see_other(safe_next(&next).unwrap_or(DEFAULT_LANDING)));
+        }
+        LoginOutcome::Invalid => (StatusCode::BAD_REQUEST, INVALID_LOGIN.to_owned()),
+        LoginOutcome::Inactive => (
+            StatusCode::BAD_REQUEST,
+            "This account is inactive. Ask an administrator of this instance to reactivate it."
+                .to_owned(),
+        ),
+        LoginOutcome::Throttled { retry_after } => {
+            let secs = retry_after.as_secs().max(1);
+            retry_after_secs = Some(secs);
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many failed login attempts. Wait {} before trying again.",
+                    minutes(secs)
+                ),
+            )
+        }
+    };
+    let page = LoginPage {
+        ctx: PageCtx::new(&session, None)?,
+        username,
+        next: safe_next(&next).unwrap_or_default().to_owned(),
+        error,
+        no_users: false,
+    };
+    let mut response = render(status, &page)?;
+    if let Some(secs) = retry_after_secs {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    Ok(response)
+}
+
+fn minutes(secs: u64) -> String {
+    match secs.div_ceil(60) {
+        0 | 1 => "a minute".to_owned(),
+        n => format!("{n} minutes"),
+    }
+}
+
+pub async fn logout(session: Session) -> Result<HttpResponse, AppError> {
+    session::log_out(&session);
+    session::flash(&session, FlashLevel::Info, "You have been logged out.")?;
+    Ok(see_other("/login"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_accepted_as_next() {
+        assert_eq!(safe_next("/settings/acme/"), Some("/settings/acme/"));
+        assert_eq!(
+            safe_next("/organizations/?a=b"),
+            Some("/organizations/?a=b")
+        );
+        for bad in [
+            "",
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "javascript:alert(1)",
+            "/ok\r\nLocation: x",
+            "evil.example",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! CSRF protection: a synchronizer token kept in the session, checked by one middleware on every
+//! state-changing request, so no handler can forget it.
+//!
+//! A request passes when its token (the `X-CSRFToken` header, or the `csrf_token` field of a form body)
+//! equals the session's, compared in constant time, and when its `Origin` / `Sec-Fetch-Site` headers,
+//! if the browser sent them, do not name another site.
+
+use actix_session::{Session, SessionExt};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
+
+use super::error::AppError;
+use crate::app::AppState;
+use crate::auth::{random_token, secrets_match};
+
+const SESSION_KEY: &str = "csrf";
+pub const FORM_FIELD: &str = "csrf_token";
+pub const HEADER: &str = "x-csrftoken";
+
+/// The session's token, created on first use.
+pub fn token(session: &Session) -> Result<String, AppError> {
+    if let Ok(Some(token)) = session.get::<String>(SESSION_KEY) {
+        return Ok(token);
+    }
+    rotate(session)
+}
+
+/// Replaces the session's token (on login, so a token seen before login is worthless after it).
+pub fn rotate(session: &Session) -> Result<String, AppError> {
+    let token = random_token();
+    session.insert(SESSION_KEY, &token)?;
+    Ok(token)
+}
+
+fn is_state_changing(method: &Method) -> bool {
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+/// The middleware (`middleware::from_fn(csrf::protect)`), inside the session middleware.
+pub async fn protect(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if is_state_changing(req.method())
+        && let Err(err) = check(&mut req).await
+    {
+        let response = if req.path().starts_with("/api/") {
+            api_refusal(&err)
+        } else {
+            actix_web::ResponseError::error_response(&err)
+        };
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// DRF's shape for a CSRF failure, for API clients.
+fn api_refusal(err: &AppError) -> HttpResponse {
+    let status = actix_web::ResponseError::status_code(err);
+    let detail = match err {
+        AppError::Csrf(reason) => format!("CSRF Failed: {reason}"),
+        AppError::PayloadTooLarge => "Request body too large.".into(),
+        other => other.to_string(),
+    };
+    HttpResponse::build(status).json(serde_json::json!({ "detail": detail }))
+}
+
+async fn check(req: &mut ServiceRequest) -> Result<(), AppError> {
+    check_origin(req)?;
+    let session = req.get_session();
+    let expected = match session.get::<String>(SESSION_KEY) {
+        Ok(Some(token)) => token,
+        _ => {
+            return Err(AppError::Csrf(
+                "Your session has no security token: it expired, or your browser did not send its cookie.",
+            ));
+        }
+    };
+    let presented = match req.headers().get(HEADER) {
+        Some(value) => value.to_str().unwrap_or_default().to_owned(),
+        None => token_from_body(req).await?,
+    };
+    if presented.is_empty() {
+        return Err(AppError::Csrf(
+            "The request did not carry its security token.",
+        ));
+    }
+    if !secrets_match(&presented, &expected) {
+        return Err(AppError::Csrf(
+            "The request's security token does not match your session.",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses requests that the browser says come from another site.
+fn check_origin(req: &ServiceRequest) -> Result<(), AppError> {
+    const CROSS_SITE: &str = "The request came from another site.";
+    if let Some(site) = req.headers().get("sec-fetch-site") {
+        let site = site.to_str().unwrap_or_default();
+        if site == "cross-site" || site == "same-site" {
+            return Err(AppError::Csrf(CROSS_SITE));
+        }
+    }
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or_default();
+    let info = req.connection_info();
+    let own = format!("{}://{}", info.scheme(), info.host());
+    let public = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.settings.public_url.origin().ascii_serialization());
+    if origin.eq_ignore_ascii_case(&own) || public.as_deref() == Some(origin) {
+        Ok(())
+    } else {
+        Err(AppError::Csrf(CROSS_SITE))
+    }
+}
+
+/// Reads the `csrf_token` field of a URL-encoded form body, and puts the body back for the handler.
+async fn token_from_body(req: &mut ServiceRequest) -> Result<String, AppError> {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok(String::new());
+    }
+    let body = req.extract::<web::Bytes>().await.map_err(|err| {
+        if err.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge
+        } else {
+            AppError::BadRequest(format!("The request body could not be read: {err}"))
+        }
+    })?;
+    let token = url::form_urlencoded::parse(&body)
+        .find(|(key, _)| key == FORM_FIELD)
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    req.set_payload(Payload::from(body));
+    Ok(token)
+}

@@ -1,0 +1,180 @@
+//! `AppError`: the one error type of the HTML handlers. Each variant maps to a status code and an error
+//! page in the site's layout; the user's message is kept apart from the logged cause, which never
+//! reaches the page.
+//!
+//! Use it from every HTML handler and extractor (`Result<_, AppError>`). Field errors are not errors:
+//! they are data (`validation::FieldErrors`) that the handler renders into the form.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::validation::SaveError;
+use crate::web::page::PageCtx;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    /// Logged in, but the role or permission does not allow this; the message says what is missing.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// A state-changing request without a valid CSRF token, or from another site.
+    #[error("CSRF check failed: {0}")]
+    Csrf(&'static str),
+    /// Not logged in: send the browser to the login page, then back to `next`.
+    #[error("login required")]
+    LoginRequired { next: String },
+    #[error("too many requests")]
+    TooManyRequests {
+        message: String,
+        retry_after: Duration,
+    },
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        AppError::Forbidden(message.into())
+    }
+
+    fn title_and_message(&self) -> (&'static str, String) {
+        match self {
+            AppError::NotFound => (
+                "Page not found",
+                "The page you asked for does not exist, or you do not have access to it.".into(),
+            ),
+            AppError::Forbidden(message) => ("Permission denied", message.clone()),
+            AppError::Csrf(reason) => (
+                "Request refused",
+                format!(
+                    "{reason} This protects you from forms submitted by other sites. \
+                     Go back, reload the page and submit it again."
+                ),
+            ),
+            AppError::LoginRequired { .. } => ("Login required", "Please log in.".into()),
+            AppError::TooManyRequests { message, .. } => ("Too many attempts", message.clone()),
+            AppError::PayloadTooLarge => (
+                "Request too large",
+                "What you sent is larger than this form accepts. Shorten it and try again.".into(),
+            ),
+            AppError::BadRequest(message) => ("Bad request", message.clone()),
+            AppError::Internal(_) => (
+                "Something went wrong",
+                "The server could not complete this request. Nothing was changed; try again in a \
+                 moment. If it keeps happening, the server log has the details."
+                    .into(),
+            ),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(err: diesel::result::Error) -> Self {
+        AppError::Internal(anyhow::Error::new(err).context("database query"))
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(err: diesel::r2d2::PoolError) -> Self {
+        AppError::Internal(anyhow::Error::new(err).context("getting a database connection"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(err: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(anyhow::anyhow!("blocking task failed: {err}"))
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(err: askama::Error) -> Self {
+        AppError::Internal(anyhow::Error::new(err).context("rendering a template"))
+    }
+}
+
+impl From<actix_session::SessionInsertError> for AppError {
+    fn from(err: actix_session::SessionInsertError) -> Self {
+        AppError::Internal(anyhow::anyhow!("writing the session: {err}"))
+    }
+}
+
+/// A `SaveError` that reaches a handler unhandled: invalid input should have been rendered into the
+/// form, so only the database and internal cases are expected here.
+impl From<SaveError> for AppError {
+    fn from(err: SaveError) -> Self {
+        match err {
+            SaveError::Invalid(errors) => AppError::BadRequest(errors.to_string()),
+            SaveError::Db(err) => err.into(),
+            SaveError::Internal(err) => AppError::Internal(err),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    ctx: PageCtx,
+    title: &'a str,
+    message: &'a str,
+    status: u16,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden(_) | AppError::Csrf(_) => StatusCode::FORBIDDEN,
+            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::LoginRequired { next } = self {
+            let location = format!("/login?next={}", super::auth::encode_query(next));
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, location))
+                .finish();
+        }
+        if let AppError::Internal(cause) = self {
+            tracing::error!(error = format!("{cause:#}"), "request failed");
+        }
+        let status = self.status_code();
+        let (title, message) = self.title_and_message();
+        let page = ErrorPage {
+            ctx: PageCtx::bare(),
+            title,
+            message: &message,
+            status: status.as_u16(),
+        };
+        let mut response = HttpResponse::build(status);
+        response.content_type("text/html; charset=utf-8");
+        if let AppError::TooManyRequests { retry_after, .. } = self {
+            response.insert_header((
+                header::RETRY_AFTER,
+                retry_after.as_secs().max(1).to_string(),
+            ));
+        }
+        match page.render() {
+            Ok(body) => response.body(body),
+            Err(err) => {
+                tracing::error!(error = %err, "rendering the error page failed");
+                response
+                    .content_type("text/plain; charset=utf-8")
+                    .body(message)
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The HTTP layer: routes, extractors, middleware and handlers by area. Handlers stay thin: parse the
+//! request, call the model or save flow (on the blocking pool), render or redirect.
+
+pub mod access;
+pub mod assets;
+pub mod auth;
+pub mod csrf;
+pub mod error;
+pub mod health;
+pub mod organizations;
+pub mod page;
+pub mod session;
+pub mod settings;
+pub mod setup;
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::app::AppState;
+use error::AppError;
+
+/// Every route of the app.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/").get(root))
+        .service(web::resource("/healthz").get(health::healthz))
+        .service(web::resource("/static/{file}").get(assets::serve))
+        .service(
+            web::resource("/login")
+                .get(auth::login_page)
+                .post(auth::login),
+        )
+        .service(web::resource("/logout").post(auth::logout))
+        .service(
+            web::resource("/setup/{token}/")
+                .get(setup::setup_page)
+                .post(setup::setup),
+        )
+        .service(web::resource("/organizations/").get(organizations::list))
+        .service(
+            web::resource("/organizations/new/")
+                .get(organizations::new_page)
+                .post(organizations::create),
+        )
+        .service(web::resource("/settings/{org}/").get(settings::general_page));
+}
+
+async fn root() -> HttpResponse {
+    see_other("/organizations/")
+}
+
+/// The answer to a successful POST: 303 to the page to show next.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+/// Form bodies that do not parse (tampered or wrong types) or are too large.
+pub fn form_error(err: actix_web::error::UrlencodedError, _: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::UrlencodedError;
+    match err {
+        UrlencodedError::Overflow { .. } => AppError::PayloadTooLarge.into(),
+        other => AppError::BadRequest(format!("The form could not be read: {other}")).into(),
+    }
+}
+
+/// The client's IP address: the peer, or what the reverse proxy says when `trust_proxy` is on.
+pub fn client_ip(req: &HttpRequest) -> Option<String> {
+    let trust_proxy = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.settings.trust_proxy);
+    if trust_proxy {
+        let info = req.connection_info();
+        if let Some(ip) = info.realip_remote_addr() {
+            return Some(strip_port(ip).to_owned());
+        }
+    }
+    req.peer_addr().map(|addr| addr.ip().to_string())
+}
+
+fn strip_port(addr: &str) -> &str {
+    // "[::1]:8000" → "::1", "1.2.3.4:80" → "1.2.3.4", "::1" stays
+    if let Some(rest) = addr.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match addr.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.chars().all(|c| c.is_ascii_digit()) => {
+            host
+        }
+        _ => addr,
+    }
+}
+
+/// One log line per request: method, path, status, latency.
+pub async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let result = next.call(req).await;
+    let latency_ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
+    match &result {
+        Ok(res) => tracing::info!(
+            method = %method,
+            path = %path,
+            status = res.status().as_u16(),
+            latency_ms,
+            "request"
+        ),
+        Err(err) => tracing::warn!(
+            method = %method,
+            path = %path,
+            status = err.as_response_error().status_code().as_u16(),
+            latency_ms,
+            error = %err,
+            "request"
+        ),
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_port;
+
+    #[test]
+    fn ports_are_stripped_from_forwarded_addresses() {
+        assert_eq!(strip_port("203.0.113.7:4711"), "203.0.113.7");
+        assert_eq!(strip_port("203.0.113.7"), "203.0.113.7");
+        assert_eq!(strip_port("[2001:db8::1]:443"), "2001:db8::1");
+        assert_eq!(strip_port("2001:db8::1"), "2001:db8::1");
+    }
+}

@@ -1,0 +1,139 @@
+//! `/organizations/`: the user's organizations, and creating a new one.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::error::AppError;
+use super::page::{PageCtx, render};
+use super::session::{self, CurrentUser, FlashLevel};
+use super::{client_ip, see_other};
+use crate::app::AppState;
+use crate::models::organization::{Actor, OrgName, OrgWithRole, Organization, initials};
+use crate::models::slug::Slug;
+use crate::validation::{FieldErrors, SaveError};
+
+#[derive(Template)]
+#[template(path = "organizations/list.html")]
+struct ListPage {
+    ctx: PageCtx,
+    orgs: Vec<OrgWithRole>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    session: Session,
+    CurrentUser(user): CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let user_id = user.id;
+    let orgs = state
+        .db(move |conn| Organization::list_for_user(conn, user_id))
+        .await?;
+    let page = ListPage {
+        ctx: PageCtx::new(&session, Some(&user))?,
+        orgs,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NewOrgForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    slug: String,
+}
+
+#[derive(Template)]
+#[template(path = "organizations/new.html")]
+struct NewPage {
+    ctx: PageCtx,
+    form: NewOrgForm,
+    errors: FieldErrors,
+}
+
+pub async fn new_page(
+    session: Session,
+    CurrentUser(user): CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let page = NewPage {
+        ctx: PageCtx::new(&session, Some(&user))?,
+        form: NewOrgForm::default(),
+        errors: FieldErrors::new(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// Parses the form: a name, and a slug unless left empty (then one is made from the name).
+fn parse(form: &NewOrgForm) -> Result<(OrgName, Option<Slug>), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let name = errors.take("name", OrgName::parse(&form.name));
+    let slug = if form.slug.trim().is_empty() {
+        None
+    } else {
+        errors.take("slug", Slug::parse(&form.slug))
+    };
+    match name {
+        Some(name) if errors.is_empty() => Ok((name, slug)),
+        _ => Err(errors),
+    }
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    form: web::Form<NewOrgForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let result = match parse(&form) {
+        Err(errors) => Err(errors),
+        Ok((name, slug)) => {
+            let owner = user.clone();
+            let actor = Actor::user(&user, client_ip(&req));
+            let created = state
+                .db(move |conn| {
+                    Ok::<_, AppError>(Organization::create(
+                        conn,
+                        &name,
+                        slug.as_ref(),
+                        &owner,
+                        &actor,
+                    ))
+                })
+                .await?;
+            match created {
+                Ok(org) => Ok(org),
+                Err(SaveError::Invalid(errors)) => Err(errors),
+                Err(other) => return Err(other.into()),
+            }
+        }
+    };
+    match result {
+        Ok(org) => {
+            session::flash(
+                &session,
+                FlashLevel::Success,
+                format!("Organization {} created. You are its owner.", org.name),
+            )?;
+            Ok(see_other(&format!("/settings/{}/", org.slug)))
+        }
+        Err(errors) => {
+            let page = NewPage {
+                ctx: PageCtx::new(&session, Some(&user))?,
+                form,
+                errors,
+            };
+            render(StatusCode::BAD_REQUEST, &page)
+        }
+    }
+}
+
+impl OrgWithRole {
+    pub fn initials(&self) -> String {
+        initials(&self.org.name)
+    }
+}

@@ -1,0 +1,141 @@
+//! What the session holds (the logged-in user, the CSRF token, flash messages) and the extractors that
+//! read it: `CurrentUser` (login required) and `MaybeUser`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::{Session, SessionExt};
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use serde::{Deserialize, Serialize};
+
+use super::error::AppError;
+use crate::app::AppState;
+use crate::models::user::User;
+
+const USER_ID: &str = "uid";
+/// The user's `session_version` when the session was made; a bump on the user ends the session.
+const USER_VERSION: &str = "uver";
+const FLASHES: &str = "flash";
+
+/// Starts an authenticated session: a new session id (no fixation), the user, and a fresh CSRF token.
+pub fn log_in(session: &Session, user: &User) -> Result<(), AppError> {
+    session.renew();
+    session.insert(USER_ID, user.id)?;
+    session.insert(USER_VERSION, user.session_version)?;
+    super::csrf::rotate(session)?;
+    Ok(())
+}
+
+/// Ends the session's login and everything in it, under a new session id.
+pub fn log_out(session: &Session) {
+    session.clear();
+    session.renew();
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlashLevel {
+    Success,
+    Info,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flash {
+    pub level: FlashLevel,
+    pub message: String,
+}
+
+impl Flash {
+    pub fn css_class(&self) -> &'static str {
+        match self.level {
+            FlashLevel::Success => "flash flash-success",
+            FlashLevel::Info => "flash flash-info",
+            FlashLevel::Error => "flash flash-error",
+        }
+    }
+}
+
+/// Queues a message for the next page this session renders (after the redirect of a POST).
+pub fn flash(
+    session: &Session,
+    level: FlashLevel,
+    message: impl Into<String>,
+) -> Result<(), AppError> {
+    let mut flashes: Vec<Flash> = session.get(FLASHES).ok().flatten().unwrap_or_default();
+    flashes.push(Flash {
+        level,
+        message: message.into(),
+    });
+    session.insert(FLASHES, flashes)?;
+    Ok(())
+}
+
+/// Takes the queued messages; each is shown once.
+pub fn take_flashes(session: &Session) -> Vec<Flash> {
+    match session.remove(FLASHES) {
+        Some(raw) => serde_json::from_str(&raw).unwrap_or_default(),
+        None => Vec::new(),
+    }
+}
+
+/// The user of the session, when it is logged in and still valid (active, not ended by a version bump).
+async fn session_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
+    let session = req.get_session();
+    let (Ok(Some(user_id)), Ok(Some(version))) = (
+        session.get::<i64>(USER_ID),
+        session.get::<i32>(USER_VERSION),
+    ) else {
+        return Ok(None);
+    };
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState is not registered")))?;
+    let user = state.db(move |conn| User::find(conn, user_id)).await?;
+    match user {
+        Some(user) if user.is_active && user.session_version == version => Ok(Some(user)),
+        _ => {
+            log_out(&session);
+            Ok(None)
+        }
+    }
+}
+
+/// The logged-in user; otherwise the request is sent to `/login?next=<this page>`.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub User);
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match session_user(&req).await? {
+                Some(user) => Ok(CurrentUser(user)),
+                None => {
+                    let next = match req.uri().path_and_query() {
+                        Some(pq) => pq.as_str().to_owned(),
+                        None => req.path().to_owned(),
+                    };
+                    Err(AppError::LoginRequired { next })
+                }
+            }
+        })
+    }
+}
+
+/// The logged-in user, if any.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<User>);
+
+impl FromRequest for MaybeUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { session_user(&req).await.map(MaybeUser) })
+    }
+}

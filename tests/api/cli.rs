@@ -1,0 +1,206 @@
+//! The `orgsettings` binary: commands, messages, exit codes.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+use orgsettings::models::user::User;
+
+use crate::common::{Backend, TestDb};
+use crate::db_test_on_both_backends;
+
+fn orgsettings(db_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_orgsettings"))
+        .args(args)
+        .env("DATABASE_URL", db_url)
+        .env("ORGSETTINGS_LOG", "warn")
+        .env_remove("ORGSETTINGS_PASSWORD")
+        .output()
+        .expect("run orgsettings")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+db_test_on_both_backends! {
+    fn createuser_creates_a_user_who_is_found_by_username_and_email(db) {
+        let out = orgsettings(db.url(), &["createuser", "--username", "Alice", "--email", "alice@example.com", "--password", "correct horse", "--superuser", "--email-verified"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&out), "Created superuser `Alice` <alice@example.com>.\n");
+        let pool = db.pool();
+        let mut conn = pool.get().unwrap();
+        let found = User::find_by_login(&mut conn, "alice").unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(found[0].is_superuser);
+        assert!(found[0].primary_email_verified(&mut conn).unwrap());
+        assert!(orgsettings::auth::password::verify("correct horse", &found[0].password_hash));
+    }
+
+    fn createuser_refuses_a_taken_username_in_any_case_with_one_line_and_exit_1(db) {
+        assert!(orgsettings(db.url(), &["createuser", "--username", "alice", "--email", "a@example.com", "--password", "correct horse"]).status.success());
+        let out = orgsettings(db.url(), &["createuser", "--username", "ALICE", "--email", "b@example.com", "--password", "correct horse"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(stderr(&out), "Error: username: A user with that username already exists.\n");
+    }
+
+    fn createuser_refuses_bad_values_each_with_its_reason(db) {
+        let out = orgsettings(db.url(), &["createuser", "--username", "a b", "--email", "nope", "--password", "short"]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(err.starts_with("Error: "), "{err}");
+        assert!(err.contains("email: Enter a valid email address."), "{err}");
+        assert!(err.contains("password: This password is too short."), "{err}");
+        assert!(err.contains("username: Enter a valid username"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+
+    fn createuser_with_org_and_role_adds_the_membership(db) {
+        assert!(orgsettings(db.url(), &["createuser", "--username", "owner", "--email", "o@example.com", "--password", "correct horse"]).status.success());
+        let org = orgsettings(db.url(), &["createorg", "--name", "Acme Corp", "--owner", "O@example.com"]);
+        assert!(org.status.success(), "{}", stderr(&org));
+        assert_eq!(stdout(&org), "Created organization `Acme Corp` (slug `acme-corp`), owned by `owner`.\n");
+        let out = orgsettings(db.url(), &["createuser", "--username", "mgr", "--email", "m@example.com", "--password", "correct horse", "--org", "acme-corp", "--role", "manager"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&out), "Created user `mgr` <m@example.com>, manager of `acme-corp`.\n");
+        let missing = orgsettings(db.url(), &["createuser", "--username", "x1", "--email", "x@example.com", "--password", "correct horse", "--org", "nope", "--role", "member"]);
+        assert_eq!(missing.status.code(), Some(1));
+        assert_eq!(stderr(&missing), "Error: org: no organization with the slug `nope`\n");
+        let retired = orgsettings(db.url(), &["createuser", "--username", "x2", "--email", "y@example.com", "--password", "correct horse", "--org", "acme-corp", "--role", "admin"]);
+        assert_eq!(retired.status.code(), Some(1));
+        assert!(stderr(&retired).contains("the admin role is retired"));
+        let pool = db.pool();
+        let mut conn = pool.get().unwrap();
+        assert!(User::find_by_login(&mut conn, "x1").unwrap().is_empty(), "nothing created on failure");
+    }
+
+    fn createorg_names_an_unknown_or_ambiguous_owner(db) {
+        let out = orgsettings(db.url(), &["createorg", "--name", "Acme", "--owner", "ghost"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(stderr(&out), "Error: No user matching `ghost`\n");
+        for name in ["one", "two"] {
+            assert!(orgsettings(db.url(), &["createuser", "--username", name, "--email", "shared@example.com", "--password", "correct horse"]).status.success());
+        }
+        let out = orgsettings(db.url(), &["createorg", "--name", "Acme", "--owner", "shared@example.com"]);
+        assert_eq!(stderr(&out), "Error: Found more than one user matching `shared@example.com`\n");
+        let taken_slug = orgsettings(db.url(), &["createorg", "--name", "Acme", "--slug", "api", "--owner", "one"]);
+        assert_eq!(stderr(&taken_slug), "Error: slug: This slug \"api\" is reserved and not allowed.\n");
+    }
+
+    fn migrate_applies_the_migrations_once(db) {
+        let first = orgsettings(db.url(), &["migrate"]);
+        assert!(first.status.success(), "{}", stderr(&first));
+        assert!(stdout(&first).starts_with("Applied "), "{}", stdout(&first));
+        let second = orgsettings(db.url(), &["migrate"]);
+        assert!(stdout(&second).starts_with("No migrations to apply"), "{}", stdout(&second));
+    }
+}
+
+#[test]
+fn an_unreachable_postgres_server_fails_at_once_naming_the_url_without_its_password() {
+    let out = orgsettings("postgres://app:s3cret@127.0.0.1:1/app", &["migrate"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "Error: cannot connect to the database `postgres://app:***@127.0.0.1:1/app`"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("Connection refused") || err.contains("connection refused"),
+        "the real cause: {err}"
+    );
+    assert!(!err.contains("s3cret"));
+    assert!(!err.contains("Invalid connection url"));
+}
+
+#[test]
+fn a_sqlite_file_that_cannot_be_opened_is_named_with_the_cause() {
+    let out = orgsettings("sqlite:///no/such/dir/app.db", &["migrate"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`sqlite:///no/such/dir/app.db`")
+            && err.contains("unable to open database file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unsupported_database_scheme_is_refused() {
+    let out = orgsettings("mysql://root@localhost/db", &["migrate"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("unsupported scheme `mysql`"));
+}
+
+/// Starts `serve` on a free port and returns its stdout up to the "serving" line.
+fn serve_until_ready(db: &TestDb, extra: &[&str]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orgsettings"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(extra)
+        .env("DATABASE_URL", db.url())
+        .env("ORGSETTINGS_LOG", "warn")
+        .current_dir(db.sqlite_dir().unwrap())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let mut printed = String::new();
+    let reader = BufReader::new(child.stdout.take().unwrap());
+    for line in reader.lines() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.contains("is serving") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    printed
+}
+
+#[test]
+fn serve_on_an_empty_database_prints_a_setup_link_and_keeps_its_session_key() {
+    let db = TestDb::create(Backend::Sqlite).unwrap();
+    let printed = serve_until_ready(&db, &[]);
+    assert!(
+        printed.contains("This instance has no users yet"),
+        "{printed}"
+    );
+    assert!(printed.contains("/setup/"), "{printed}");
+    let key_file = db.sqlite_dir().unwrap().join("test.db.session-key");
+    let key = std::fs::read_to_string(&key_file).expect("the key file next to the database");
+    serve_until_ready(&db, &[]);
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap(),
+        key,
+        "a restart keeps the key"
+    );
+}
+
+#[test]
+fn serve_demo_fills_an_empty_database_and_prints_the_logins() {
+    let db = TestDb::create(Backend::Sqlite).unwrap();
+    let printed = serve_until_ready(&db, &["--demo"]);
+    assert!(
+        printed.contains("Demo data created: organization `demo`"),
+        "{printed}"
+    );
+    for who in ["admin", "owner", "manager", "member"] {
+        assert!(
+            printed.lines().any(|l| l.trim_start().starts_with(who)),
+            "{who}: {printed}"
+        );
+    }
+    assert!(
+        !printed.contains("/setup/"),
+        "no setup link once the demo has users"
+    );
+    let again = serve_until_ready(&db, &["--demo"]);
+    assert!(again.contains("no demo data added"), "{again}");
+}

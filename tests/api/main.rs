@@ -1,0 +1,15 @@
+//! Integration tests: the real app over HTTP (and the real binary for the CLI), each test with a
+//! fresh database. One binary, so the crate links once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod auth;
+mod cli;
+mod csrf;
+mod db_helpers;
+mod organizations;
+mod pages;
+mod redis_sessions;
+mod setup;

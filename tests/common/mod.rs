@@ -1,0 +1,555 @@
+//! Test harness: spawns the real app on a random port with a fresh database (a temporary SQLite file,
+//! or a new PostgreSQL database), and a cookie-keeping HTTP client that does not follow redirects.
+//!
+//! Services: PostgreSQL at `ORGSETTINGS_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`),
+//! Redis at `ORGSETTINGS_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`). When one is missing the
+//! test prints SKIP and passes, unless `ORGSETTINGS_REQUIRE_SERVICES=1`, which makes it fail.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::TcpListener;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use actix_web::cookie::Key;
+use actix_web::dev::ServerHandle;
+use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+use orgsettings::app::{self, AppState, Sessions};
+use orgsettings::config::Settings;
+use orgsettings::db::{self, AnyConnection, DatabaseUrl, Pool};
+use orgsettings::models::member::Member;
+use orgsettings::models::organization::{Actor, OrgName, Organization};
+use orgsettings::models::role::Role;
+use orgsettings::models::slug::Slug;
+use orgsettings::models::user::{EmailAddress, NewUser, Password, User, Username};
+use reqwest::StatusCode;
+
+pub use orgsettings::db::Backend;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Generates one test per backend: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($( $(#[$meta:meta])* async fn $name:ident($app:ident) $body:block )*) => {
+        $(
+            $(#[$meta])*
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let $app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite)
+                        .await
+                        .expect("SQLite is always available");
+                    $body
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some($app) =
+                        $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await
+                    else {
+                        return;
+                    };
+                    $body
+                }
+            }
+        )*
+    };
+}
+
+pub fn require_services() -> bool {
+    std::env::var("ORGSETTINGS_REQUIRE_SERVICES").as_deref() == Ok("1")
+}
+
+/// Says why a test cannot run: SKIP (pass) normally, a failure when services are required.
+pub fn skip(what: &str, why: &str) {
+    if require_services() {
+        panic!("{what} is required (ORGSETTINGS_REQUIRE_SERVICES=1) but unavailable: {why}");
+    }
+    eprintln!("SKIP: {what} unavailable: {why}");
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("ORGSETTINGS_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("ORGSETTINGS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A fresh database for one test; removed when dropped.
+pub enum TestDb {
+    Sqlite {
+        dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
+}
+
+static PG_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    /// `None` (after SKIP) when PostgreSQL is not reachable.
+    pub fn create(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                Some(TestDb::Sqlite { dir, url })
+            }
+            Backend::Postgres => {
+                let admin_url = pg_admin_url();
+                let mut admin = match PgConnection::establish(&admin_url) {
+                    Ok(conn) => conn,
+                    Err(err) => {
+                        skip("PostgreSQL", &format!("{admin_url}: {err}"));
+                        return None;
+                    }
+                };
+                let name = format!(
+                    "orgsettings_test_{}_{}_{}",
+                    std::process::id(),
+                    PG_COUNTER.fetch_add(1, Ordering::SeqCst),
+                    rand_suffix()
+                );
+                diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                    .execute(&mut admin)
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin_url).expect("PG URL");
+                url.set_path(&name);
+                Some(TestDb::Postgres {
+                    admin_url,
+                    name,
+                    url: url.to_string(),
+                })
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            TestDb::Sqlite { .. } => Backend::Sqlite,
+            TestDb::Postgres { .. } => Backend::Postgres,
+        }
+    }
+
+    /// A migrated pool on this database.
+    pub fn pool(&self) -> Pool {
+        let url = DatabaseUrl::parse(self.url()).expect("test database URL");
+        let pool = db::connect(&url, 8).expect("connect to the test database");
+        db::migrate(&pool, &url).expect("migrate the test database");
+        pool
+    }
+
+    pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
+        match self {
+            TestDb::Sqlite { dir, .. } => Some(dir.path()),
+            TestDb::Postgres { .. } => None,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres {
+            admin_url, name, ..
+        } = self
+            && let Ok(mut admin) = PgConnection::establish(admin_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut admin);
+        }
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{nanos:x}")
+}
+
+/// How to spawn the app.
+pub struct Options {
+    pub backend: Backend,
+    pub redis: bool,
+    pub settings: Box<dyn FnOnce(&mut Settings) + Send>,
+}
+
+impl Options {
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            redis: false,
+            settings: Box::new(|_| {}),
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
+    pub pool: Pool,
+    pub backend: Backend,
+    handle: ServerHandle,
+    sessions: Sessions,
+    key: Key,
+    csrf: Mutex<String>,
+    // dropped last: the database outlives the server and pool
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(Options::new(backend)).await
+    }
+
+    pub async fn spawn_with(options: Options) -> Option<TestApp> {
+        let db = TestDb::create(options.backend)?;
+        let sessions = if options.redis {
+            match Sessions::redis(&redis_url()).await {
+                Ok(sessions) => sessions,
+                Err(err) => {
+                    skip("Redis", &format!("{err:#}"));
+                    return None;
+                }
+            }
+        } else {
+            Sessions::Cookie
+        };
+        let pool = db.pool();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let port = listener.local_addr().expect("local addr").port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut settings = Settings::for_url(url::Url::parse(&base).expect("base URL"));
+        (options.settings)(&mut settings);
+        let state = AppState::new(pool.clone(), settings);
+        let key = Key::generate();
+        let server = app::start(listener, state, sessions.clone(), key.clone(), Some(2))
+            .expect("start server");
+        let handle = server.handle();
+        tokio::spawn(server);
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client");
+        Some(TestApp {
+            base,
+            client,
+            jar,
+            pool,
+            backend: options.backend,
+            handle,
+            sessions,
+            key,
+            csrf: Mutex::new(String::new()),
+            db,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Runs database code off the async workers.
+    pub async fn with_db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> T + Send + 'static,
+    ) -> T {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || f(&mut pool.get().expect("pooled connection")))
+            .await
+            .expect("blocking task")
+    }
+
+    /// GET; remembers the page's CSRF token.
+    pub async fn get(&self, path: &str) -> Page {
+        let response = self.client.get(self.url(path)).send().await.expect("GET");
+        self.page(response).await
+    }
+
+    async fn page(&self, response: reqwest::Response) -> Page {
+        let status = response.status();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = response.text().await.expect("body");
+        if let Some(token) = meta_csrf(&body) {
+            *self.csrf.lock().unwrap() = token;
+        }
+        Page {
+            status,
+            location,
+            body,
+        }
+    }
+
+    /// The CSRF token of the last page fetched (fetching `/login` when none was).
+    pub async fn csrf_token(&self) -> String {
+        let token = self.csrf.lock().unwrap().clone();
+        if !token.is_empty() {
+            return token;
+        }
+        self.get("/login").await;
+        self.csrf.lock().unwrap().clone()
+    }
+
+    /// POSTs a form with the session's CSRF token, as a browser would after loading the page.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.csrf_token().await;
+        let mut body: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        body.extend_from_slice(fields);
+        let response = self
+            .client
+            .post(self.url(path))
+            .form(&body)
+            .send()
+            .await
+            .expect("POST");
+        self.page(response).await
+    }
+
+    /// Loads the form page (for its token), then submits the form to the same path.
+    pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let page = self.get(path).await;
+        assert_eq!(
+            page.status,
+            StatusCode::OK,
+            "GET {path} before submitting: {}",
+            page.body
+        );
+        self.post_form(path, fields).await
+    }
+
+    /// Logs in through the login form and loads the landing page (which carries the new token).
+    pub async fn login(&self, username: &str, password: &str) {
+        self.get("/login").await;
+        let page = self
+            .post_form("/login", &[("username", username), ("password", password)])
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "login as {username} failed: {}",
+            page.body
+        );
+        self.get("/organizations/").await;
+    }
+
+    pub async fn create_user(&self, username: &str) -> User {
+        self.create_user_with(username, false).await
+    }
+
+    pub async fn create_user_with(&self, username: &str, superuser: bool) -> User {
+        let new_user = NewUser {
+            username: Username::parse(username).unwrap(),
+            email: EmailAddress::parse(&format!("{username}@example.com")).unwrap(),
+            password: Some(Password::parse(PASSWORD).unwrap()),
+            is_superuser: superuser,
+            email_verified: true,
+        };
+        self.with_db(move |conn| User::create(conn, &new_user).expect("create user"))
+            .await
+    }
+
+    pub async fn create_org(&self, owner: &User, name: &str, slug: &str) -> Organization {
+        let owner = owner.clone();
+        let name = OrgName::parse(name).unwrap();
+        let slug = Slug::parse(slug).unwrap();
+        self.with_db(move |conn| {
+            Organization::create(conn, &name, Some(&slug), &owner, &Actor::cli())
+                .expect("create org")
+        })
+        .await
+    }
+
+    pub async fn add_member(&self, org: &Organization, user: &User, role: Role) {
+        let (org_id, user_id) = (org.id, user.id);
+        self.with_db(move |conn| {
+            Member::add_user(conn, org_id, user_id, role).expect("add member")
+        })
+        .await;
+    }
+
+    /// The value of the session cookie, as the client holds it.
+    pub fn session_cookie(&self) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url = url::Url::parse(&self.base).ok()?;
+        let header = self.jar.cookies(&url)?;
+        let prefix = format!("{}=", app::SESSION_COOKIE);
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|c| c.strip_prefix(prefix.as_str()))
+            .map(str::to_owned)
+    }
+
+    /// Replaces the client's session cookie (to replay an old one).
+    pub fn set_session_cookie(&self, value: &str) {
+        let url = url::Url::parse(&self.base).unwrap();
+        self.jar
+            .add_cookie_str(&format!("{}={value}; Path=/", app::SESSION_COOKIE), &url);
+    }
+
+    /// Another server on the same database, session store and key, like a second instance behind a
+    /// load balancer.
+    pub async fn second_instance(&self) -> SecondInstance {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let settings = Settings::for_url(url::Url::parse(&base).unwrap());
+        let state = AppState::new(self.pool.clone(), settings);
+        let server = app::start(
+            listener,
+            state,
+            self.sessions.clone(),
+            self.key.clone(),
+            Some(1),
+        )
+        .expect("start the second server");
+        let handle = server.handle();
+        tokio::spawn(server);
+        SecondInstance { base, handle }
+    }
+
+    /// A second client with no cookies, against the same server.
+    pub fn new_client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // stop accepting; the runtime ends the rest when the test returns
+        drop(self.handle.stop(false));
+    }
+}
+
+pub struct SecondInstance {
+    pub base: String,
+    handle: ServerHandle,
+}
+
+impl SecondInstance {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+impl Drop for SecondInstance {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+/// A response, read.
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    /// The error message shown next to a form field (`<p class="error" id="error_FIELD">`).
+    pub fn field_error(&self, field: &str) -> Option<String> {
+        let marker = format!("id=\"error_{field}\">");
+        let start = self.body.find(&marker)? + marker.len();
+        let end = self.body[start..].find("</p>")? + start;
+        Some(unescape(&self.body[start..end]))
+    }
+
+    /// The value of an input, as rendered.
+    pub fn input_value(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\"");
+        let at = self.body.find(&marker)?;
+        let tag_start = self.body[..at].rfind('<')?;
+        let tag_end = self.body[at..].find('>')? + at;
+        let tag = &self.body[tag_start..tag_end];
+        let value_at = tag.find("value=\"")? + "value=\"".len();
+        let value_end = tag[value_at..].find('"')? + value_at;
+        Some(unescape(&tag[value_at..value_end]))
+    }
+
+    pub fn contains(&self, text: &str) -> bool {
+        unescape(&self.body).contains(text)
+    }
+
+    pub fn assert_redirect(&self, to: &str) {
+        assert_eq!(
+            self.status,
+            StatusCode::SEE_OTHER,
+            "expected a redirect: {}",
+            self.body
+        );
+        assert_eq!(self.location.as_deref(), Some(to));
+    }
+}
+
+pub fn meta_csrf(html: &str) -> Option<String> {
+    let marker = "<meta name=\"csrf-token\" content=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    let token = &html[start..end];
+    (!token.is_empty()).then(|| token.to_owned())
+}
+
+pub fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Generates one plain (non-HTTP) test per backend from `fn name(db: TestDb)`.
+#[macro_export]
+macro_rules! db_test_on_both_backends {
+    ($( $(#[$meta:meta])* fn $name:ident($db:ident) $body:block )*) => {
+        $(
+            $(#[$meta])*
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                fn run($db: $crate::common::TestDb) $body
+
+                #[test]
+                fn sqlite() {
+                    run($crate::common::TestDb::create($crate::common::Backend::Sqlite).expect("SQLite"));
+                }
+
+                #[test]
+                fn postgres() {
+                    if let Some(db) = $crate::common::TestDb::create($crate::common::Backend::Postgres) {
+                        run(db);
+                    }
+                }
+            }
+        )*
+    };
+}
