@@ -1,0 +1,8 @@
+//! Browser tests: headless Chromium drives the real app.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod browser;
+#[path = "../common/mod.rs"]
+mod common;
+
+mod foundation;
