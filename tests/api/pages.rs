@@ -61,3 +61,19 @@ async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
         .to_owned();
     assert!(cookie.contains("Secure"), "{cookie}");
 }
+
+on_both_backends! {
+    async fn a_server_error_is_a_500_page_that_keeps_the_cause_out_of_sight(app) {
+        app.create_user("alice").await;
+        app.login("alice", PASSWORD).await;
+        app.with_db(|conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("DROP TABLE organization_members").execute(conn).unwrap();
+        }).await;
+        let page = app.get("/organizations/").await;
+        assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(page.contains("Something went wrong"));
+        assert!(page.contains("Nothing was changed"));
+        assert!(!page.contains("organization_members"), "no database details on the page");
+    }
+}
