@@ -7,5 +7,6 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod models;
+pub mod settings;
 pub mod validation;
 pub mod web;

@@ -42,9 +42,9 @@ diesel::table! {
         status -> Integer,
         flags -> BigInt,
         default_role -> Text,
-        version -> Integer,
         date_added -> Timestamp,
         updated_at -> Timestamp,
+        deletion_scheduled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -67,6 +67,15 @@ diesel::table! {
         organization_id -> BigInt,
         key -> Text,
         value -> Text,
+    }
+}
+
+diesel::table! {
+    organization_slug_redirects (id) {
+        id -> BigInt,
+        slug -> Text,
+        organization_id -> BigInt,
+        created_at -> Timestamp,
     }
 }
 
@@ -108,6 +117,7 @@ diesel::joinable!(organization_members -> organizations (organization_id));
 diesel::joinable!(organization_members -> users (user_id));
 diesel::joinable!(organization_options -> organizations (organization_id));
 diesel::joinable!(audit_log_entries -> organizations (organization_id));
+diesel::joinable!(organization_slug_redirects -> organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -116,6 +126,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     organization_members,
     organization_options,
+    organization_slug_redirects,
     audit_log_entries,
     auth_failures,
     setup_tokens,

@@ -31,9 +31,9 @@ pub struct Organization {
     pub status: i32,
     pub flags: i64,
     pub default_role: String,
-    pub version: i32,
     pub date_added: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub deletion_scheduled_at: Option<NaiveDateTime>,
 }
 
 /// An organization name: trimmed, not blank, at most 64 characters.
