@@ -84,11 +84,31 @@ impl fmt::Display for FieldErrors {
     }
 }
 
-/// Why a create or save did not happen: the input was refused (nothing written), or the database failed.
+/// A field that someone else changed after the editing form was rendered, to a value other than the
+/// one this save wants: saving would silently undo their change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conflict {
+    pub field: &'static str,
+    /// What the form showed.
+    pub shown: serde_json::Value,
+    /// What is stored now.
+    pub theirs: serde_json::Value,
+    /// What this save wanted.
+    pub yours: serde_json::Value,
+}
+
+/// Why a create or save did not happen. Nothing was written in any case.
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
+    /// The input was refused; the messages go next to their fields.
     #[error("{0}")]
     Invalid(FieldErrors),
+    /// The save as a whole is not allowed now; the message says why.
+    #[error("{0}")]
+    Refused(String),
+    /// Fields changed by someone else since the form was shown.
+    #[error("{} field(s) changed by someone else", .0.len())]
+    Conflict(Vec<Conflict>),
     #[error("database error: {0}")]
     Db(#[from] diesel::result::Error),
     #[error(transparent)]

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod member;
+pub mod option;
 pub mod organization;
 pub mod role;
 pub mod setup;

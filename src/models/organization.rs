@@ -8,7 +8,7 @@ use super::member::Member;
 use super::role::Role;
 use super::slug::Slug;
 use super::user::User;
-use crate::db::schema::{organization_members, organizations};
+use crate::db::schema::{organization_members, organization_slug_redirects, organizations};
 use crate::db::{AnyConnection, is_unique_violation, query, write_tx};
 use crate::validation::{FieldErrors, SaveError};
 
@@ -109,6 +109,46 @@ impl Organization {
             .optional()
     }
 
+    pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Organization> {
+        organizations::table
+            .find(id)
+            .select(Organization::as_select())
+            .first(conn)
+    }
+
+    /// The current slug of the organization that used to be called `old_slug`, if one did.
+    pub fn renamed_from(conn: &mut AnyConnection, old_slug: &str) -> QueryResult<Option<String>> {
+        organization_slug_redirects::table
+            .inner_join(organizations::table)
+            .filter(organization_slug_redirects::slug.eq(old_slug.to_lowercase()))
+            .select(organizations::slug)
+            .first(conn)
+            .optional()
+    }
+
+    /// Records a slug change: the old slug redirects to this organization from now on, and the new
+    /// one stops redirecting anywhere else.
+    pub fn record_rename(
+        conn: &mut AnyConnection,
+        organization_id: i64,
+        old_slug: &str,
+        new_slug: &str,
+    ) -> QueryResult<()> {
+        diesel::delete(
+            organization_slug_redirects::table
+                .filter(organization_slug_redirects::slug.eq_any([old_slug, new_slug])),
+        )
+        .execute(conn)?;
+        diesel::insert_into(organization_slug_redirects::table)
+            .values((
+                organization_slug_redirects::slug.eq(old_slug),
+                organization_slug_redirects::organization_id.eq(organization_id),
+                organization_slug_redirects::created_at.eq(query::now()),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    }
+
     pub fn slug_taken(conn: &mut AnyConnection, slug: &Slug) -> QueryResult<bool> {
         diesel::select(diesel::dsl::exists(
             organizations::table.filter(organizations::slug.eq(slug.as_str())),
@@ -151,6 +191,12 @@ impl Organization {
                 None => unique_slug_for(conn, name)?,
             };
             let now = query::now();
+            // a new organization takes its slug over from any renamed one
+            diesel::delete(
+                organization_slug_redirects::table
+                    .filter(organization_slug_redirects::slug.eq(slug.as_str())),
+            )
+            .execute(conn)?;
             let id: i64 = diesel::insert_into(organizations::table)
                 .values((
                     organizations::name.eq(name.as_str()),
@@ -163,10 +209,7 @@ impl Organization {
                 .returning(organizations::id)
                 .get_result(conn)?;
             Member::add_user(conn, id, owner.id, Role::Owner)?;
-            let org: Organization = organizations::table
-                .find(id)
-                .select(Organization::as_select())
-                .first(conn)?;
+            let org = Organization::find(conn, id)?;
             audit::record(
                 conn,
                 &NewAuditEntry::new(&org, actor, AuditEvent::OrgAdd, org.audit_log_data()),

@@ -242,6 +242,13 @@ impl User {
             .map(|_| ())
     }
 
+    /// Whether the user has a second factor enrolled (recovery codes alone do not count).
+    /// Enrolment does not exist yet (the account security page comes with two-factor
+    /// authentication), so no user has one.
+    pub fn has_two_factor(&self, _conn: &mut AnyConnection) -> QueryResult<bool> {
+        Ok(false)
+    }
+
     /// Whether the user's primary email address is verified.
     pub fn primary_email_verified(&self, conn: &mut AnyConnection) -> QueryResult<bool> {
         user_emails::table

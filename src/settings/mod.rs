@@ -6,6 +6,12 @@
 //! The HTML form and the JSON API both build an [`update::OrganizationUpdate`] and call
 //! [`save::save`]; neither has logic of its own.
 
+pub mod current;
+pub mod delete;
 pub mod drf;
+pub mod flags;
+pub mod options;
 pub mod pii;
 pub mod pyfmt;
+pub mod save;
+pub mod update;

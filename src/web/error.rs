@@ -28,6 +28,9 @@ pub enum AppError {
     /// Not logged in: send the browser to the login page, then back to `next`.
     #[error("login required")]
     LoginRequired { next: String },
+    /// The page moved for good (a renamed organization): 301 to this location.
+    #[error("moved to {0}")]
+    MovedPermanently(String),
     #[error("too many requests")]
     TooManyRequests {
         message: String,
@@ -61,6 +64,7 @@ impl AppError {
                 ),
             ),
             AppError::LoginRequired { .. } => ("Login required", "Please log in.".into()),
+            AppError::MovedPermanently(_) => ("Moved", "This page has moved.".into()),
             AppError::TooManyRequests { message, .. } => ("Too many attempts", message.clone()),
             AppError::PayloadTooLarge => (
                 "Request too large",
@@ -79,7 +83,11 @@ impl AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
-        AppError::Internal(anyhow::Error::new(err).context("database query"))
+        match err {
+            // a row looked up by what the request named is gone (e.g. deleted meanwhile)
+            diesel::result::Error::NotFound => AppError::NotFound,
+            err => AppError::Internal(anyhow::Error::new(err).context("database query")),
+        }
     }
 }
 
@@ -113,6 +121,11 @@ impl From<SaveError> for AppError {
     fn from(err: SaveError) -> Self {
         match err {
             SaveError::Invalid(errors) => AppError::BadRequest(errors.to_string()),
+            SaveError::Refused(message) => AppError::BadRequest(message),
+            SaveError::Conflict(conflicts) => AppError::BadRequest(format!(
+                "{} field(s) were changed by someone else meanwhile; reload the page.",
+                conflicts.len()
+            )),
             SaveError::Db(err) => err.into(),
             SaveError::Internal(err) => AppError::Internal(err),
         }
@@ -134,6 +147,7 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden(_) | AppError::Csrf(_) => StatusCode::FORBIDDEN,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::MovedPermanently(_) => StatusCode::MOVED_PERMANENTLY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -146,6 +160,11 @@ impl ResponseError for AppError {
             let location = format!("/login?next={}", super::auth::encode_query(next));
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, location))
+                .finish();
+        }
+        if let AppError::MovedPermanently(location) = self {
+            return HttpResponse::MovedPermanently()
+                .insert_header((header::LOCATION, location.as_str()))
                 .finish();
         }
         if let AppError::Internal(cause) = self {

@@ -46,7 +46,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(organizations::new_page)
                 .post(organizations::create),
         )
-        .service(web::resource("/settings/{org}/").get(settings::general_page));
+        .service(
+            web::resource("/settings/{org}/")
+                .get(settings::general_page)
+                .post(settings::general_submit),
+        )
+        .service(
+            web::resource("/settings/{org}/security-and-privacy/")
+                .get(settings::security_page)
+                .post(settings::security_submit),
+        )
+        .service(web::resource("/settings/{org}/remove/").post(settings::remove))
+        .service(web::resource("/settings/{org}/restore/").post(settings::restore));
 }
 
 async fn root() -> HttpResponse {

@@ -63,14 +63,22 @@ impl PageCtx {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     General,
+    SecurityAndPrivacy,
+    AuditLog,
 }
 
 impl Section {
-    pub const ALL: [Section; 1] = [Section::General];
+    pub const ALL: [Section; 3] = [
+        Section::General,
+        Section::SecurityAndPrivacy,
+        Section::AuditLog,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
             Section::General => "General",
+            Section::SecurityAndPrivacy => "Security & Privacy",
+            Section::AuditLog => "Audit Log",
         }
     }
 
@@ -78,6 +86,8 @@ impl Section {
     pub fn subpath(self) -> &'static str {
         match self {
             Section::General => "",
+            Section::SecurityAndPrivacy => "security-and-privacy/",
+            Section::AuditLog => "audit-log/",
         }
     }
 }

@@ -80,7 +80,7 @@ pub fn take_flashes(session: &Session) -> Vec<Flash> {
 }
 
 /// The user of the session, when it is logged in and still valid (active, not ended by a version bump).
-async fn session_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
+pub(crate) async fn session_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
     let session = req.get_session();
     let (Ok(Some(user_id)), Ok(Some(version))) = (
         session.get::<i64>(USER_ID),
@@ -114,13 +114,9 @@ impl FromRequest for CurrentUser {
         Box::pin(async move {
             match session_user(&req).await? {
                 Some(user) => Ok(CurrentUser(user)),
-                None => {
-                    let next = match req.uri().path_and_query() {
-                        Some(pq) => pq.as_str().to_owned(),
-                        None => req.path().to_owned(),
-                    };
-                    Err(AppError::LoginRequired { next })
-                }
+                None => Err(AppError::LoginRequired {
+                    next: request_path(&req),
+                }),
             }
         })
     }
@@ -137,5 +133,13 @@ impl FromRequest for MaybeUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move { session_user(&req).await.map(MaybeUser) })
+    }
+}
+
+/// The path and query of a request, to come back to after login.
+pub fn request_path(req: &HttpRequest) -> String {
+    match req.uri().path_and_query() {
+        Some(pq) => pq.as_str().to_owned(),
+        None => req.path().to_owned(),
     }
 }

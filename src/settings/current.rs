@@ -1,0 +1,61 @@
+//! An organization's current settings, read the way the API and the form show them.
+
+use diesel::QueryResult;
+use serde_json::Value;
+
+use super::flags::Flags;
+use super::options::{self, OPTIONS};
+use super::update::flag_field_by_api_key;
+use crate::config::Features;
+use crate::db::AnyConnection;
+use crate::models::option::OrgOptions;
+use crate::models::organization::Organization;
+
+pub const REQUIRED_EMAIL_VERIFICATION: &str = "organizations:required-email-verification";
+
+#[derive(Debug, Clone)]
+pub struct OrgSettings {
+    pub org: Organization,
+    pub options: OrgOptions,
+}
+
+impl OrgSettings {
+    /// The organization with its options (one query).
+    pub fn load(conn: &mut AnyConnection, org: Organization) -> QueryResult<Self> {
+        let options = OrgOptions::load(conn, org.id)?;
+        Ok(Self { org, options })
+    }
+
+    pub fn flags(&self) -> Flags {
+        Flags::from_bits(self.org.flags)
+    }
+
+    /// Whether the organization has a legacy rate-limit option, without which neither can be set.
+    pub fn has_legacy_rate_limits(&self) -> bool {
+        OPTIONS
+            .iter()
+            .filter(|def| def.legacy)
+            .any(|def| self.options.has(def.key))
+    }
+
+    /// The value of an API field, as `GET /api/0/organizations/{slug}/` shows it; `None` for fields
+    /// that are not settings.
+    pub fn api_value(&self, api_key: &str, features: &Features) -> Option<Value> {
+        match api_key {
+            "name" => return Some(Value::from(self.org.name.as_str())),
+            "slug" => return Some(Value::from(self.org.slug.as_str())),
+            "defaultRole" => return Some(Value::from(self.org.default_role.as_str())),
+            _ => {}
+        }
+        if let Some(field) = flag_field_by_api_key(api_key) {
+            let on = self.flags().get(field.flag) != field.inverted;
+            let on = if api_key == "requireEmailVerification" {
+                on && features.has(REQUIRED_EMAIL_VERIFICATION)
+            } else {
+                on
+            };
+            return Some(Value::Bool(on));
+        }
+        options::by_api_key(api_key).map(|def| def.api_value(self.options.get(def.key)))
+    }
+}

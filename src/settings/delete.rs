@@ -1,0 +1,63 @@
+//! Scheduling an organization's deletion, and carrying out the deletions that are due.
+//!
+//! Restoring goes through the save flow (`cancelDeletion: true`), which writes ORG_RESTORE.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::organizations;
+use crate::db::{AnyConnection, query, write_tx};
+use crate::models::audit::{self, AuditEvent, NewAuditEntry};
+use crate::models::organization::{Actor, Organization, status};
+use crate::validation::SaveError;
+
+/// How long a scheduled deletion waits, during which owners can restore the organization.
+pub const GRACE_PERIOD: Duration = Duration::days(1);
+
+pub const ERR_ALREADY_SCHEDULED: &str = "This organization is already scheduled for deletion.";
+
+/// Marks the organization pending deletion (due after the grace period) and writes ORG_REMOVE.
+pub fn schedule(
+    conn: &mut AnyConnection,
+    organization_id: i64,
+    actor: &Actor,
+) -> Result<Organization, SaveError> {
+    write_tx(conn, |conn| {
+        let mut org = Organization::find(conn, organization_id)?;
+        if org.is_pending_deletion() {
+            return Err(SaveError::Refused(ERR_ALREADY_SCHEDULED.into()));
+        }
+        let now = query::now();
+        org.status = status::PENDING_DELETION;
+        org.deletion_scheduled_at = Some(now + GRACE_PERIOD);
+        diesel::update(organizations::table.find(org.id))
+            .set((
+                organizations::status.eq(org.status),
+                organizations::deletion_scheduled_at.eq(org.deletion_scheduled_at),
+                organizations::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        org.updated_at = now;
+        audit::record(
+            conn,
+            &NewAuditEntry::new(&org, actor, AuditEvent::OrgRemove, org.audit_log_data()),
+        )?;
+        Ok(org)
+    })
+}
+
+/// Deletes every organization whose scheduled deletion is due (with its members, options, redirects
+/// and audit log); returns their slugs.
+pub fn delete_due(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<Vec<String>> {
+    write_tx(conn, |conn| {
+        let due: Vec<(i64, String)> = organizations::table
+            .filter(organizations::status.eq(status::PENDING_DELETION))
+            .filter(organizations::deletion_scheduled_at.le(now))
+            .select((organizations::id, organizations::slug))
+            .load(conn)?;
+        for (id, _) in &due {
+            diesel::delete(organizations::table.find(id)).execute(conn)?;
+        }
+        Ok(due.into_iter().map(|(_, slug)| slug).collect())
+    })
+}

@@ -1,0 +1,230 @@
+//! `OrganizationUpdate`: a typed partial update of an organization's settings. Absent means
+//! unchanged. Built from a JSON object (API) or from a submitted form (which the web layer turns into
+//! the same JSON first), so both get the same checks and messages.
+
+use serde_json::{Map, Value};
+
+use super::drf;
+use super::flags::Flag;
+use super::options::{OPTIONS, OptionDef};
+use crate::models::organization::OrgName;
+use crate::models::role::Role;
+use crate::models::slug::Slug;
+use crate::validation::FieldErrors;
+
+/// An API field stored as an organization flag.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FlagField {
+    pub api_key: &'static str,
+    pub flag: Flag,
+    /// `allowSharedIssues` is stored as `disable_shared_issues`.
+    pub inverted: bool,
+}
+
+const fn flag_field(api_key: &'static str, flag: Flag) -> FlagField {
+    FlagField {
+        api_key,
+        flag,
+        inverted: false,
+    }
+}
+
+pub static FLAG_FIELDS: [FlagField; 7] = [
+    flag_field("openMembership", Flag::AllowJoinleave),
+    FlagField {
+        api_key: "allowSharedIssues",
+        flag: Flag::DisableSharedIssues,
+        inverted: true,
+    },
+    flag_field("enhancedPrivacy", Flag::EnhancedPrivacy),
+    flag_field("isEarlyAdopter", Flag::EarlyAdopter),
+    flag_field("codecovAccess", Flag::CodecovAccess),
+    flag_field("require2FA", Flag::Require2fa),
+    flag_field("requireEmailVerification", Flag::RequireEmailVerification),
+];
+
+pub fn flag_field_by_api_key(api_key: &str) -> Option<&'static FlagField> {
+    FLAG_FIELDS.iter().find(|f| f.api_key == api_key)
+}
+
+pub const ROLE_CHOICES: [&str; 4] = ["member", "admin", "manager", "owner"];
+
+#[derive(Debug, Default)]
+pub struct OrganizationUpdate {
+    pub name: Option<OrgName>,
+    pub slug: Option<Slug>,
+    /// Owner only.
+    pub default_role: Option<Role>,
+    /// Owner only: `true` restores an organization pending deletion.
+    pub cancel_deletion: Option<bool>,
+    /// Flag fields, with the value the API field was given (before inversion).
+    pub flags: Vec<(&'static FlagField, bool)>,
+    /// Options, in registry order, with the value to store.
+    pub options: Vec<(&'static OptionDef, Value)>,
+    /// The values the editing form showed, by API key: a field someone else changed since is not
+    /// overwritten (see `save`). `None` for the API.
+    pub expected: Option<Map<String, Value>>,
+}
+
+impl OrganizationUpdate {
+    /// Parses the fields of a request body. Unknown keys are ignored; owner-only keys are ignored
+    /// unless `is_owner`, as Sentry's serializer does.
+    pub fn parse(data: &Map<String, Value>, is_owner: bool) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let mut update = OrganizationUpdate::default();
+        if let Some(value) = data.get("name") {
+            update.name = errors.take(
+                "name",
+                drf::string(value, false, Some(OrgName::MAX_LEN)).and_then(|s| OrgName::parse(&s)),
+            );
+        }
+        if let Some(value) = data.get("slug") {
+            update.slug = errors.take("slug", parse_slug(value));
+        }
+        if is_owner {
+            if let Some(value) = data.get("defaultRole") {
+                update.default_role = errors.take(
+                    "defaultRole",
+                    drf::choice(value, &ROLE_CHOICES).and_then(Role::parse),
+                );
+            }
+            if let Some(value) = data.get("cancelDeletion") {
+                update.cancel_deletion = errors.take("cancelDeletion", drf::boolean(value));
+            }
+        }
+        for field in &FLAG_FIELDS {
+            if let Some(value) = data.get(field.api_key)
+                && let Some(on) = errors.take(field.api_key, drf::boolean(value))
+            {
+                update.flags.push((field, on));
+            }
+        }
+        for def in &OPTIONS {
+            if let Some(value) = data.get(def.api_key)
+                && let Some(parsed) = errors.take(def.api_key, def.parse(value))
+            {
+                update.options.push((def, parsed));
+            }
+        }
+        if errors.is_empty() {
+            Ok(update)
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.slug.is_none()
+            && self.default_role.is_none()
+            && self.cancel_deletion.is_none()
+            && self.flags.is_empty()
+            && self.options.is_empty()
+    }
+
+    /// The new value of every field this update sets, as the API shows it.
+    pub fn api_values(&self) -> Vec<(&'static str, Value)> {
+        let mut values = Vec::new();
+        if let Some(name) = &self.name {
+            values.push(("name", Value::from(name.as_str())));
+        }
+        if let Some(slug) = &self.slug {
+            values.push(("slug", Value::from(slug.as_str())));
+        }
+        if let Some(role) = self.default_role {
+            values.push(("defaultRole", Value::from(role.id())));
+        }
+        for (field, on) in &self.flags {
+            values.push((field.api_key, Value::Bool(*on)));
+        }
+        for (def, value) in &self.options {
+            values.push((def.api_key, def.api_value(Some(value))));
+        }
+        values
+    }
+}
+
+fn parse_slug(value: &Value) -> Result<Slug, String> {
+    match value {
+        Value::String(raw) if drf::py_strip(raw).is_empty() => Err(drf::NOT_BLANK.into()),
+        Value::String(raw) => Slug::parse(raw),
+        Value::Null => Err(drf::NOT_NULL.into()),
+        _ => Err(drf::NOT_A_STRING.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(body: Value, is_owner: bool) -> Result<OrganizationUpdate, FieldErrors> {
+        OrganizationUpdate::parse(body.as_object().unwrap(), is_owner)
+    }
+
+    #[test]
+    fn absent_fields_stay_unchanged_and_unknown_keys_are_ignored() {
+        let update = parse(json!({"whatever": 1, "dataScrubber": true}), true).unwrap();
+        assert!(update.name.is_none() && update.slug.is_none() && update.flags.is_empty());
+        assert_eq!(update.options.len(), 1);
+        assert_eq!(update.options[0].0.api_key, "dataScrubber");
+        assert!(parse(json!({}), true).unwrap().is_empty());
+    }
+
+    #[test]
+    fn owner_only_fields_are_ignored_for_managers() {
+        let update = parse(
+            json!({"defaultRole": "owner", "cancelDeletion": true}),
+            false,
+        )
+        .unwrap();
+        assert!(update.default_role.is_none() && update.cancel_deletion.is_none());
+        let owner = parse(json!({"defaultRole": "manager"}), true).unwrap();
+        assert_eq!(owner.default_role, Some(Role::Manager));
+        let errors = parse(json!({"defaultRole": "boss"}), true).unwrap_err();
+        assert_eq!(errors.get("defaultRole"), "\"boss\" is not a valid choice.");
+    }
+
+    #[test]
+    fn every_bad_field_reports_its_own_error_at_once() {
+        let errors = parse(
+            json!({
+                "name": "",
+                "slug": "foo bar",
+                "openMembership": "maybe",
+                "storeCrashReports": 1000,
+                "apdexThreshold": "fast",
+                "sensitiveFields": "password",
+                "debugFilesRole": "boss",
+            }),
+            true,
+        )
+        .unwrap_err();
+        assert_eq!(errors.get("name"), "This field may not be blank.");
+        assert_eq!(
+            errors.get("slug"),
+            "The slug \"foo bar\" should not contain any whitespace."
+        );
+        assert_eq!(errors.get("openMembership"), "Must be a valid boolean.");
+        assert_eq!(
+            errors.get("storeCrashReports"),
+            "Ensure this value is less than or equal to 100."
+        );
+        assert_eq!(errors.get("apdexThreshold"), "A valid integer is required.");
+        assert_eq!(
+            errors.get("sensitiveFields"),
+            "Expected a list of items but got type \"str\"."
+        );
+        assert_eq!(errors.get("debugFilesRole"), "Invalid role");
+    }
+
+    #[test]
+    fn allow_shared_issues_reads_back_as_given() {
+        let update = parse(json!({"allowSharedIssues": false}), false).unwrap();
+        assert_eq!(
+            update.api_values(),
+            vec![("allowSharedIssues", json!(false))]
+        );
+        assert!(update.flags[0].0.inverted);
+    }
+}
