@@ -89,6 +89,7 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             Some(redis) => Sessions::redis(redis).await?,
             None => Sessions::Cookie,
         };
+        actix_web::rt::spawn(crate::jobs::delete_due_organizations(pool.clone()));
         let state = AppState::new(pool, settings);
         app::start(listener, state, sessions, key, args.workers)?
             .await

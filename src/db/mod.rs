@@ -8,9 +8,14 @@ pub mod query;
 pub mod schema;
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{
+    AnsiTransactionManager, Instrumentation, InstrumentationEvent, SimpleConnection,
+    TransactionManager,
+};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
@@ -25,8 +30,22 @@ pub enum AnyConnection {
     Sqlite(SqliteConnection),
 }
 
-pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// The connection pool, with the count of statements its connections have run.
+#[derive(Clone)]
+pub struct Pool {
+    inner: r2d2::Pool<Manager>,
+    queries: Arc<AtomicU64>,
+}
+
+impl std::ops::Deref for Pool {
+    type Target = r2d2::Pool<Manager>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -168,9 +187,29 @@ pub enum DbSetupError {
 
 /// r2d2 manager that connects with the concrete connection type, so a failure reports its real cause
 /// (diesel's `MultiConnection::establish` tries each backend and keeps only "Invalid connection url").
+///
+/// It also counts the statements run on its connections (see [`query_count`]).
 #[derive(Clone, Debug)]
 pub struct Manager {
     url: DatabaseUrl,
+    queries: Arc<AtomicU64>,
+}
+
+/// Counts the statements a connection starts.
+struct QueryCounter(Arc<AtomicU64>);
+
+impl Instrumentation for QueryCounter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// How many statements the pool's connections have run since it was built (the number a page takes
+/// is the difference around its request; used by tests and the benchmark).
+pub fn query_count(pool: &Pool) -> u64 {
+    pool.queries.load(Ordering::Relaxed)
 }
 
 impl ManageConnection for Manager {
@@ -178,9 +217,12 @@ impl ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<AnyConnection, Self::Error> {
-        self.url
+        let mut conn = self
+            .url
             .establish()
-            .map_err(diesel::r2d2::Error::ConnectionError)
+            .map_err(diesel::r2d2::Error::ConnectionError)?;
+        conn.set_instrumentation(QueryCounter(self.queries.clone()));
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
@@ -199,14 +241,19 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbSetupError> {
         url: url.to_string(),
         cause,
     })?;
-    r2d2::Pool::builder()
+    let queries = Arc::new(AtomicU64::new(0));
+    let inner = r2d2::Pool::builder()
         .max_size(max_size.max(1))
         .connection_timeout(Duration::from_secs(10))
-        .build(Manager { url: url.clone() })
+        .build(Manager {
+            url: url.clone(),
+            queries: queries.clone(),
+        })
         .map_err(|cause| DbSetupError::Pool {
             url: url.to_string(),
             cause,
-        })
+        })?;
+    Ok(Pool { inner, queries })
 }
 
 /// Applies pending migrations; returns how many ran. SQLite databases are switched to WAL here, once:

@@ -49,6 +49,10 @@ impl AuditEvent {
     pub fn from_id(id: i32) -> Option<Self> {
         Self::ALL.into_iter().find(|e| e.id() == id)
     }
+
+    pub fn from_api_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.api_name() == name)
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -116,13 +120,83 @@ pub fn record(conn: &mut AnyConnection, entry: &NewAuditEntry<'_>) -> QueryResul
         .map(|_| ())
 }
 
+/// Which entries of an organization to list: optionally one event, and a page given by an entry id
+/// to continue before (older) or after (newer). Pages are keyed by id, so entries added meanwhile do
+/// not shift them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditQuery {
+    pub event: Option<AuditEvent>,
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+    pub limit: Option<i64>,
+}
+
 impl AuditEntry {
-    /// Every entry of an organization, newest first.
-    pub fn list_for_org(conn: &mut AnyConnection, organization_id: i64) -> QueryResult<Vec<Self>> {
-        audit_log_entries::table
+    pub fn event(&self) -> Option<AuditEvent> {
+        AuditEvent::from_id(self.event)
+    }
+
+    /// Entries of an organization, newest first.
+    pub fn list(
+        conn: &mut AnyConnection,
+        organization_id: i64,
+        q: AuditQuery,
+    ) -> QueryResult<Vec<Self>> {
+        let mut query = audit_log_entries::table
             .filter(audit_log_entries::organization_id.eq(organization_id))
-            .order(audit_log_entries::id.desc())
             .select(AuditEntry::as_select())
-            .load(conn)
+            .into_boxed();
+        if let Some(event) = q.event {
+            query = query.filter(audit_log_entries::event.eq(event.id()));
+        }
+        if let Some(limit) = q.limit {
+            query = query.limit(limit);
+        }
+        if let Some(after) = q.after {
+            let mut newer: Vec<Self> = query
+                .filter(audit_log_entries::id.gt(after))
+                .order(audit_log_entries::id.asc())
+                .load(conn)?;
+            newer.reverse();
+            return Ok(newer);
+        }
+        if let Some(before) = q.before {
+            query = query.filter(audit_log_entries::id.lt(before));
+        }
+        query.order(audit_log_entries::id.desc()).load(conn)
+    }
+
+    /// The action as a sentence (Sentry's audit log rendering), e.g. "edited the organization
+    /// setting: name from Foo to Bar, require_2fa to True".
+    pub fn sentence(&self) -> String {
+        let data: serde_json::Value = serde_json::from_str(&self.data).unwrap_or_default();
+        match self.event() {
+            Some(AuditEvent::OrgEdit) => {
+                let parts: Vec<String> = data
+                    .as_object()
+                    .map(|changes| {
+                        changes
+                            .iter()
+                            .map(|(key, value)| match value {
+                                serde_json::Value::String(text) => format!("{key} {text}"),
+                                other => format!("{key} {other}"),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                format!("edited the organization setting: {}", parts.join(", "))
+            }
+            Some(AuditEvent::OrgAdd) => "created the organization".into(),
+            Some(AuditEvent::OrgRemove) => "removed the organization".into(),
+            Some(AuditEvent::OrgRestore) => "restored the organization".into(),
+            Some(AuditEvent::MemberPending) => {
+                let who = data
+                    .get("email")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("a member");
+                format!("required member {who} to setup 2FA")
+            }
+            None => format!("event {}", self.event),
+        }
     }
 }

@@ -6,10 +6,11 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use actix_session::SessionExt;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::error::AppError;
-use super::session::session_user;
+use super::session::{log_out, session_identity, valid_session_user};
 use crate::app::AppState;
 use crate::models::member::Member;
 use crate::models::organization::{Actor, Organization};
@@ -51,9 +52,11 @@ impl OrgAccess {
         }
     }
 
-    /// Finds the user, the organization named by the `org` path segment, and the user's role in it.
+    /// Finds the user, the organization named by the `org` path segment, and the user's role in it,
+    /// with one database round trip.
     pub async fn resolve(req: &HttpRequest) -> Result<Result<OrgAccess, Denied>, AppError> {
-        let Some(user) = session_user(req).await? else {
+        let session = req.get_session();
+        let Some(identity) = session_identity(&session) else {
             return Ok(Err(Denied::NotLoggedIn));
         };
         let slug = req.match_info().get("org").unwrap_or_default().to_owned();
@@ -61,23 +64,45 @@ impl OrgAccess {
             .app_data::<web::Data<AppState>>()
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState is not registered")))?
             .clone();
-        let user_id = user.id;
         let lookup = slug.clone();
         let found = state
             .db(move |conn| -> Result<_, AppError> {
-                let Some(org) = Organization::find_by_slug(conn, &lookup)? else {
-                    return Ok(Err(Organization::renamed_from(conn, &lookup)?));
+                let Some(user) = valid_session_user(conn, identity)? else {
+                    return Ok(Lookup::NoUser);
                 };
-                let member = Member::find(conn, org.id, user_id)?;
-                Ok(Ok(member.map(|m| (org, m.role()))))
+                let Some(org) = Organization::find_by_slug(conn, &lookup)? else {
+                    return Ok(match Organization::renamed_from(conn, &lookup)? {
+                        Some(new_slug) => Lookup::Renamed(new_slug),
+                        None => Lookup::Missing,
+                    });
+                };
+                Ok(match Member::find(conn, org.id, user.id)? {
+                    Some(member) => Lookup::Found(OrgAccess {
+                        role: member.role(),
+                        user,
+                        org,
+                    }),
+                    None => Lookup::Missing,
+                })
             })
             .await?;
         Ok(match found {
-            Ok(Some((org, role))) => Ok(OrgAccess { user, org, role }),
-            Ok(None) | Err(None) => Err(Denied::NotFound),
-            Err(Some(new_slug)) => Err(Denied::Moved(moved_url(req, &slug, &new_slug))),
+            Lookup::Found(access) => Ok(access),
+            Lookup::NoUser => {
+                log_out(&session);
+                Err(Denied::NotLoggedIn)
+            }
+            Lookup::Missing => Err(Denied::NotFound),
+            Lookup::Renamed(new_slug) => Err(Denied::Moved(moved_url(req, &slug, &new_slug))),
         })
     }
+}
+
+enum Lookup {
+    Found(OrgAccess),
+    NoUser,
+    Missing,
+    Renamed(String),
 }
 
 /// The request's URL with the old slug's path segment replaced by the new slug.

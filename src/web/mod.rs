@@ -2,7 +2,9 @@
 //! request, call the model or save flow (on the blocking pool), render or redirect.
 
 pub mod access;
+pub mod api;
 pub mod assets;
+pub mod audit_log;
 pub mod auth;
 pub mod csrf;
 pub mod error;
@@ -42,6 +44,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/organizations/").get(organizations::list))
         .service(
+            web::resource("/api/0/organizations/{org}/")
+                .get(api::organizations::details)
+                .put(api::organizations::update),
+        )
+        .service(
             web::resource("/organizations/new/")
                 .get(organizations::new_page)
                 .post(organizations::create),
@@ -56,6 +63,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(settings::security_page)
                 .post(settings::security_submit),
         )
+        .service(web::resource("/settings/{org}/audit-log/").get(audit_log::page))
+        .service(web::resource("/settings/{org}/audit-log/export.csv").get(audit_log::export_csv))
         .service(web::resource("/settings/{org}/remove/").post(settings::remove))
         .service(web::resource("/settings/{org}/restore/").post(settings::restore));
 }

@@ -79,26 +79,41 @@ pub fn take_flashes(session: &Session) -> Vec<Flash> {
     }
 }
 
-/// The user of the session, when it is logged in and still valid (active, not ended by a version bump).
-pub(crate) async fn session_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
-    let session = req.get_session();
-    let (Ok(Some(user_id)), Ok(Some(version))) = (
+/// The user id and session version the session was logged in with, if any.
+pub(crate) fn session_identity(session: &Session) -> Option<(i64, i32)> {
+    match (
         session.get::<i64>(USER_ID),
         session.get::<i32>(USER_VERSION),
-    ) else {
+    ) {
+        (Ok(Some(user_id)), Ok(Some(version))) => Some((user_id, version)),
+        _ => None,
+    }
+}
+
+/// The session's user when it is still valid: active, and not ended by a `session_version` bump.
+pub(crate) fn valid_session_user(
+    conn: &mut crate::db::AnyConnection,
+    (user_id, version): (i64, i32),
+) -> diesel::QueryResult<Option<User>> {
+    Ok(User::find(conn, user_id)?.filter(|user| user.is_active && user.session_version == version))
+}
+
+/// The user of the session, when it is logged in and still valid; an invalid login is cleared.
+pub(crate) async fn session_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
+    let session = req.get_session();
+    let Some(identity) = session_identity(&session) else {
         return Ok(None);
     };
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState is not registered")))?;
-    let user = state.db(move |conn| User::find(conn, user_id)).await?;
-    match user {
-        Some(user) if user.is_active && user.session_version == version => Ok(Some(user)),
-        _ => {
-            log_out(&session);
-            Ok(None)
-        }
+    let user = state
+        .db(move |conn| valid_session_user(conn, identity))
+        .await?;
+    if user.is_none() {
+        log_out(&session);
     }
+    Ok(user)
 }
 
 /// The logged-in user; otherwise the request is sent to `/login?next=<this page>`.

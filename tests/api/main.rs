@@ -12,4 +12,5 @@ mod db_helpers;
 mod organizations;
 mod pages;
 mod redis_sessions;
+mod settings;
 mod setup;

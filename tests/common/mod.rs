@@ -203,16 +203,23 @@ impl Options {
 
 pub struct TestApp {
     pub base: String,
-    pub client: reqwest::Client,
-    jar: std::sync::Arc<reqwest::cookie::Jar>,
+    /// The default visitor; `app.get(..)` etc. go through it (`Deref`).
+    pub visitor: Visitor,
     pub pool: Pool,
     pub backend: Backend,
     handle: ServerHandle,
     sessions: Sessions,
     key: Key,
-    csrf: Mutex<String>,
     // dropped last: the database outlives the server and pool
     pub db: TestDb,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Visitor;
+
+    fn deref(&self) -> &Visitor {
+        &self.visitor
+    }
 }
 
 impl TestApp {
@@ -245,28 +252,21 @@ impl TestApp {
             .expect("start server");
         let handle = server.handle();
         tokio::spawn(server);
-        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-        let client = reqwest::Client::builder()
-            .cookie_provider(jar.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("HTTP client");
         Some(TestApp {
+            visitor: Visitor::new(&base),
             base,
-            client,
-            jar,
             pool,
             backend: options.backend,
             handle,
             sessions,
             key,
-            csrf: Mutex::new(String::new()),
             db,
         })
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+    /// Another browser: its own cookies and session.
+    pub fn visitor(&self) -> Visitor {
+        Visitor::new(&self.base)
     }
 
     /// Runs database code off the async workers.
@@ -278,6 +278,104 @@ impl TestApp {
         tokio::task::spawn_blocking(move || f(&mut pool.get().expect("pooled connection")))
             .await
             .expect("blocking task")
+    }
+
+    /// Queries the app has run so far (all connections of its pool).
+    pub fn queries(&self) -> u64 {
+        db::query_count(&self.pool)
+    }
+
+    pub async fn create_user(&self, username: &str) -> User {
+        self.create_user_with(username, false).await
+    }
+
+    pub async fn create_user_with(&self, username: &str, superuser: bool) -> User {
+        let new_user = NewUser {
+            username: Username::parse(username).unwrap(),
+            email: EmailAddress::parse(&format!("{username}@example.com")).unwrap(),
+            password: Some(Password::parse(PASSWORD).unwrap()),
+            is_superuser: superuser,
+            email_verified: true,
+        };
+        self.with_db(move |conn| User::create(conn, &new_user).expect("create user"))
+            .await
+    }
+
+    pub async fn create_org(&self, owner: &User, name: &str, slug: &str) -> Organization {
+        let owner = owner.clone();
+        let name = OrgName::parse(name).unwrap();
+        let slug = Slug::parse(slug).unwrap();
+        self.with_db(move |conn| {
+            Organization::create(conn, &name, Some(&slug), &owner, &Actor::cli())
+                .expect("create org")
+        })
+        .await
+    }
+
+    pub async fn add_member(&self, org: &Organization, user: &User, role: Role) {
+        let (org_id, user_id) = (org.id, user.id);
+        self.with_db(move |conn| {
+            Member::add_user(conn, org_id, user_id, role).expect("add member")
+        })
+        .await;
+    }
+
+    /// Another server on the same database, session store and key, like a second instance behind a
+    /// load balancer.
+    pub async fn second_instance(&self) -> SecondInstance {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let settings = Settings::for_url(url::Url::parse(&base).unwrap());
+        let state = AppState::new(self.pool.clone(), settings);
+        let server = app::start(
+            listener,
+            state,
+            self.sessions.clone(),
+            self.key.clone(),
+            Some(1),
+        )
+        .expect("start the second server");
+        let handle = server.handle();
+        tokio::spawn(server);
+        SecondInstance { base, handle }
+    }
+
+    /// A client with no cookies, against the same server.
+    pub fn new_client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client")
+    }
+}
+
+/// A browser: its own cookie jar and the CSRF token of the last page it loaded. Redirects are not
+/// followed, so tests see them.
+pub struct Visitor {
+    pub base: String,
+    pub client: reqwest::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
+    csrf: Mutex<String>,
+}
+
+impl Visitor {
+    pub fn new(base: &str) -> Self {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client");
+        Self {
+            base: base.to_owned(),
+            client,
+            jar,
+            csrf: Mutex::new(String::new()),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
     }
 
     /// GET; remembers the page's CSRF token.
@@ -355,39 +453,68 @@ impl TestApp {
         self.get("/organizations/").await;
     }
 
-    pub async fn create_user(&self, username: &str) -> User {
-        self.create_user_with(username, false).await
+    /// Loads the page, fills its form as a browser would (every enabled field with what it shows),
+    /// applies the edits, and submits it to the form's action.
+    pub async fn submit_form(&self, path: &str, edits: &[Edit]) -> Page {
+        let page = self.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "GET {path}: {}", page.body);
+        self.resubmit(&page, path, edits).await
     }
 
-    pub async fn create_user_with(&self, username: &str, superuser: bool) -> User {
-        let new_user = NewUser {
-            username: Username::parse(username).unwrap(),
-            email: EmailAddress::parse(&format!("{username}@example.com")).unwrap(),
-            password: Some(Password::parse(PASSWORD).unwrap()),
-            is_superuser: superuser,
-            email_verified: true,
-        };
-        self.with_db(move |conn| User::create(conn, &new_user).expect("create user"))
+    /// Submits the form of an already loaded page (e.g. one that came back with errors).
+    pub async fn resubmit(&self, page: &Page, action: &str, edits: &[Edit]) -> Page {
+        let mut fields = page.form_fields(action);
+        for edit in edits {
+            match edit {
+                Edit::Set(name, value) => {
+                    fields.retain(|(n, _)| n != name);
+                    fields.push(((*name).to_owned(), (*value).to_owned()));
+                }
+                Edit::Uncheck(name) => fields.retain(|(n, _)| n != name),
+            }
+        }
+        let response = self
+            .client
+            .post(self.url(action))
+            .form(&fields)
+            .send()
             .await
+            .expect("POST");
+        self.page(response).await
     }
 
-    pub async fn create_org(&self, owner: &User, name: &str, slug: &str) -> Organization {
-        let owner = owner.clone();
-        let name = OrgName::parse(name).unwrap();
-        let slug = Slug::parse(slug).unwrap();
-        self.with_db(move |conn| {
-            Organization::create(conn, &name, Some(&slug), &owner, &Actor::cli())
-                .expect("create org")
-        })
-        .await
+    /// A JSON API call with the session's CSRF token in `X-CSRFToken`; returns status and body.
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
+        let token = self.csrf_token().await;
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .header("X-CSRFToken", token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("API request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (status, json)
     }
 
-    pub async fn add_member(&self, org: &Organization, user: &User, role: Role) {
-        let (org_id, user_id) = (org.id, user.id);
-        self.with_db(move |conn| {
-            Member::add_user(conn, org_id, user_id, role).expect("add member")
-        })
-        .await;
+    pub async fn api_get(&self, path: &str) -> (StatusCode, serde_json::Value) {
+        self.api(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn api_put(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
+        self.api(reqwest::Method::PUT, path, Some(body)).await
     }
 
     /// The value of the session cookie, as the client holds it.
@@ -409,34 +536,6 @@ impl TestApp {
         let url = url::Url::parse(&self.base).unwrap();
         self.jar
             .add_cookie_str(&format!("{}={value}; Path=/", app::SESSION_COOKIE), &url);
-    }
-
-    /// Another server on the same database, session store and key, like a second instance behind a
-    /// load balancer.
-    pub async fn second_instance(&self) -> SecondInstance {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let settings = Settings::for_url(url::Url::parse(&base).unwrap());
-        let state = AppState::new(self.pool.clone(), settings);
-        let server = app::start(
-            listener,
-            state,
-            self.sessions.clone(),
-            self.key.clone(),
-            Some(1),
-        )
-        .expect("start the second server");
-        let handle = server.handle();
-        tokio::spawn(server);
-        SecondInstance { base, handle }
-    }
-
-    /// A second client with no cookies, against the same server.
-    pub fn new_client() -> reqwest::Client {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("HTTP client")
     }
 }
 
@@ -506,6 +605,128 @@ impl Page {
         );
         assert_eq!(self.location.as_deref(), Some(to));
     }
+}
+
+/// A change to a form before it is submitted.
+pub enum Edit {
+    Set(&'static str, &'static str),
+    Uncheck(&'static str),
+}
+
+impl Page {
+    /// What a browser would submit for the form whose action is `action`: enabled inputs (checked
+    /// checkboxes only), selected options and textareas.
+    pub fn form_fields(&self, action: &str) -> Vec<(String, String)> {
+        let start = self
+            .body
+            .find(&format!("action=\"{action}\""))
+            .unwrap_or_else(|| panic!("no form posting to {action}: {}", self.body));
+        let end = self.body[start..].find("</form>").expect("end of form") + start;
+        let form = &self.body[start..end];
+        let tag = regex::Regex::new(r#"(?s)<(input|select|textarea)\b([^>]*)>"#).unwrap();
+        let attr = |attrs: &str, name: &str| -> Option<String> {
+            let re = regex::Regex::new(&format!(r#"\b{name}="([^"]*)""#)).unwrap();
+            re.captures(attrs).map(|c| unescape(&c[1]))
+        };
+        let flag = |attrs: &str, name: &str| {
+            regex::Regex::new(&format!(r"\s{name}(\s|$|>|/)"))
+                .unwrap()
+                .is_match(attrs)
+        };
+        let mut fields = Vec::new();
+        for caps in tag.captures_iter(form) {
+            let (kind, attrs) = (&caps[1], &caps[2]);
+            let Some(name) = attr(attrs, "name") else {
+                continue;
+            };
+            if flag(attrs, "disabled") {
+                continue;
+            }
+            let after = caps.get(0).unwrap().end();
+            match kind {
+                "input" => {
+                    let ty = attr(attrs, "type").unwrap_or_else(|| "text".into());
+                    if ty == "checkbox" && !flag(attrs, "checked") {
+                        continue;
+                    }
+                    fields.push((name, attr(attrs, "value").unwrap_or_default()));
+                }
+                "textarea" => {
+                    let close = form[after..].find("</textarea>").unwrap() + after;
+                    fields.push((name, unescape(&form[after..close])));
+                }
+                _ => {
+                    let close = form[after..].find("</select>").unwrap() + after;
+                    let options = &form[after..close];
+                    let option =
+                        regex::Regex::new(r#"<option value="([^"]*)"( selected)?"#).unwrap();
+                    let all: Vec<_> = option.captures_iter(options).collect();
+                    let chosen = all.iter().find(|c| c.get(2).is_some()).or(all.first());
+                    if let Some(c) = chosen {
+                        fields.push((name, unescape(&c[1])));
+                    }
+                }
+            }
+        }
+        fields
+    }
+
+    /// Whether the input named `name` is rendered disabled.
+    pub fn is_disabled(&self, name: &str) -> bool {
+        let re = regex::Regex::new(&format!(
+            r#"<(input|select|textarea)[^>]*name="{name}"[^>]*>"#
+        ))
+        .unwrap();
+        re.find(&self.body)
+            .is_some_and(|m| m.as_str().contains(" disabled"))
+    }
+
+    /// Whether the checkbox named `name` is rendered checked.
+    pub fn is_checked(&self, name: &str) -> bool {
+        let re = regex::Regex::new(&format!(r#"<input[^>]*name="{name}"[^>]*>"#)).unwrap();
+        re.find(&self.body)
+            .is_some_and(|m| m.as_str().contains(" checked"))
+    }
+
+    /// The text of a textarea.
+    pub fn textarea(&self, name: &str) -> Option<String> {
+        let re = regex::Regex::new(&format!(
+            r#"(?s)<textarea[^>]*name="{name}"[^>]*>(.*?)</textarea>"#
+        ))
+        .unwrap();
+        re.captures(&self.body).map(|c| unescape(&c[1]))
+    }
+
+    /// The selected option of a select.
+    pub fn selected(&self, name: &str) -> Option<String> {
+        let re = regex::Regex::new(&format!(
+            r#"(?s)<select[^>]*name="{name}"[^>]*>(.*?)</select>"#
+        ))
+        .unwrap();
+        let options = re.captures(&self.body)?.get(1)?.as_str().to_owned();
+        let option = regex::Regex::new(r#"<option value="([^"]*)" selected"#).unwrap();
+        option.captures(&options).map(|c| unescape(&c[1]))
+    }
+}
+
+/// The audit entries of an organization, oldest first: (event api name, data).
+pub async fn audit_entries(app: &TestApp, org_id: i64) -> Vec<(String, serde_json::Value)> {
+    use orgsettings::models::audit::{AuditEntry, AuditQuery};
+    let mut entries = app
+        .with_db(move |conn| AuditEntry::list(conn, org_id, AuditQuery::default()).unwrap())
+        .await;
+    entries.reverse();
+    entries
+        .into_iter()
+        .map(|e| {
+            (
+                e.event()
+                    .map(|ev| ev.api_name().to_owned())
+                    .unwrap_or_default(),
+                serde_json::from_str(&e.data).unwrap(),
+            )
+        })
+        .collect()
 }
 
 pub fn meta_csrf(html: &str) -> Option<String> {

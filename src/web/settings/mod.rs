@@ -232,6 +232,7 @@ fn field_view(
     }
 }
 
+/// The organization's settings as stored now.
 async fn load_current(state: &AppState, org_id: i64) -> Result<OrgSettings, AppError> {
     state
         .db(move |conn| -> Result<_, AppError> {
@@ -239,6 +240,12 @@ async fn load_current(state: &AppState, org_id: i64) -> Result<OrgSettings, AppE
             Ok(OrgSettings::load(conn, org)?)
         })
         .await
+}
+
+/// The settings of the organization the request resolved (its row is fresh: loaded for this request).
+async fn load_options(state: &AppState, access: &OrgAccess) -> Result<OrgSettings, AppError> {
+    let org = access.org.clone();
+    state.db(move |conn| OrgSettings::load(conn, org)).await
 }
 
 pub async fn general_page(
@@ -263,7 +270,7 @@ async fn show(
     session: Session,
     access: OrgAccess,
 ) -> Result<HttpResponse, AppError> {
-    let current = load_current(&state, access.org.id).await?;
+    let current = load_options(&state, &access).await?;
     let features = &state.settings.features;
     render_form(
         page,
@@ -338,7 +345,7 @@ async fn submit(
     let features = state.settings.features.clone();
     let actor = access.actor(&req);
     let (org_id, role, user) = (access.org.id, access.role, access.user.clone());
-    let current = load_current(&state, org_id).await?;
+    let current = load_options(&state, &access).await?;
     let fields: Vec<&'static FieldSpec> = page
         .fields(&current, &features)
         .filter(|spec| spec.editable_by(role))
@@ -609,7 +616,7 @@ pub async fn remove(
             Err(other) => return Err(other.into()),
         }
     }
-    let current = load_current(&state, access.org.id).await?;
+    let current = load_options(&state, &access).await?;
     let overlay = Overlay {
         remove_error: error.unwrap_or_default(),
         ..Overlay::default()

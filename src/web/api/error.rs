@@ -1,0 +1,105 @@
+//! `ApiError`: the JSON API's errors, in Django REST framework's shapes — `{"detail": "…"}` for
+//! request-level problems and `{"field": ["message"]}` for validation.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::validation::{FieldErrors, SaveError};
+use crate::web::error::AppError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("not authenticated")]
+    NotAuthenticated,
+    #[error("permission denied")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("moved to {0}")]
+    Moved(String),
+    #[error("invalid: {0}")]
+    Invalid(FieldErrors),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("unsupported media type {0}")]
+    UnsupportedMediaType(String),
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("internal error: {0:#}")]
+    Internal(anyhow::Error),
+}
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        match err {
+            AppError::NotFound => ApiError::NotFound,
+            AppError::Forbidden(_) => ApiError::Forbidden,
+            AppError::LoginRequired { .. } => ApiError::NotAuthenticated,
+            AppError::MovedPermanently(location) => ApiError::Moved(location),
+            AppError::PayloadTooLarge => ApiError::PayloadTooLarge,
+            AppError::BadRequest(message) => ApiError::BadRequest(message),
+            AppError::Internal(cause) => ApiError::Internal(cause),
+            other => ApiError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<SaveError> for ApiError {
+    fn from(err: SaveError) -> Self {
+        match err {
+            SaveError::Invalid(errors) => ApiError::Invalid(errors),
+            SaveError::Refused(message) => ApiError::BadRequest(message),
+            SaveError::Conflict(conflicts) => ApiError::BadRequest(format!(
+                "{} field(s) were changed by someone else meanwhile.",
+                conflicts.len()
+            )),
+            SaveError::Db(diesel::result::Error::NotFound) => ApiError::NotFound,
+            SaveError::Db(err) => ApiError::Internal(anyhow::Error::new(err)),
+            SaveError::Internal(err) => ApiError::Internal(err),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::NotAuthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Moved(_) => StatusCode::MOVED_PERMANENTLY,
+            ApiError::Invalid(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        let body = match self {
+            ApiError::NotAuthenticated => {
+                json!({"detail": "Authentication credentials were not provided."})
+            }
+            ApiError::Forbidden => {
+                json!({"detail": "You do not have permission to perform this action."})
+            }
+            ApiError::NotFound => json!({"detail": "The requested resource does not exist"}),
+            ApiError::Moved(location) => {
+                response.insert_header((header::LOCATION, location.as_str()));
+                json!({"detail": "This organization has a new slug.", "location": location})
+            }
+            ApiError::Invalid(errors) => json!(errors),
+            ApiError::BadRequest(message) => json!({"detail": message}),
+            ApiError::UnsupportedMediaType(content_type) => {
+                json!({"detail": format!("Unsupported media type \"{content_type}\" in request.")})
+            }
+            ApiError::PayloadTooLarge => json!({"detail": "Request body too large."}),
+            ApiError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "API request failed");
+                json!({"detail": "Internal Error"})
+            }
+        };
+        response.json(body)
+    }
+}

@@ -1,0 +1,126 @@
+//! The organization as the API shows it (reference §15, the fields orgsettings has).
+
+use serde_json::{Map, Value, json};
+
+use crate::config::{Features, Settings};
+use crate::models::organization::status;
+use crate::models::role::Role;
+use crate::settings::current::OrgSettings;
+use crate::settings::options::OPTIONS;
+use crate::settings::update::FLAG_FIELDS;
+
+/// Sentry's scopes of the organization roles, for `access`.
+pub fn scopes(role: Role) -> Vec<&'static str> {
+    match role {
+        Role::Member | Role::Admin => vec!["org:read"],
+        Role::Manager => vec!["org:read", "org:write"],
+        Role::Owner => vec!["org:read", "org:write", "org:admin"],
+    }
+}
+
+fn status_json(code: i32) -> Value {
+    let (id, name) = match code {
+        status::PENDING_DELETION => ("pending_deletion", "pending deletion"),
+        status::DELETION_IN_PROGRESS => ("deletion_in_progress", "deletion in progress"),
+        _ => ("active", "active"),
+    };
+    json!({"id": id, "name": name})
+}
+
+fn int_option(current: &OrgSettings, api_key: &str, features: &Features, default: i64) -> i64 {
+    current
+        .api_value(api_key, features)
+        .and_then(|v| v.as_i64())
+        .unwrap_or(default)
+}
+
+/// `DetailedOrganizationSerializer` for a member with `role`.
+pub fn organization(current: &OrgSettings, role: Role, settings: &Settings) -> Value {
+    let features = &settings.features;
+    let org = &current.org;
+    let mut body = Map::new();
+    body.insert("id".into(), json!(org.id.to_string()));
+    body.insert("slug".into(), json!(org.slug));
+    body.insert("status".into(), status_json(org.status));
+    body.insert(
+        "name".into(),
+        json!(if org.name.is_empty() {
+            &org.slug
+        } else {
+            &org.name
+        }),
+    );
+    body.insert(
+        "dateCreated".into(),
+        json!(org.date_added.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()),
+    );
+    body.insert(
+        "avatar".into(),
+        json!({"avatarType": "letter_avatar", "avatarUuid": null, "avatarUrl": null}),
+    );
+    body.insert(
+        "features".into(),
+        json!(
+            Features::KNOWN
+                .iter()
+                .filter(|f| features.has(f))
+                .collect::<Vec<_>>()
+        ),
+    );
+    body.insert(
+        "links".into(),
+        json!({
+            "organizationUrl": settings.absolute_url(&format!("/settings/{}/", org.slug)),
+            "regionUrl": settings.public_url.as_str().trim_end_matches('/'),
+        }),
+    );
+    body.insert("hasAuthProvider".into(), json!(false));
+    body.insert("isDefault".into(), json!(false));
+    body.insert(
+        "quota".into(),
+        json!({
+            "maxRate": null,
+            "maxRateInterval": 60,
+            "accountLimit": int_option(current, "accountRateLimit", features, 0),
+            "projectLimit": int_option(current, "projectRateLimit", features, 100),
+        }),
+    );
+    body.insert("defaultRole".into(), json!(org.default_role));
+    body.insert(
+        "availableRoles".into(),
+        Value::from(
+            Role::ALL
+                .iter()
+                .map(|r| json!({"id": r.id(), "name": r.name()}))
+                .collect::<Vec<_>>(),
+        ),
+    );
+    body.insert(
+        "orgRoleList".into(),
+        Value::from(
+            Role::ALL
+                .iter()
+                .map(|r| json!({"id": r.id(), "name": r.name(), "isRetired": r.is_retired(), "scopes": scopes(*r)}))
+                .collect::<Vec<_>>(),
+        ),
+    );
+    for field in &FLAG_FIELDS {
+        if let Some(value) = current.api_value(field.api_key, features) {
+            body.insert(field.api_key.into(), value);
+        }
+    }
+    for def in &OPTIONS {
+        if def.legacy {
+            continue;
+        }
+        if let Some(value) = current.api_value(def.api_key, features) {
+            body.insert(def.api_key.into(), value);
+        }
+    }
+    body.insert("trustedRelays".into(), json!([]));
+    body.insert("access".into(), json!(scopes(role)));
+    body.insert("role".into(), json!(role.id()));
+    body.insert("orgRole".into(), json!(role.id()));
+    body.insert("pendingAccessRequests".into(), json!(0));
+    Value::Object(body)
+}
