@@ -77,17 +77,17 @@ impl OrgAccess {
                     });
                 };
                 Ok(match Member::find(conn, org.id, user.id)? {
-                    Some(member) => Lookup::Found(OrgAccess {
+                    Some(member) => Lookup::Found(Box::new(OrgAccess {
                         role: member.role(),
                         user,
                         org,
-                    }),
+                    })),
                     None => Lookup::Missing,
                 })
             })
             .await?;
         Ok(match found {
-            Lookup::Found(access) => Ok(access),
+            Lookup::Found(access) => Ok(*access),
             Lookup::NoUser => {
                 log_out(&session);
                 Err(Denied::NotLoggedIn)
@@ -99,7 +99,7 @@ impl OrgAccess {
 }
 
 enum Lookup {
-    Found(OrgAccess),
+    Found(Box<OrgAccess>),
     NoUser,
     Missing,
     Renamed(String),

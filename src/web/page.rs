@@ -109,6 +109,8 @@ impl OrgNav {
     pub fn links(&self) -> Vec<NavLink> {
         Section::ALL
             .into_iter()
+            // the audit log is for owners and managers
+            .filter(|section| *section != Section::AuditLog || self.role.can_write())
             .map(|section| NavLink {
                 href: format!("/settings/{}/{}", self.slug, section.subpath()),
                 label: section.label(),

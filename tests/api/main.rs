@@ -5,10 +5,13 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod api_organizations;
+mod audit_log;
 mod auth;
 mod cli;
 mod csrf;
 mod db_helpers;
+mod deletion;
 mod organizations;
 mod pages;
 mod redis_sessions;

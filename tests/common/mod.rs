@@ -633,6 +633,7 @@ impl Page {
                 .unwrap()
                 .is_match(attrs)
         };
+        let option = regex::Regex::new(r#"<option value="([^"]*)"( selected)?"#).unwrap();
         let mut fields = Vec::new();
         for caps in tag.captures_iter(form) {
             let (kind, attrs) = (&caps[1], &caps[2]);
@@ -658,8 +659,6 @@ impl Page {
                 _ => {
                     let close = form[after..].find("</select>").unwrap() + after;
                     let options = &form[after..close];
-                    let option =
-                        regex::Regex::new(r#"<option value="([^"]*)"( selected)?"#).unwrap();
                     let all: Vec<_> = option.captures_iter(options).collect();
                     let chosen = all.iter().find(|c| c.get(2).is_some()).or(all.first());
                     if let Some(c) = chosen {
