@@ -273,6 +273,6 @@ mod tests {
         assert_eq!(ago(60), "1 minute ago");
         assert_eq!(ago(7200), "2 hours ago");
         assert_eq!(ago(3 * 86_400), "3 days ago");
-        assert_eq!(ago(40 * 86_400), "1970-03-07");
+        assert_eq!(ago(40 * 86_400), "1970-03-17");
     }
 }
