@@ -254,3 +254,101 @@ on_both_backends! {
         assert_eq!(events, ["org.create", "org.remove", "org.restore"]);
     }
 }
+
+/// A non-default value for every field a script can set, with the audit key its change is recorded
+/// under.
+fn every_field() -> Vec<(&'static str, serde_json::Value, &'static str)> {
+    vec![
+        ("name", json!("Renamed"), "name"),
+        ("slug", json!("renamed"), "slug"),
+        ("defaultRole", json!("manager"), "default_role"),
+        ("openMembership", json!(false), "allow_joinleave"),
+        ("allowSharedIssues", json!(false), "disable_shared_issues"),
+        ("enhancedPrivacy", json!(true), "enhanced_privacy"),
+        ("isEarlyAdopter", json!(true), "early_adopter"),
+        (
+            "requireEmailVerification",
+            json!(true),
+            "require_email_verification",
+        ),
+        ("dataScrubber", json!(true), "dataScrubber"),
+        ("dataScrubberDefaults", json!(true), "dataScrubberDefaults"),
+        ("sensitiveFields", json!(["card_number"]), "sensitiveFields"),
+        ("safeFields", json!(["$frame.vars"]), "safeFields"),
+        ("storeCrashReports", json!(5), "storeCrashReports"),
+        ("attachmentsRole", json!("manager"), "attachmentsRole"),
+        ("debugFilesRole", json!("owner"), "debugFilesRole"),
+        ("eventsMemberAdmin", json!(false), "eventsMemberAdmin"),
+        ("alertsMemberWrite", json!(false), "alertsMemberWrite"),
+        ("scrubIPAddresses", json!(true), "scrubIPAddresses"),
+        ("scrapeJavaScript", json!(false), "scrapeJavaScript"),
+        (
+            "relayPiiConfig",
+            json!("{\"applications\": {\"$string\": [\"@email\"]}}"),
+            "relayPiiConfig",
+        ),
+        ("allowJoinRequests", json!(false), "allowJoinRequests"),
+        ("apdexThreshold", json!(400), "apdexThreshold"),
+        ("aiSuggestedSolution", json!(false), "aiSuggestedSolution"),
+        ("githubPRBot", json!(false), "githubPRBot"),
+        ("githubOpenPRBot", json!(false), "githubOpenPRBot"),
+        ("githubNudgeInvite", json!(false), "githubNudgeInvite"),
+    ]
+}
+
+on_both_backends! {
+    async fn every_field_can_be_set_through_the_api_is_shown_back_and_audited(app) {
+        let org = owner_app(&app).await;
+        let mut url = URL.to_owned();
+        for (field, value, audit_key) in every_field() {
+            let (status, body) = app.api_put(&url, json!({ field: value.clone() })).await;
+            assert_eq!(status, StatusCode::OK, "{field}: {body}");
+            assert_eq!(body[field], value, "{field} is shown back");
+            let (_, data) = audit_entries(&app, org.id).await.pop().unwrap();
+            assert!(data.get(audit_key).is_some(), "{field} audited under {audit_key}: {data}");
+            url = format!("/api/0/organizations/{}/", body["slug"].as_str().unwrap());
+        }
+    }
+
+    async fn every_form_field_can_be_changed_from_its_page_and_is_shown_back(app) {
+        use crate::common::Edit;
+        let org = owner_app(&app).await;
+        let general = [
+            Edit::Set("name", "Renamed"),
+            Edit::Set("defaultRole", "manager"),
+            Edit::Uncheck("openMembership"),
+            Edit::Uncheck("allowJoinRequests"),
+            Edit::Uncheck("eventsMemberAdmin"),
+            Edit::Uncheck("alertsMemberWrite"),
+            Edit::Set("attachmentsRole", "manager"),
+            Edit::Set("debugFilesRole", "owner"),
+            Edit::Set("isEarlyAdopter", "true"),
+            Edit::Set("apdexThreshold", "400"),
+            Edit::Uncheck("aiSuggestedSolution"),
+            Edit::Uncheck("githubPRBot"),
+            Edit::Uncheck("githubOpenPRBot"),
+            Edit::Uncheck("githubNudgeInvite"),
+        ];
+        app.submit_form("/settings/acme/", &general).await.assert_redirect("/settings/acme/");
+        let security = [
+            Edit::Set("requireEmailVerification", "true"),
+            Edit::Uncheck("allowSharedIssues"),
+            Edit::Set("enhancedPrivacy", "true"),
+            Edit::Uncheck("scrapeJavaScript"),
+            Edit::Set("storeCrashReports", "5"),
+            Edit::Set("dataScrubber", "true"),
+            Edit::Set("dataScrubberDefaults", "true"),
+            Edit::Set("scrubIPAddresses", "true"),
+            Edit::Set("sensitiveFields", "card_number"),
+            Edit::Set("safeFields", "$frame.vars"),
+            Edit::Set("relayPiiConfig", "{\"applications\": {\"$string\": [\"@email\"]}}"),
+        ];
+        app.submit_form("/settings/acme/security-and-privacy/", &security).await.assert_redirect("/settings/acme/security-and-privacy/");
+        let (_, body) = app.api_get(URL).await;
+        for (field, value, _) in every_field().into_iter().filter(|(f, _, _)| *f != "slug") {
+            assert_eq!(body[field], value, "{field}");
+        }
+        let edits = audit_entries(&app, org.id).await.into_iter().filter(|(e, _)| e == "org.edit").count();
+        assert_eq!(edits, 2, "one entry per save");
+    }
+}
