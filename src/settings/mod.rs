@@ -13,5 +13,6 @@ pub mod flags;
 pub mod options;
 pub mod pii;
 pub mod pyfmt;
+pub mod relays;
 pub mod save;
 pub mod update;

@@ -13,6 +13,7 @@ use super::current::{OrgSettings, REQUIRED_EMAIL_VERIFICATION};
 use super::flags::{Flag, Flags};
 use super::options::Kind;
 use super::pyfmt::py_str;
+use super::relays::{self, RelaysChange};
 use super::update::OrganizationUpdate;
 use crate::config::Features;
 use crate::db::schema::organizations;
@@ -78,8 +79,12 @@ pub fn save(
         check_conflicts(&current, update, ctx.features)?;
         validate_with_database(conn, &current, update, ctx)?;
 
+        let now = query::now();
         let mut changes = Map::new();
         apply_options(conn, &current, update, &mut changes)?;
+        if let Some(change) = &update.trusted_relays {
+            apply_relays(conn, &current, change, now, &mut changes)?;
+        }
 
         let mut org = before.clone();
         if let Some(name) = &update.name {
@@ -274,6 +279,31 @@ fn validate_with_database(
         }
     }
     errors.into_result()
+}
+
+/// Applies a relay change to the stored list with Sentry's merge rules: a real change is stored and
+/// described; a new order alone is stored without an entry; `[]` with nothing stored writes nothing.
+fn apply_relays(
+    conn: &mut AnyConnection,
+    current: &OrgSettings,
+    change: &RelaysChange,
+    now: chrono::NaiveDateTime,
+    changes: &mut Map<String, Value>,
+) -> Result<(), SaveError> {
+    let stored = relays::stored_relays(current.options.get(relays::OPTION_KEY));
+    let incoming = change
+        .incoming(&stored)
+        .map_err(|message| SaveError::Invalid(FieldErrors::single("trustedRelays", message)))?;
+    let merged = relays::merge(&stored, &incoming, &relays::iso_now(now));
+    if merged.modified || merged.reordered {
+        let value = serde_json::to_value(&merged.relays)
+            .map_err(|e| SaveError::Internal(anyhow::Error::new(e).context("storing relays")))?;
+        option::set_value(conn, current.org.id, relays::OPTION_KEY, &value)?;
+    }
+    if merged.modified {
+        changes.insert("trustedRelays".into(), Value::from(merged.description));
+    }
+    Ok(())
 }
 
 /// Writes each option of the update and records what changed (reference §6 step 2): a new row whose

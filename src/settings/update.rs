@@ -7,6 +7,8 @@ use serde_json::{Map, Value};
 use super::drf;
 use super::flags::Flag;
 use super::options::{OPTIONS, OptionDef};
+use super::relays::{self, RelaysChange};
+use crate::config::Features;
 use crate::models::organization::OrgName;
 use crate::models::role::Role;
 use crate::models::slug::Slug;
@@ -61,6 +63,8 @@ pub struct OrganizationUpdate {
     pub flags: Vec<(&'static FlagField, bool)>,
     /// Options, in registry order, with the value to store.
     pub options: Vec<(&'static OptionDef, Value)>,
+    /// The trusted relays: a new list (API) or a one-row change (the relays page).
+    pub trusted_relays: Option<RelaysChange>,
     /// The values the editing form showed, by API key: a field someone else changed since is not
     /// overwritten (see `save`). `None` for the API.
     pub expected: Option<Map<String, Value>>,
@@ -69,7 +73,11 @@ pub struct OrganizationUpdate {
 impl OrganizationUpdate {
     /// Parses the fields of a request body. Unknown keys are ignored; owner-only keys are ignored
     /// unless `is_owner`, as Sentry's serializer does.
-    pub fn parse(data: &Map<String, Value>, is_owner: bool) -> Result<Self, FieldErrors> {
+    pub fn parse(
+        data: &Map<String, Value>,
+        is_owner: bool,
+        features: &Features,
+    ) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
         let mut update = OrganizationUpdate::default();
         if let Some(value) = data.get("name") {
@@ -106,6 +114,17 @@ impl OrganizationUpdate {
                 update.options.push((def, parsed));
             }
         }
+        // `null` leaves the relays alone, as in Sentry
+        if let Some(value) = data.get("trustedRelays").filter(|v| !v.is_null()) {
+            match relays::parse_list(value, features.has(relays::FEATURE)) {
+                Ok(list) => update.trusted_relays = Some(RelaysChange::Replace(list)),
+                Err(messages) => {
+                    for message in messages {
+                        errors.add("trustedRelays", message);
+                    }
+                }
+            }
+        }
         if errors.is_empty() {
             Ok(update)
         } else {
@@ -120,6 +139,7 @@ impl OrganizationUpdate {
             && self.cancel_deletion.is_none()
             && self.flags.is_empty()
             && self.options.is_empty()
+            && self.trusted_relays.is_none()
     }
 
     /// The new value of every field this update sets, as the API shows it.
@@ -159,7 +179,7 @@ mod tests {
     use serde_json::json;
 
     fn parse(body: Value, is_owner: bool) -> Result<OrganizationUpdate, FieldErrors> {
-        OrganizationUpdate::parse(body.as_object().unwrap(), is_owner)
+        OrganizationUpdate::parse(body.as_object().unwrap(), is_owner, &Features::default())
     }
 
     #[test]

@@ -50,8 +50,8 @@ pub async fn update(
             format!("Invalid data. Expected a dictionary, but got {got}."),
         )));
     };
-    let update =
-        OrganizationUpdate::parse(&data, access.role.is_owner()).map_err(ApiError::Invalid)?;
+    let update = OrganizationUpdate::parse(&data, access.role.is_owner(), &state.settings.features)
+        .map_err(ApiError::Invalid)?;
     let actor = access.actor(&req);
     let (org_id, user) = (access.org.id, access.user.clone());
     let features = state.settings.features.clone();

@@ -7,6 +7,7 @@ use crate::models::organization::status;
 use crate::models::role::Role;
 use crate::settings::current::OrgSettings;
 use crate::settings::options::OPTIONS;
+use crate::settings::relays;
 use crate::settings::update::FLAG_FIELDS;
 
 /// Sentry's scopes of the organization roles, for `access`.
@@ -117,7 +118,15 @@ pub fn organization(current: &OrgSettings, role: Role, settings: &Settings) -> V
             body.insert(def.api_key.into(), value);
         }
     }
-    body.insert("trustedRelays".into(), json!([]));
+    body.insert(
+        "trustedRelays".into(),
+        Value::from(
+            relays::stored_relays(current.options.get(relays::OPTION_KEY))
+                .iter()
+                .map(relays::StoredRelay::to_api)
+                .collect::<Vec<_>>(),
+        ),
+    );
     body.insert("access".into(), json!(scopes(role)));
     body.insert("role".into(), json!(role.id()));
     body.insert("orgRole".into(), json!(role.id()));

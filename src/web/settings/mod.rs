@@ -354,7 +354,7 @@ async fn submit(
         .clone()
         .unwrap_or_else(|| shown_values(page, &current, &features));
     let (changed, mut errors) = changed_fields(&submission, &fields, &shown);
-    let parsed = OrganizationUpdate::parse(&changed, role.is_owner());
+    let parsed = OrganizationUpdate::parse(&changed, role.is_owner(), &features);
     let outcome = match parsed {
         Err(api_errors) => {
             for (field, messages) in api_errors.fields() {
