@@ -11,6 +11,7 @@ pub mod error;
 pub mod health;
 pub mod organizations;
 pub mod page;
+pub mod relays;
 pub mod session;
 pub mod settings;
 pub mod setup;
@@ -62,6 +63,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/settings/{org}/security-and-privacy/")
                 .get(settings::security_page)
                 .post(settings::security_submit),
+        )
+        .service(
+            web::resource("/settings/{org}/relays/")
+                .get(relays::page)
+                .post(relays::submit),
         )
         .service(web::resource("/settings/{org}/audit-log/").get(audit_log::page))
         .service(web::resource("/settings/{org}/audit-log/export.csv").get(audit_log::export_csv))

@@ -64,13 +64,15 @@ impl PageCtx {
 pub enum Section {
     General,
     SecurityAndPrivacy,
+    Relays,
     AuditLog,
 }
 
 impl Section {
-    pub const ALL: [Section; 3] = [
+    pub const ALL: [Section; 4] = [
         Section::General,
         Section::SecurityAndPrivacy,
+        Section::Relays,
         Section::AuditLog,
     ];
 
@@ -78,6 +80,7 @@ impl Section {
         match self {
             Section::General => "General",
             Section::SecurityAndPrivacy => "Security & Privacy",
+            Section::Relays => "Relays",
             Section::AuditLog => "Audit Log",
         }
     }
@@ -87,6 +90,7 @@ impl Section {
         match self {
             Section::General => "",
             Section::SecurityAndPrivacy => "security-and-privacy/",
+            Section::Relays => "relays/",
             Section::AuditLog => "audit-log/",
         }
     }

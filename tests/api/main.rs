@@ -15,5 +15,6 @@ mod deletion;
 mod organizations;
 mod pages;
 mod redis_sessions;
+mod relays;
 mod settings;
 mod setup;

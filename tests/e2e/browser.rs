@@ -139,6 +139,12 @@ pub async fn follow_link(driver: &WebDriver, text: &str) {
     click_and_wait(driver, link).await;
 }
 
+/// Follows the first link matching `css` and waits for the next page to load.
+pub async fn follow_css(driver: &WebDriver, css: &str) {
+    let link = driver.query(By::Css(css)).first().await.unwrap();
+    click_and_wait(driver, link).await;
+}
+
 async fn click_and_wait(driver: &WebDriver, element: WebElement) {
     let page = driver.find(By::Css("html")).await.unwrap();
     element.click().await.unwrap();

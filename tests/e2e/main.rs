@@ -6,4 +6,5 @@ mod browser;
 mod common;
 
 mod foundation;
+mod relays;
 mod settings;

@@ -1,0 +1,328 @@
+//! `/settings/{org}/relays/`: the trusted Relay keys. The table, an add form, editing a relay's name
+//! and description (`?edit=KEY`), and removing one after a confirmation (`?remove=KEY`). Every change
+//! goes through the settings save flow as a one-row change.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::access::OrgAccess;
+use super::error::AppError;
+use super::page::{PageCtx, Section, render};
+use super::see_other;
+use super::session::{self, FlashLevel};
+use crate::app::AppState;
+use crate::models::option::OrgOptions;
+use crate::settings::relays::{
+    self, ERR_EMPTY_NAME, MAX_DESCRIPTION_LEN, RelayInput, RelayPublicKey, RelaysChange,
+    StoredRelay,
+};
+use crate::settings::save::{SaveContext, save};
+use crate::settings::update::OrganizationUpdate;
+use crate::validation::{FieldErrors, SaveError};
+
+pub struct RelayRow {
+    pub public_key: String,
+    pub name: String,
+    pub description: String,
+    pub created: String,
+    pub last_modified: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RelayForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    name: String,
+    #[serde(rename = "publicKey", default)]
+    public_key: String,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RelayQuery {
+    edit: Option<String>,
+    remove: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "settings/relays.html")]
+struct RelaysPage {
+    ctx: PageCtx,
+    slug: String,
+    enabled: bool,
+    can_write: bool,
+    rows: Vec<RelayRow>,
+    /// The add form's values and errors.
+    add: RelayForm,
+    add_errors: FieldErrors,
+    /// The relay being edited, with the values in its form.
+    editing: Option<RelayForm>,
+    edit_errors: FieldErrors,
+    /// The relay whose removal is being confirmed.
+    removing: Option<RelayRow>,
+    max_description: usize,
+}
+
+/// "2026-11-27 14:03 UTC" from a stored ISO timestamp.
+fn readable(timestamp: &Option<String>) -> String {
+    timestamp
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "—".into())
+}
+
+fn row(relay: &StoredRelay) -> RelayRow {
+    RelayRow {
+        public_key: relay.public_key.clone(),
+        name: relay.name.clone(),
+        description: relay.description.clone().unwrap_or_default(),
+        created: readable(&relay.created),
+        last_modified: readable(&relay.last_modified),
+    }
+}
+
+async fn stored(state: &AppState, org_id: i64) -> Result<Vec<StoredRelay>, AppError> {
+    let options = state.db(move |conn| OrgOptions::load(conn, org_id)).await?;
+    Ok(relays::stored_relays(options.get(relays::OPTION_KEY)))
+}
+
+struct View {
+    add: RelayForm,
+    add_errors: FieldErrors,
+    editing: Option<RelayForm>,
+    edit_errors: FieldErrors,
+    removing: Option<String>,
+}
+
+async fn render_page(
+    state: &AppState,
+    session: &Session,
+    access: &OrgAccess,
+    view: View,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let enabled = state.settings.features.has(relays::FEATURE);
+    let stored = if enabled {
+        stored(state, access.org.id).await?
+    } else {
+        Vec::new()
+    };
+    let can_write = access.role.can_write() && !access.org.is_pending_deletion();
+    let removing = view
+        .removing
+        .and_then(|key| stored.iter().find(|r| r.public_key == key).map(row));
+    let page = RelaysPage {
+        ctx: PageCtx::for_org(
+            session,
+            &access.user,
+            &access.org,
+            access.role,
+            Section::Relays,
+        )?,
+        slug: access.org.slug.clone(),
+        enabled,
+        can_write,
+        rows: stored.iter().map(row).collect(),
+        add: view.add,
+        add_errors: view.add_errors,
+        editing: view.editing.filter(|_| can_write),
+        edit_errors: view.edit_errors,
+        removing: removing.filter(|_| can_write),
+        max_description: MAX_DESCRIPTION_LEN,
+    };
+    render(status, &page)
+}
+
+pub async fn page(
+    state: web::Data<AppState>,
+    session: Session,
+    access: OrgAccess,
+    query: web::Query<RelayQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let editing = match &query.edit {
+        Some(key) if state.settings.features.has(relays::FEATURE) => stored(&state, access.org.id)
+            .await?
+            .into_iter()
+            .find(|r| &r.public_key == key)
+            .map(|r| RelayForm {
+                action: "edit".into(),
+                name: r.name,
+                public_key: r.public_key,
+                description: r.description.unwrap_or_default(),
+            }),
+        _ => None,
+    };
+    let view = View {
+        add: RelayForm::default(),
+        add_errors: FieldErrors::new(),
+        editing,
+        edit_errors: FieldErrors::new(),
+        removing: query.remove,
+    };
+    render_page(&state, &session, &access, view, StatusCode::OK).await
+}
+
+/// The name and description of the form, checked with the API's messages, on the form's fields.
+fn parse_details(form: &RelayForm, errors: &mut FieldErrors) -> Option<(String, Option<String>)> {
+    let name = form.name.trim().to_owned();
+    if name.is_empty() {
+        errors.add("name", ERR_EMPTY_NAME);
+    }
+    let description = (!form.description.trim().is_empty()).then(|| form.description.clone());
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LEN)
+    {
+        errors.add("description", relays::description_too_long(&name));
+    }
+    (!name.is_empty() && !errors.has("description")).then_some((name, description))
+}
+
+fn parse_add(form: &RelayForm) -> Result<RelaysChange, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let details = parse_details(form, &mut errors);
+    let key = form.public_key.trim();
+    let label = form.name.trim();
+    let public_key = if key.is_empty() {
+        errors.add(
+            "publicKey",
+            format!("Missing public key for relay key info with name:'{label}' in Trusted Relays"),
+        );
+        None
+    } else {
+        errors.take(
+            "publicKey",
+            RelayPublicKey::parse(key).map_err(|_| {
+                format!(
+                    "Invalid public key for relay key info with name:'{label}' in Trusted Relays"
+                )
+            }),
+        )
+    };
+    match (details, public_key) {
+        (Some((name, description)), Some(public_key)) if errors.is_empty() => {
+            Ok(RelaysChange::Add(RelayInput {
+                public_key,
+                name,
+                description,
+            }))
+        }
+        _ => Err(errors),
+    }
+}
+
+pub async fn submit(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    access: OrgAccess,
+    form: web::Form<RelayForm>,
+) -> Result<HttpResponse, AppError> {
+    access.require_write()?;
+    if !state.settings.features.has(relays::FEATURE) {
+        return Err(AppError::forbidden(
+            "Relays are not enabled for this organization.",
+        ));
+    }
+    let form = form.into_inner();
+    let parsed = match form.action.as_str() {
+        "add" => parse_add(&form),
+        "edit" => {
+            let mut errors = FieldErrors::new();
+            match parse_details(&form, &mut errors) {
+                Some((name, description)) if errors.is_empty() => Ok(RelaysChange::Edit {
+                    public_key: form.public_key.clone(),
+                    name,
+                    description,
+                }),
+                _ => Err(errors),
+            }
+        }
+        "remove" => Ok(RelaysChange::Remove {
+            public_key: form.public_key.clone(),
+        }),
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "Unknown relay action \"{other}\"."
+            )));
+        }
+    };
+    let result = match parsed {
+        Err(errors) => Err(errors),
+        Ok(change) => {
+            let update = OrganizationUpdate {
+                trusted_relays: Some(change),
+                ..OrganizationUpdate::default()
+            };
+            let actor = access.actor(&req);
+            let (org_id, user) = (access.org.id, access.user.clone());
+            let features = state.settings.features.clone();
+            let saved = state
+                .db(move |conn| {
+                    let ctx = SaveContext {
+                        actor: &actor,
+                        user: Some(&user),
+                        features: &features,
+                    };
+                    Ok::<_, AppError>(save(conn, org_id, &update, &ctx))
+                })
+                .await?;
+            match saved {
+                Ok(_) => Ok(()),
+                // the key is there already: shown next to the key
+                Err(SaveError::Invalid(errors)) if form.action == "add" => Err(
+                    FieldErrors::single("publicKey", errors.get("trustedRelays")),
+                ),
+                // the row is gone (someone removed it meanwhile): said at the top of the table
+                Err(SaveError::Invalid(errors)) => {
+                    session::flash(&session, FlashLevel::Error, errors.get("trustedRelays"))?;
+                    return Ok(see_other(&format!("/settings/{}/relays/", access.org.slug)));
+                }
+                Err(SaveError::Refused(message)) => {
+                    session::flash(&session, FlashLevel::Error, message)?;
+                    return Ok(see_other(&format!("/settings/{}/relays/", access.org.slug)));
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+    };
+    let name = form.name.trim().to_owned();
+    match result {
+        Ok(()) => {
+            let message = match form.action.as_str() {
+                "add" => format!("Relay '{name}' added."),
+                "edit" => format!("Relay '{name}' saved."),
+                _ => format!("Relay '{name}' removed. Events it forwards are dropped from now on."),
+            };
+            session::flash(&session, FlashLevel::Success, message)?;
+            Ok(see_other(&format!("/settings/{}/relays/", access.org.slug)))
+        }
+        Err(errors) => {
+            let view = if form.action == "add" {
+                View {
+                    add: form,
+                    add_errors: errors,
+                    editing: None,
+                    edit_errors: FieldErrors::new(),
+                    removing: None,
+                }
+            } else {
+                View {
+                    add: RelayForm::default(),
+                    add_errors: FieldErrors::new(),
+                    editing: Some(form),
+                    edit_errors: errors,
+                    removing: None,
+                }
+            };
+            render_page(&state, &session, &access, view, StatusCode::BAD_REQUEST).await
+        }
+    }
+}
