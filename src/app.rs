@@ -151,7 +151,8 @@ pub fn build_app<S: SessionStore + 'static>(
         .session_lifecycle(
             PersistentSession::default()
                 .session_ttl(SESSION_TTL.try_into().unwrap_or_default())
-                .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                // only responses that change the session set the cookie (images are served without one)
+                .session_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
         )
         .build();
     App::new()
@@ -161,6 +162,14 @@ pub fn build_app<S: SessionStore + 'static>(
             web::FormConfig::default()
                 .limit(FORM_LIMIT)
                 .error_handler(form_error),
+        )
+        .app_data(
+            actix_multipart::form::MultipartFormConfig::default()
+                .total_limit(csrf::UPLOAD_LIMIT)
+                .memory_limit(csrf::UPLOAD_LIMIT)
+                .error_handler(|err, _| {
+                    AppError::BadRequest(format!("The upload could not be read: {err}")).into()
+                }),
         )
         .configure(routes)
         .default_service(web::to(not_found))

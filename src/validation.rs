@@ -106,6 +106,9 @@ pub enum SaveError {
     /// The save as a whole is not allowed now; the message says why.
     #[error("{0}")]
     Refused(String),
+    /// An upload over the size limit (413, as Sentry answers it).
+    #[error("{0}")]
+    TooLarge(String),
     /// Fields changed by someone else since the form was shown.
     #[error("{} field(s) changed by someone else", .0.len())]
     Conflict(Vec<Conflict>),

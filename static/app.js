@@ -4,6 +4,21 @@ document.addEventListener("DOMContentLoaded", () => {
   const invalid = document.querySelector("[aria-invalid=true]");
   if (invalid) invalid.focus();
 
+  // Avatar: preview the chosen image before uploading it, and choose "upload" for it.
+  const file = document.getElementById("id_avatar");
+  const preview = document.getElementById("upload-preview");
+  if (file && preview) {
+    file.addEventListener("change", () => {
+      const chosen = file.files && file.files[0];
+      if (!chosen) return;
+      const reader = new FileReader();
+      reader.onload = () => { preview.src = reader.result; preview.hidden = false; };
+      reader.readAsDataURL(chosen);
+      const upload = document.getElementById("type_upload");
+      if (upload) upload.checked = true;
+    });
+  }
+
   // Copy buttons (hidden without JavaScript, where the key can be selected by hand).
   for (const button of document.querySelectorAll("button.copy[data-copy]")) {
     button.hidden = false;

@@ -80,6 +80,37 @@ diesel::table! {
 }
 
 diesel::table! {
+    files (id) {
+        id -> BigInt,
+        name -> Text,
+        file_type -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        data -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    file_thumbnails (id) {
+        id -> BigInt,
+        file_id -> BigInt,
+        size -> Integer,
+        data -> Binary,
+    }
+}
+
+diesel::table! {
+    organization_avatars (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        avatar_type -> SmallInt,
+        file_id -> Nullable<BigInt>,
+        ident -> Text,
+    }
+}
+
+diesel::table! {
     audit_log_entries (id) {
         id -> BigInt,
         organization_id -> BigInt,
@@ -118,6 +149,9 @@ diesel::joinable!(organization_members -> users (user_id));
 diesel::joinable!(organization_options -> organizations (organization_id));
 diesel::joinable!(audit_log_entries -> organizations (organization_id));
 diesel::joinable!(organization_slug_redirects -> organizations (organization_id));
+diesel::joinable!(organization_avatars -> organizations (organization_id));
+diesel::joinable!(organization_avatars -> files (file_id));
+diesel::joinable!(file_thumbnails -> files (file_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -127,6 +161,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     organization_members,
     organization_options,
     organization_slug_redirects,
+    files,
+    file_thumbnails,
+    organization_avatars,
     audit_log_entries,
     auth_failures,
     setup_tokens,

@@ -1,6 +1,8 @@
 //! One module per table or aggregate; each model owns its queries.
 
 pub mod audit;
+pub mod avatar;
+pub mod file;
 pub mod member;
 pub mod option;
 pub mod organization;

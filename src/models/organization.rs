@@ -4,11 +4,14 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::audit::{self, AuditEvent, NewAuditEntry};
+use super::avatar::OrgAvatar;
 use super::member::Member;
 use super::role::Role;
 use super::slug::Slug;
 use super::user::User;
-use crate::db::schema::{organization_members, organization_slug_redirects, organizations};
+use crate::db::schema::{
+    organization_avatars, organization_members, organization_slug_redirects, organizations,
+};
 use crate::db::{AnyConnection, is_unique_violation, query, write_tx};
 use crate::validation::{FieldErrors, SaveError};
 
@@ -67,6 +70,8 @@ impl OrgName {
 pub struct OrgWithRole {
     pub org: Organization,
     pub role: Role,
+    /// The ident of the uploaded avatar image, when that is the organization's avatar.
+    pub upload_ident: Option<String>,
 }
 
 /// Who performs a change, for the audit log.
@@ -116,11 +121,17 @@ impl Organization {
             .first(conn)
     }
 
-    /// The current slug of the organization that used to be called `old_slug`, if one did.
-    pub fn renamed_from(conn: &mut AnyConnection, old_slug: &str) -> QueryResult<Option<String>> {
+    /// The current slug of the organization that used to be called `old_slug`, if one did and
+    /// `user_id` is a member of it (others must not learn the new slug).
+    pub fn renamed_from(
+        conn: &mut AnyConnection,
+        old_slug: &str,
+        user_id: i64,
+    ) -> QueryResult<Option<String>> {
         organization_slug_redirects::table
-            .inner_join(organizations::table)
+            .inner_join(organizations::table.inner_join(organization_members::table))
             .filter(organization_slug_redirects::slug.eq(old_slug.to_lowercase()))
+            .filter(organization_members::user_id.eq(user_id))
             .select(organizations::slug)
             .first(conn)
             .optional()
@@ -149,6 +160,32 @@ impl Organization {
             .map(|_| ())
     }
 
+    /// The organization with this slug if `user_id` is a member, with the member's role and the
+    /// organization's avatar, in one query.
+    pub fn find_for_member(
+        conn: &mut AnyConnection,
+        slug: &str,
+        user_id: i64,
+    ) -> QueryResult<Option<(Organization, Role, Option<OrgAvatar>)>> {
+        let row: Option<(Organization, String, Option<OrgAvatar>)> = organizations::table
+            .inner_join(organization_members::table)
+            .left_join(organization_avatars::table)
+            .filter(organizations::slug.eq(slug.to_lowercase()))
+            .filter(organization_members::user_id.eq(user_id))
+            .select((
+                Organization::as_select(),
+                organization_members::role,
+                Option::<OrgAvatar>::as_select(),
+            ))
+            .first(conn)
+            .optional()?;
+        Ok(
+            row.map(|(org, role, avatar)| {
+                (org, Role::parse(&role).unwrap_or(Role::Member), avatar)
+            }),
+        )
+    }
+
     pub fn slug_taken(conn: &mut AnyConnection, slug: &Slug) -> QueryResult<bool> {
         diesel::select(diesel::dsl::exists(
             organizations::table.filter(organizations::slug.eq(slug.as_str())),
@@ -156,19 +193,25 @@ impl Organization {
         .get_result(conn)
     }
 
-    /// The organizations a user is a member of, with their role, by name.
+    /// The organizations a user is a member of, with their role and avatar, by name (one query).
     pub fn list_for_user(conn: &mut AnyConnection, user_id: i64) -> QueryResult<Vec<OrgWithRole>> {
-        let rows: Vec<(Organization, String)> = organizations::table
+        let rows: Vec<(Organization, String, Option<OrgAvatar>)> = organizations::table
             .inner_join(organization_members::table)
+            .left_join(organization_avatars::table)
             .filter(organization_members::user_id.eq(user_id))
             .order((organizations::name, organizations::slug))
-            .select((Organization::as_select(), organization_members::role))
+            .select((
+                Organization::as_select(),
+                organization_members::role,
+                Option::<OrgAvatar>::as_select(),
+            ))
             .load(conn)?;
         Ok(rows
             .into_iter()
-            .map(|(org, role)| OrgWithRole {
+            .map(|(org, role, avatar)| OrgWithRole {
                 org,
                 role: Role::parse(&role).unwrap_or(Role::Member),
+                upload_ident: avatar.filter(OrgAvatar::shows_upload).map(|a| a.ident),
             })
             .collect())
     }

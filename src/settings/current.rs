@@ -8,6 +8,7 @@ use super::options::{self, OPTIONS};
 use super::update::flag_field_by_api_key;
 use crate::config::Features;
 use crate::db::AnyConnection;
+use crate::models::avatar::OrgAvatar;
 use crate::models::option::OrgOptions;
 use crate::models::organization::Organization;
 
@@ -17,13 +18,28 @@ pub const REQUIRED_EMAIL_VERIFICATION: &str = "organizations:required-email-veri
 pub struct OrgSettings {
     pub org: Organization,
     pub options: OrgOptions,
+    pub avatar: Option<OrgAvatar>,
 }
 
 impl OrgSettings {
-    /// The organization with its options (one query).
+    /// The organization with its options and avatar (two queries).
     pub fn load(conn: &mut AnyConnection, org: Organization) -> QueryResult<Self> {
+        let avatar = OrgAvatar::find_for_org(conn, org.id)?;
+        Self::with_avatar(conn, org, avatar)
+    }
+
+    /// The same, for an avatar already loaded (one query).
+    pub fn with_avatar(
+        conn: &mut AnyConnection,
+        org: Organization,
+        avatar: Option<OrgAvatar>,
+    ) -> QueryResult<Self> {
         let options = OrgOptions::load(conn, org.id)?;
-        Ok(Self { org, options })
+        Ok(Self {
+            org,
+            options,
+            avatar,
+        })
     }
 
     pub fn flags(&self) -> Flags {

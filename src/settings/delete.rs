@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use crate::db::schema::organizations;
 use crate::db::{AnyConnection, query, write_tx};
 use crate::models::audit::{self, AuditEvent, NewAuditEntry};
+use crate::models::avatar::OrgAvatar;
 use crate::models::organization::{Actor, Organization, status};
 use crate::validation::SaveError;
 
@@ -56,6 +57,7 @@ pub fn delete_due(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<V
             .select((organizations::id, organizations::slug))
             .load(conn)?;
         for (id, _) in &due {
+            OrgAvatar::delete_file_of(conn, *id)?;
             diesel::delete(organizations::table.find(id)).execute(conn)?;
         }
         Ok(due.into_iter().map(|(_, slug)| slug).collect())

@@ -6,6 +6,7 @@
 //! The HTML form and the JSON API both build an [`update::OrganizationUpdate`] and call
 //! [`save::save`]; neither has logic of its own.
 
+pub mod avatar;
 pub mod current;
 pub mod delete;
 pub mod drf;

@@ -14,11 +14,12 @@ use super::flags::{Flag, Flags};
 use super::options::Kind;
 use super::pyfmt::py_str;
 use super::relays::{self, RelaysChange};
-use super::update::OrganizationUpdate;
+use super::update::{AvatarChange, OrganizationUpdate};
 use crate::config::Features;
 use crate::db::schema::organizations;
 use crate::db::{AnyConnection, query, write_tx};
 use crate::models::audit::{self, AuditEvent, NewAuditEntry};
+use crate::models::avatar::{AvatarType, OrgAvatar};
 use crate::models::option;
 use crate::models::organization::{Actor, Organization, slug_in_use, status};
 use crate::models::user::User;
@@ -127,6 +128,9 @@ pub fn save(
             }
         }
         org.flags = flags.bits();
+        if let Some(change) = &update.avatar {
+            apply_avatar(conn, &current, &org.slug, change, &mut changes)?;
+        }
 
         let row_changed = org.name != before.name
             || org.slug != before.slug
@@ -251,6 +255,16 @@ fn validate_with_database(
             );
         }
     }
+    if let Some(change) = &update.avatar
+        && change.avatar_type == AvatarType::Upload
+        && change.photo.is_none()
+        && current.avatar.as_ref().and_then(|a| a.file_id).is_none()
+    {
+        errors.add(
+            change.fields.type_key(),
+            change.fields.upload_without_photo(),
+        );
+    }
     for (field, on) in &update.flags {
         if !on {
             continue;
@@ -302,6 +316,37 @@ fn apply_relays(
     }
     if merged.modified {
         changes.insert("trustedRelays".into(), Value::from(merged.description));
+    }
+    Ok(())
+}
+
+/// Stores the avatar (Sentry's `save_avatar`, file named `{slug}.png`) and records the change: a new
+/// image, or a switch between the letter avatar and the uploaded one.
+fn apply_avatar(
+    conn: &mut AnyConnection,
+    current: &OrgSettings,
+    slug: &str,
+    change: &AvatarChange,
+    changes: &mut Map<String, Value>,
+) -> QueryResult<()> {
+    let old_type = current
+        .avatar
+        .as_ref()
+        .map_or(AvatarType::LetterAvatar, OrgAvatar::avatar_type);
+    let filename = format!("{slug}.png");
+    let photo = change.photo.as_deref().map(|png| (filename.as_str(), png));
+    OrgAvatar::save(conn, current.org.id, change.avatar_type, photo)?;
+    let description = match (&change.photo, old_type != change.avatar_type) {
+        (Some(_), _) => Some(format!("to {} (a new image)", change.avatar_type.id())),
+        (None, true) => Some(format!(
+            "from {} to {}",
+            old_type.id(),
+            change.avatar_type.id()
+        )),
+        (None, false) => None,
+    };
+    if let Some(description) = description {
+        changes.insert("avatar".into(), Value::from(description));
     }
     Ok(())
 }

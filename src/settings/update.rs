@@ -4,15 +4,17 @@
 
 use serde_json::{Map, Value};
 
+use super::avatar as images;
 use super::drf;
 use super::flags::Flag;
 use super::options::{OPTIONS, OptionDef};
 use super::relays::{self, RelaysChange};
 use crate::config::Features;
+use crate::models::avatar::AvatarType;
 use crate::models::organization::OrgName;
 use crate::models::role::Role;
 use crate::models::slug::Slug;
-use crate::validation::FieldErrors;
+use crate::validation::{FieldErrors, SaveError};
 
 /// An API field stored as an organization flag.
 #[derive(Debug, PartialEq, Eq)]
@@ -65,6 +67,8 @@ pub struct OrganizationUpdate {
     pub options: Vec<(&'static OptionDef, Value)>,
     /// The trusted relays: a new list (API) or a one-row change (the relays page).
     pub trusted_relays: Option<RelaysChange>,
+    /// The avatar: letter avatar or upload, with a new image already checked and re-encoded.
+    pub avatar: Option<AvatarChange>,
     /// The values the editing form showed, by API key: a field someone else changed since is not
     /// overwritten (see `save`). `None` for the API.
     pub expected: Option<Map<String, Value>>,
@@ -72,12 +76,13 @@ pub struct OrganizationUpdate {
 
 impl OrganizationUpdate {
     /// Parses the fields of a request body. Unknown keys are ignored; owner-only keys are ignored
-    /// unless `is_owner`, as Sentry's serializer does.
+    /// unless `is_owner`, as Sentry's serializer does. An avatar image is decoded here: call this off
+    /// the async workers. An image over the size limit is `SaveError::TooLarge` (413, as Sentry).
     pub fn parse(
         data: &Map<String, Value>,
         is_owner: bool,
         features: &Features,
-    ) -> Result<Self, FieldErrors> {
+    ) -> Result<Self, SaveError> {
         let mut errors = FieldErrors::new();
         let mut update = OrganizationUpdate::default();
         if let Some(value) = data.get("name") {
@@ -125,10 +130,18 @@ impl OrganizationUpdate {
                 }
             }
         }
+        if data.contains_key("avatar") || data.contains_key("avatarType") {
+            update.avatar = AvatarChange::parse(
+                data.get("avatarType"),
+                data.get("avatar"),
+                AvatarFields::Organization,
+                &mut errors,
+            )?;
+        }
         if errors.is_empty() {
             Ok(update)
         } else {
-            Err(errors)
+            Err(SaveError::Invalid(errors))
         }
     }
 
@@ -140,6 +153,7 @@ impl OrganizationUpdate {
             && self.flags.is_empty()
             && self.options.is_empty()
             && self.trusted_relays.is_none()
+            && self.avatar.is_none()
     }
 
     /// The new value of every field this update sets, as the API shows it.
@@ -164,6 +178,103 @@ impl OrganizationUpdate {
     }
 }
 
+/// Which endpoint's field names an avatar change came with (they differ, and so do the messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AvatarFields {
+    /// `PUT /api/0/organizations/{org}/`: `avatarType`, `avatar`
+    Organization,
+    /// `PUT /api/0/organizations/{org}/avatar/`: `avatar_type`, `avatar_photo`
+    Endpoint,
+    /// The avatar page: `avatarType`, the file input `avatar`
+    Page,
+}
+
+impl AvatarFields {
+    pub fn type_key(self) -> &'static str {
+        match self {
+            AvatarFields::Organization | AvatarFields::Page => "avatarType",
+            AvatarFields::Endpoint => "avatar_type",
+        }
+    }
+
+    pub fn photo_key(self) -> &'static str {
+        match self {
+            AvatarFields::Organization | AvatarFields::Page => "avatar",
+            AvatarFields::Endpoint => "avatar_photo",
+        }
+    }
+
+    /// Sentry's message for `upload` with no image sent and none stored.
+    pub fn upload_without_photo(self) -> &'static str {
+        match self {
+            AvatarFields::Organization => "Cannot set avatarType to upload without avatar",
+            AvatarFields::Endpoint => "Cannot set avatar_type to upload without avatar_photo",
+            AvatarFields::Page => "Choose an image to upload, or use the letter avatar.",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvatarChange {
+    pub avatar_type: AvatarType,
+    /// A new image, checked and re-encoded as PNG.
+    pub photo: Option<Vec<u8>>,
+    pub fields: AvatarFields,
+}
+
+impl AvatarChange {
+    /// Parses an avatar type and a base64 image. Without a type, an image means `upload` (Sentry);
+    /// the dedicated endpoint requires the type.
+    pub fn parse(
+        avatar_type: Option<&Value>,
+        photo: Option<&Value>,
+        fields: AvatarFields,
+        errors: &mut FieldErrors,
+    ) -> Result<Option<Self>, SaveError> {
+        let parsed_type = match avatar_type {
+            None if fields == AvatarFields::Endpoint => Err("This field is required.".to_owned()),
+            None => Ok(AvatarType::Upload),
+            Some(Value::Null) => Err(drf::NOT_NULL.to_owned()),
+            Some(Value::String(s)) if s == "gravatar" => Err(
+                "Organizations cannot use Gravatar avatars: choose upload or letter_avatar."
+                    .to_owned(),
+            ),
+            Some(value) => drf::choice(value, &AvatarType::CHOICES)
+                .map(|choice| AvatarType::parse(choice).unwrap_or(AvatarType::LetterAvatar)),
+        };
+        let avatar_type = errors.take(fields.type_key(), parsed_type);
+        let photo = match photo {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.is_empty() => None,
+            Some(Value::String(text)) => match images::decode_base64(text) {
+                Err(message) => {
+                    errors.add(fields.photo_key(), message);
+                    None
+                }
+                Ok(bytes) if bytes.len() > images::MAX_BYTES => {
+                    return Err(SaveError::TooLarge(images::ERR_TOO_LARGE.into()));
+                }
+                Ok(bytes) => match images::process_upload(&bytes) {
+                    Ok(png) => Some(png),
+                    Err(err) => {
+                        errors.add(fields.photo_key(), err.message());
+                        None
+                    }
+                },
+            },
+            Some(_) => {
+                errors.add(fields.photo_key(), drf::NOT_A_STRING);
+                None
+            }
+        };
+        Ok(avatar_type.map(|avatar_type| AvatarChange {
+            avatar_type,
+            photo,
+            fields,
+        }))
+    }
+}
+
 fn parse_slug(value: &Value) -> Result<Slug, String> {
     match value {
         Value::String(raw) if drf::py_strip(raw).is_empty() => Err(drf::NOT_BLANK.into()),
@@ -179,7 +290,11 @@ mod tests {
     use serde_json::json;
 
     fn parse(body: Value, is_owner: bool) -> Result<OrganizationUpdate, FieldErrors> {
-        OrganizationUpdate::parse(body.as_object().unwrap(), is_owner, &Features::default())
+        match OrganizationUpdate::parse(body.as_object().unwrap(), is_owner, &Features::default()) {
+            Ok(update) => Ok(update),
+            Err(SaveError::Invalid(errors)) => Err(errors),
+            Err(other) => panic!("{other}"),
+        }
     }
 
     #[test]

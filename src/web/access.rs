@@ -12,7 +12,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use super::error::AppError;
 use super::session::{log_out, session_identity, valid_session_user};
 use crate::app::AppState;
-use crate::models::member::Member;
+use crate::models::avatar::OrgAvatar;
 use crate::models::organization::{Actor, Organization};
 use crate::models::role::Role;
 use crate::models::user::User;
@@ -22,6 +22,8 @@ pub struct OrgAccess {
     pub user: User,
     pub org: Organization,
     pub role: Role,
+    /// The organization's avatar row, if it has one (shown in the sidebar of every page).
+    pub avatar: Option<OrgAvatar>,
 }
 
 /// Why a request gets no access to the organization in its path.
@@ -70,20 +72,21 @@ impl OrgAccess {
                 let Some(user) = valid_session_user(conn, identity)? else {
                     return Ok(Lookup::NoUser);
                 };
-                let Some(org) = Organization::find_by_slug(conn, &lookup)? else {
-                    return Ok(match Organization::renamed_from(conn, &lookup)? {
+                // a slug that is not one of the user's organizations may be one renamed since
+                let Some((org, role, avatar)) =
+                    Organization::find_for_member(conn, &lookup, user.id)?
+                else {
+                    return Ok(match Organization::renamed_from(conn, &lookup, user.id)? {
                         Some(new_slug) => Lookup::Renamed(new_slug),
                         None => Lookup::Missing,
                     });
                 };
-                Ok(match Member::find(conn, org.id, user.id)? {
-                    Some(member) => Lookup::Found(Box::new(OrgAccess {
-                        role: member.role(),
-                        user,
-                        org,
-                    })),
-                    None => Lookup::Missing,
-                })
+                Ok(Lookup::Found(Box::new(OrgAccess {
+                    role,
+                    user,
+                    org,
+                    avatar,
+                })))
             })
             .await?;
         Ok(match found {

@@ -177,13 +177,7 @@ pub async fn page(
         .collect();
     let selected = params.event.clone();
     let page = AuditLogPage {
-        ctx: PageCtx::for_org(
-            &session,
-            &access.user,
-            &access.org,
-            access.role,
-            Section::AuditLog,
-        )?,
+        ctx: PageCtx::for_org(&session, &access, Section::AuditLog)?,
         slug: access.org.slug.clone(),
         entries: views,
         events: AuditEvent::ALL

@@ -12,6 +12,8 @@ use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 
+use futures_util::StreamExt;
+
 use super::error::AppError;
 use crate::app::AppState;
 use crate::auth::{random_token, secrets_match};
@@ -19,6 +21,10 @@ use crate::auth::{random_token, secrets_match};
 const SESSION_KEY: &str = "csrf";
 pub const FORM_FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrftoken";
+/// Largest multipart body (an avatar of at most 5 MB and the form around it); larger gets 413.
+pub const UPLOAD_LIMIT: usize = 5_000_000 + 64 * 1024;
+/// How much of an oversized upload is read and dropped before answering 413.
+const DRAIN_LIMIT: usize = 32 * 1024 * 1024;
 
 /// The session's token, created on first use.
 pub fn token(session: &Session) -> Result<String, AppError> {
@@ -126,14 +132,19 @@ fn check_origin(req: &ServiceRequest) -> Result<(), AppError> {
     }
 }
 
-/// Reads the `csrf_token` field of a URL-encoded form body, and puts the body back for the handler.
+/// Reads the `csrf_token` field of a form body (URL-encoded or multipart), and puts the body back
+/// for the handler.
 async fn token_from_body(req: &mut ServiceRequest) -> Result<String, AppError> {
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or_default()
+        .to_owned();
+    if content_type.starts_with("multipart/form-data") {
+        return token_from_multipart(req).await;
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Ok(String::new());
     }
     let body = req.extract::<web::Bytes>().await.map_err(|err| {
@@ -147,6 +158,57 @@ async fn token_from_body(req: &mut ServiceRequest) -> Result<String, AppError> {
         .find(|(key, _)| key == FORM_FIELD)
         .map(|(_, value)| value.into_owned())
         .unwrap_or_default();
+    req.set_payload(Payload::from(body));
+    Ok(token)
+}
+
+/// The same for a multipart body (file uploads), read up to [`UPLOAD_LIMIT`].
+async fn token_from_multipart(req: &mut ServiceRequest) -> Result<String, AppError> {
+    let mut payload = req.extract::<web::Payload>().await.map_err(|err| {
+        AppError::BadRequest(format!("The request body could not be read: {err}"))
+    })?;
+    let unreadable = |err: actix_web::error::PayloadError| {
+        AppError::BadRequest(format!("The request body could not be read: {err}"))
+    };
+    let mut body = web::BytesMut::new();
+    let mut too_large = false;
+    let mut received = 0usize;
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(unreadable)?;
+        received += chunk.len();
+        if received > UPLOAD_LIMIT {
+            // keep reading (and dropping) a while, so the browser gets to see the answer instead of
+            // a connection reset in the middle of its upload
+            too_large = true;
+            if received > DRAIN_LIMIT {
+                break;
+            }
+            continue;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if too_large {
+        return Err(AppError::UploadTooLarge);
+    }
+    let body = body.freeze();
+    let stream: Payload = Payload::from(body.clone());
+    let mut parts = actix_multipart::Multipart::new(req.headers(), stream);
+    let mut token = String::new();
+    while let Some(field) = parts.next().await {
+        let Ok(mut field) = field else { break };
+        let is_token = field.name() == Some(FORM_FIELD);
+        let mut value = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let Ok(chunk) = chunk else { break };
+            if is_token {
+                value.extend_from_slice(&chunk);
+            }
+        }
+        if is_token {
+            token = String::from_utf8_lossy(&value).into_owned();
+            break;
+        }
+    }
     req.set_payload(Payload::from(body));
     Ok(token)
 }

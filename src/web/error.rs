@@ -38,6 +38,9 @@ pub enum AppError {
     },
     #[error("payload too large")]
     PayloadTooLarge,
+    /// An uploaded file over its limit.
+    #[error("upload too large")]
+    UploadTooLarge,
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("internal error: {0:#}")]
@@ -69,6 +72,10 @@ impl AppError {
             AppError::PayloadTooLarge => (
                 "Request too large",
                 "What you sent is larger than this form accepts. Shorten it and try again.".into(),
+            ),
+            AppError::UploadTooLarge => (
+                "Image too large",
+                "Image too large: an avatar may be at most 5 MB. Choose a smaller image and try again.".into(),
             ),
             AppError::BadRequest(message) => ("Bad request", message.clone()),
             AppError::Internal(_) => (
@@ -122,6 +129,7 @@ impl From<SaveError> for AppError {
         match err {
             SaveError::Invalid(errors) => AppError::BadRequest(errors.to_string()),
             SaveError::Refused(message) => AppError::BadRequest(message),
+            SaveError::TooLarge(_) => AppError::PayloadTooLarge,
             SaveError::Conflict(conflicts) => AppError::BadRequest(format!(
                 "{} field(s) were changed by someone else meanwhile; reload the page.",
                 conflicts.len()
@@ -149,7 +157,7 @@ impl ResponseError for AppError {
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::MovedPermanently(_) => StatusCode::MOVED_PERMANENTLY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::PayloadTooLarge | AppError::UploadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod assets;
 pub mod audit_log;
 pub mod auth;
+pub mod avatar;
 pub mod csrf;
 pub mod error;
 pub mod health;
@@ -50,6 +51,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .put(api::organizations::update),
         )
         .service(
+            web::resource("/api/0/organizations/{org}/avatar/")
+                .get(api::organizations::avatar_details)
+                .put(api::organizations::avatar_update),
+        )
+        .service(
             web::resource("/organizations/new/")
                 .get(organizations::new_page)
                 .post(organizations::create),
@@ -69,6 +75,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(relays::page)
                 .post(relays::submit),
         )
+        .service(
+            web::resource("/settings/{org}/avatar/")
+                .get(avatar::page)
+                .post(avatar::submit),
+        )
+        .service(web::resource("/organization-avatar/{ident}/").get(avatar::serve))
         .service(web::resource("/settings/{org}/audit-log/").get(audit_log::page))
         .service(web::resource("/settings/{org}/audit-log/export.csv").get(audit_log::export_csv))
         .service(web::resource("/settings/{org}/remove/").post(settings::remove))

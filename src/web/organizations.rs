@@ -7,19 +7,26 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::error::AppError;
+use super::page::AvatarView;
 use super::page::{PageCtx, render};
 use super::session::{self, CurrentUser, FlashLevel};
 use super::{client_ip, see_other};
 use crate::app::AppState;
-use crate::models::organization::{Actor, OrgName, OrgWithRole, Organization, initials};
+use crate::models::organization::{Actor, OrgName, OrgWithRole, Organization};
 use crate::models::slug::Slug;
 use crate::validation::{FieldErrors, SaveError};
+
+pub struct OrgItem {
+    pub org: Organization,
+    pub role: crate::models::role::Role,
+    pub avatar: AvatarView,
+}
 
 #[derive(Template)]
 #[template(path = "organizations/list.html")]
 struct ListPage {
     ctx: PageCtx,
-    orgs: Vec<OrgWithRole>,
+    orgs: Vec<OrgItem>,
 }
 
 pub async fn list(
@@ -31,6 +38,20 @@ pub async fn list(
     let orgs = state
         .db(move |conn| Organization::list_for_user(conn, user_id))
         .await?;
+    let orgs = orgs
+        .into_iter()
+        .map(
+            |OrgWithRole {
+                 org,
+                 role,
+                 upload_ident,
+             }| OrgItem {
+                avatar: AvatarView::from_parts(&org.name, upload_ident.as_deref()),
+                org,
+                role,
+            },
+        )
+        .collect();
     let page = ListPage {
         ctx: PageCtx::new(&session, Some(&user))?,
         orgs,
@@ -129,11 +150,5 @@ pub async fn create(
             };
             render(StatusCode::BAD_REQUEST, &page)
         }
-    }
-}
-
-impl OrgWithRole {
-    pub fn initials(&self) -> String {
-        initials(&self.org.name)
     }
 }

@@ -6,12 +6,15 @@ use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
 use askama::Template;
 
+use super::access::OrgAccess;
 use super::csrf;
 use super::error::AppError;
 use super::session::{Flash, take_flashes};
-use crate::models::organization::Organization;
+use crate::models::avatar::OrgAvatar;
+use crate::models::organization::{Organization, initials};
 use crate::models::role::Role;
 use crate::models::user::User;
+use crate::settings::avatar::letter_color;
 
 pub struct PageCtx {
     pub csrf_token: String,
@@ -33,17 +36,16 @@ impl PageCtx {
     /// The same, with the organization sidebar, `section` marked as the current one.
     pub fn for_org(
         session: &Session,
-        user: &User,
-        org: &Organization,
-        role: Role,
+        access: &OrgAccess,
         section: Section,
     ) -> Result<Self, AppError> {
-        let mut ctx = Self::new(session, Some(user))?;
+        let mut ctx = Self::new(session, Some(&access.user))?;
         ctx.org_nav = Some(OrgNav {
-            slug: org.slug.clone(),
-            name: org.name.clone(),
-            role,
+            slug: access.org.slug.clone(),
+            name: access.org.name.clone(),
+            role: access.role,
             current: section,
+            avatar: AvatarView::of(&access.org, access.avatar.as_ref()),
         });
         Ok(ctx)
     }
@@ -65,14 +67,16 @@ pub enum Section {
     General,
     SecurityAndPrivacy,
     Relays,
+    Avatar,
     AuditLog,
 }
 
 impl Section {
-    pub const ALL: [Section; 4] = [
+    pub const ALL: [Section; 5] = [
         Section::General,
         Section::SecurityAndPrivacy,
         Section::Relays,
+        Section::Avatar,
         Section::AuditLog,
     ];
 
@@ -81,6 +85,7 @@ impl Section {
             Section::General => "General",
             Section::SecurityAndPrivacy => "Security & Privacy",
             Section::Relays => "Relays",
+            Section::Avatar => "Avatar",
             Section::AuditLog => "Audit Log",
         }
     }
@@ -91,6 +96,7 @@ impl Section {
             Section::General => "",
             Section::SecurityAndPrivacy => "security-and-privacy/",
             Section::Relays => "relays/",
+            Section::Avatar => "avatar/",
             Section::AuditLog => "audit-log/",
         }
     }
@@ -101,6 +107,37 @@ pub struct OrgNav {
     pub name: String,
     pub role: Role,
     pub current: Section,
+    pub avatar: AvatarView,
+}
+
+/// How an organization's avatar shows: its uploaded image, or its letter avatar.
+pub struct AvatarView {
+    /// The image URL (without size), when the uploaded image is the avatar.
+    pub url: Option<String>,
+    pub initials: String,
+    pub color: &'static str,
+    pub name: String,
+}
+
+impl AvatarView {
+    pub fn of(org: &Organization, avatar: Option<&OrgAvatar>) -> Self {
+        Self::from_parts(
+            &org.name,
+            avatar
+                .filter(|a| a.shows_upload())
+                .map(|a| a.ident.as_str()),
+        )
+    }
+
+    /// From the name and the ident of the uploaded image that shows, if one does.
+    pub fn from_parts(name: &str, upload_ident: Option<&str>) -> Self {
+        Self {
+            url: upload_ident.map(|ident| format!("/organization-avatar/{ident}/")),
+            initials: initials(name),
+            color: letter_color(name),
+            name: name.to_owned(),
+        }
+    }
 }
 
 pub struct NavLink {
@@ -121,10 +158,6 @@ impl OrgNav {
                 current: section == self.current,
             })
             .collect()
-    }
-
-    pub fn initials(&self) -> String {
-        crate::models::organization::initials(&self.name)
     }
 }
 

@@ -118,13 +118,7 @@ async fn render_page(
         .removing
         .and_then(|key| stored.iter().find(|r| r.public_key == key).map(row));
     let page = RelaysPage {
-        ctx: PageCtx::for_org(
-            session,
-            &access.user,
-            &access.org,
-            access.role,
-            Section::Relays,
-        )?,
+        ctx: PageCtx::for_org(session, access, Section::Relays)?,
         slug: access.org.slug.clone(),
         enabled,
         can_write,

@@ -8,6 +8,7 @@ mod common;
 mod api_organizations;
 mod audit_log;
 mod auth;
+mod avatar;
 mod cli;
 mod csrf;
 mod db_helpers;

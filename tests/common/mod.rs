@@ -6,6 +6,8 @@
 //! test prints SKIP and passes, unless `ORGSETTINGS_REQUIRE_SERVICES=1`, which makes it fail.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod images;
+
 use std::net::TcpListener;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -480,6 +482,39 @@ impl Visitor {
             .send()
             .await
             .expect("POST");
+        self.page(response).await
+    }
+
+    /// Uploads an avatar through the avatar page's multipart form (with the session's CSRF token).
+    pub async fn upload_avatar(
+        &self,
+        slug: &str,
+        avatar_type: &str,
+        file: Option<Vec<u8>>,
+    ) -> Page {
+        let path = format!("/settings/{slug}/avatar/");
+        self.get(&path).await;
+        let token = self.csrf_token().await;
+        let mut form = reqwest::multipart::Form::new()
+            .text("csrf_token", token)
+            .text("avatarType", avatar_type.to_owned());
+        form = match file {
+            Some(bytes) => form.part(
+                "avatar",
+                reqwest::multipart::Part::bytes(bytes).file_name("avatar.png"),
+            ),
+            None => form.part(
+                "avatar",
+                reqwest::multipart::Part::bytes(Vec::new()).file_name(""),
+            ),
+        };
+        let response = self
+            .client
+            .post(self.url(&path))
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload");
         self.page(response).await
     }
 

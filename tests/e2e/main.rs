@@ -5,6 +5,7 @@ mod browser;
 #[path = "../common/mod.rs"]
 mod common;
 
+mod avatar;
 mod foundation;
 mod relays;
 mod settings;

@@ -26,6 +26,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("payload too large")]
     PayloadTooLarge,
+    /// An upload over its limit, with Sentry's message (`Image too large`).
+    #[error("{0}")]
+    TooLarge(String),
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
 }
@@ -38,6 +41,7 @@ impl From<AppError> for ApiError {
             AppError::LoginRequired { .. } => ApiError::NotAuthenticated,
             AppError::MovedPermanently(location) => ApiError::Moved(location),
             AppError::PayloadTooLarge => ApiError::PayloadTooLarge,
+            AppError::UploadTooLarge => ApiError::TooLarge("Image too large".into()),
             AppError::BadRequest(message) => ApiError::BadRequest(message),
             AppError::Internal(cause) => ApiError::Internal(cause),
             other => ApiError::BadRequest(other.to_string()),
@@ -50,6 +54,7 @@ impl From<SaveError> for ApiError {
         match err {
             SaveError::Invalid(errors) => ApiError::Invalid(errors),
             SaveError::Refused(message) => ApiError::BadRequest(message),
+            SaveError::TooLarge(message) => ApiError::TooLarge(message),
             SaveError::Conflict(conflicts) => ApiError::BadRequest(format!(
                 "{} field(s) were changed by someone else meanwhile.",
                 conflicts.len()
@@ -70,7 +75,7 @@ impl ResponseError for ApiError {
             ApiError::Moved(_) => StatusCode::MOVED_PERMANENTLY,
             ApiError::Invalid(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge | ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -95,6 +100,7 @@ impl ResponseError for ApiError {
                 json!({"detail": format!("Unsupported media type \"{content_type}\" in request.")})
             }
             ApiError::PayloadTooLarge => json!({"detail": "Request body too large."}),
+            ApiError::TooLarge(message) => json!({"detail": message}),
             ApiError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "API request failed");
                 json!({"detail": "Internal Error"})

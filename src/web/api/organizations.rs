@@ -1,16 +1,21 @@
-//! `GET/PUT /api/0/organizations/{org}/`
+//! `GET/PUT /api/0/organizations/{org}/` and `GET/PUT /api/0/organizations/{org}/avatar/`
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::error::ApiError;
 use super::{ApiAccess, json_body, serialize};
-use crate::app::{AppState, FORM_LIMIT};
+use crate::app::AppState;
+use crate::config::Features;
 use crate::models::organization::Organization;
 use crate::settings::current::OrgSettings;
 use crate::settings::save::{SaveContext, save};
-use crate::settings::update::OrganizationUpdate;
+use crate::settings::update::{AvatarChange, AvatarFields, OrganizationUpdate};
+use crate::validation::{FieldErrors, SaveError};
 use crate::web::error::AppError;
+
+/// Largest JSON body: room for a 5 MB avatar in base64.
+pub const API_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 async fn load(state: &AppState, org_id: i64) -> Result<OrgSettings, ApiError> {
     Ok(state
@@ -21,11 +26,11 @@ async fn load(state: &AppState, org_id: i64) -> Result<OrgSettings, ApiError> {
         .await?)
 }
 
-pub async fn details(
-    state: web::Data<AppState>,
-    ApiAccess(access): ApiAccess,
+async fn show(
+    state: &AppState,
+    access: &crate::web::access::OrgAccess,
 ) -> Result<HttpResponse, ApiError> {
-    let current = load(&state, access.org.id).await?;
+    let current = load(state, access.org.id).await?;
     Ok(HttpResponse::Ok().json(serialize::organization(
         &current,
         access.role,
@@ -33,25 +38,84 @@ pub async fn details(
     )))
 }
 
+pub async fn details(
+    state: web::Data<AppState>,
+    ApiAccess(access): ApiAccess,
+) -> Result<HttpResponse, ApiError> {
+    show(&state, &access).await
+}
+
 pub async fn update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    access: ApiAccess,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    save_and_show(state, req, access, payload, OrganizationUpdate::parse).await
+}
+
+/// `GET /api/0/organizations/{org}/avatar/`: the organization, as the avatar endpoint answers.
+pub async fn avatar_details(
+    state: web::Data<AppState>,
+    ApiAccess(access): ApiAccess,
+) -> Result<HttpResponse, ApiError> {
+    show(&state, &access).await
+}
+
+/// `PUT /api/0/organizations/{org}/avatar/` with `avatar_type` and `avatar_photo` (base64).
+pub async fn avatar_update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    access: ApiAccess,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    save_and_show(state, req, access, payload, |data, _, _| {
+        let mut errors = FieldErrors::new();
+        let avatar = AvatarChange::parse(
+            data.get("avatar_type"),
+            data.get("avatar_photo"),
+            AvatarFields::Endpoint,
+            &mut errors,
+        )?;
+        errors.into_result()?;
+        Ok(OrganizationUpdate {
+            avatar,
+            ..OrganizationUpdate::default()
+        })
+    })
+    .await
+}
+
+/// Reads the JSON object, parses it off the async workers (images are decoded there), saves, and
+/// answers with the organization.
+async fn save_and_show<F>(
     state: web::Data<AppState>,
     req: HttpRequest,
     ApiAccess(access): ApiAccess,
     payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
+    parse: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(&Map<String, Value>, bool, &Features) -> Result<OrganizationUpdate, SaveError>
+        + Send
+        + 'static,
+{
     if !access.role.can_write() {
         return Err(ApiError::Forbidden);
     }
-    let body = json_body(&req, payload, FORM_LIMIT).await?;
+    let body = json_body(&req, payload, API_BODY_LIMIT).await?;
     let Value::Object(data) = body else {
         let got = crate::settings::drf::python_type_name(&body);
-        return Err(ApiError::Invalid(crate::validation::FieldErrors::single(
+        return Err(ApiError::Invalid(FieldErrors::single(
             "non_field_errors",
             format!("Invalid data. Expected a dictionary, but got {got}."),
         )));
     };
-    let update = OrganizationUpdate::parse(&data, access.role.is_owner(), &state.settings.features)
-        .map_err(ApiError::Invalid)?;
+    let is_owner = access.role.is_owner();
+    let features = state.settings.features.clone();
+    let update = web::block(move || parse(&data, is_owner, &features))
+        .await
+        .map_err(AppError::from)??;
     let actor = access.actor(&req);
     let (org_id, user) = (access.org.id, access.user.clone());
     let features = state.settings.features.clone();
@@ -65,10 +129,5 @@ pub async fn update(
             Ok::<_, AppError>(save(conn, org_id, &update, &ctx))
         })
         .await??;
-    let current = load(&state, org_id).await?;
-    Ok(HttpResponse::Ok().json(serialize::organization(
-        &current,
-        access.role,
-        &state.settings,
-    )))
+    show(&state, &access).await
 }

@@ -35,6 +35,21 @@ fn int_option(current: &OrgSettings, api_key: &str, features: &Features, default
         .unwrap_or(default)
 }
 
+/// The avatar block: type, and the ident and URL of an uploaded image (null without one).
+fn avatar_json(current: &OrgSettings, settings: &Settings) -> Value {
+    match &current.avatar {
+        Some(avatar) if avatar.file_id.is_some() => json!({
+            "avatarType": avatar.avatar_type().id(),
+            "avatarUuid": avatar.ident,
+            "avatarUrl": settings.absolute_url(&format!("/organization-avatar/{}/", avatar.ident)),
+        }),
+        Some(avatar) => {
+            json!({"avatarType": avatar.avatar_type().id(), "avatarUuid": null, "avatarUrl": null})
+        }
+        None => json!({"avatarType": "letter_avatar", "avatarUuid": null, "avatarUrl": null}),
+    }
+}
+
 /// `DetailedOrganizationSerializer` for a member with `role`.
 pub fn organization(current: &OrgSettings, role: Role, settings: &Settings) -> Value {
     let features = &settings.features;
@@ -55,10 +70,7 @@ pub fn organization(current: &OrgSettings, role: Role, settings: &Settings) -> V
         "dateCreated".into(),
         json!(org.date_added.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()),
     );
-    body.insert(
-        "avatar".into(),
-        json!({"avatarType": "letter_avatar", "avatarUuid": null, "avatarUrl": null}),
-    );
+    body.insert("avatar".into(), avatar_json(current, settings));
     body.insert(
         "features".into(),
         json!(

@@ -508,6 +508,7 @@ mod tests {
         let current = OrgSettings {
             org,
             options: Default::default(),
+            avatar: None,
         };
         for spec in GENERAL
             .iter()

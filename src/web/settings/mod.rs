@@ -137,7 +137,7 @@ fn render_form(
         .filter(|section| !section.fields.is_empty())
         .collect();
     let org = current.org.clone();
-    let ctx = PageCtx::for_org(session, &access.user, &org, role, section)?;
+    let ctx = PageCtx::for_org(session, access, section)?;
     let page_view = SettingsFormPage {
         ctx,
         title: page.title(),
@@ -244,8 +244,10 @@ async fn load_current(state: &AppState, org_id: i64) -> Result<OrgSettings, AppE
 
 /// The settings of the organization the request resolved (its row is fresh: loaded for this request).
 async fn load_options(state: &AppState, access: &OrgAccess) -> Result<OrgSettings, AppError> {
-    let org = access.org.clone();
-    state.db(move |conn| OrgSettings::load(conn, org)).await
+    let (org, avatar) = (access.org.clone(), access.avatar.clone());
+    state
+        .db(move |conn| OrgSettings::with_avatar(conn, org, avatar))
+        .await
 }
 
 pub async fn general_page(
@@ -356,7 +358,7 @@ async fn submit(
     let (changed, mut errors) = changed_fields(&submission, &fields, &shown);
     let parsed = OrganizationUpdate::parse(&changed, role.is_owner(), &features);
     let outcome = match parsed {
-        Err(api_errors) => {
+        Err(SaveError::Invalid(api_errors)) => {
             for (field, messages) in api_errors.fields() {
                 for message in messages {
                     errors.add(field, message.clone());
@@ -364,6 +366,7 @@ async fn submit(
             }
             Outcome::Invalid(errors)
         }
+        Err(other) => return Err(other.into()),
         Ok(_) if !errors.is_empty() => Outcome::Invalid(errors),
         Ok(mut update) => {
             let dangers = if confirmed {

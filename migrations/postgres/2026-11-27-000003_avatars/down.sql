@@ -1,0 +1,3 @@
+DROP TABLE organization_avatars;
+DROP TABLE file_thumbnails;
+DROP TABLE files;
