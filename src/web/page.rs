@@ -25,6 +25,9 @@ pub struct PageCtx {
 
 impl PageCtx {
     pub fn new(session: &Session, user: Option<&User>) -> Result<Self, AppError> {
+        if user.is_some() {
+            super::session::keep_alive(session)?;
+        }
         Ok(Self {
             csrf_token: csrf::token(session)?,
             username: user.map(|u| u.username.clone()),

@@ -26,6 +26,18 @@ pub fn log_in(session: &Session, user: &User) -> Result<(), AppError> {
     Ok(())
 }
 
+const LAST_SEEN_DAY: &str = "seen";
+
+/// Extends a logged-in session's lifetime, at most once a day: the session cookie is set only when
+/// the session changes (so images and other plain responses carry none), and this is such a change.
+pub fn keep_alive(session: &Session) -> Result<(), AppError> {
+    let today = chrono::Utc::now().timestamp() / 86_400;
+    if session.get::<i64>(LAST_SEEN_DAY).ok().flatten() != Some(today) {
+        session.insert(LAST_SEEN_DAY, today)?;
+    }
+    Ok(())
+}
+
 /// Ends the session's login and everything in it, under a new session id.
 pub fn log_out(session: &Session) {
     session.clear();
