@@ -7,14 +7,17 @@ use actix_web::cookie::Key;
 use anyhow::{Context, bail};
 use tracing_subscriber::EnvFilter;
 
+use crate::accounts::{self, PermissionChange};
 use crate::app::{self, AppState, Sessions};
 use crate::config::{
-    self, Cli, Command, CreateOrgArgs, CreateUserArgs, GlobalArgs, ServeArgs, Settings,
+    self, Cli, Command, CreateOrgArgs, CreateUserArgs, GlobalArgs, PermissionsCommand, ServeArgs,
+    Settings,
 };
-use crate::db::{self, DatabaseUrl, Pool, write_tx};
+use crate::db::{self, AnyConnection, DatabaseUrl, Pool, write_tx};
 use crate::demo;
 use crate::models::member::Member;
 use crate::models::organization::{Actor, OrgName, Organization};
+use crate::models::permission;
 use crate::models::role::Role;
 use crate::models::setup;
 use crate::models::slug::Slug;
@@ -46,7 +49,57 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Createuser(args) => create_user(&open(&cli.global)?, args),
         Command::Createorg(args) => create_org(&open(&cli.global)?, args),
+        Command::Permissions(command) => permissions(&open(&cli.global)?, command),
     }
+}
+
+/// Sentry's `user_param_to_user`: one user with a usable password, matched by username (any case)
+/// or by email, who must be a superuser.
+fn user_param_to_user(conn: &mut AnyConnection, value: &str) -> anyhow::Result<User> {
+    let mut users = User::find_users(conn, value)?;
+    let user = match users.len() {
+        0 => bail!("No user matching `{value}`"),
+        1 => users.remove(0),
+        _ => bail!("Found more than one user matching `{value}`"),
+    };
+    if !user.is_superuser {
+        bail!("User `{}` does not have superuser status", user.username);
+    }
+    Ok(user)
+}
+
+/// `orgsettings permissions add|remove|list` (reference §21).
+fn permissions(pool: &Pool, command: PermissionsCommand) -> anyhow::Result<()> {
+    let mut conn = pool.get().context("getting a database connection")?;
+    let (user_param, change) = match &command {
+        PermissionsCommand::Add { user, permission } => (user, Some((permission, true))),
+        PermissionsCommand::Remove { user, permission } => (user, Some((permission, false))),
+        PermissionsCommand::List { user } => (user, None),
+    };
+    let user = user_param_to_user(&mut conn, user_param)?;
+    let Some((permission, add)) = change else {
+        println!("Permissions for `{}`:", user.username);
+        for permission in permission::list(&mut conn, user.id)? {
+            println!("- {permission}");
+        }
+        return Ok(());
+    };
+    let outcome =
+        match accounts::change_permission(&mut conn, &Actor::cli(), &user, permission, add) {
+            Ok(outcome) => outcome,
+            Err(SaveError::Refused(message)) => bail!("{message}"),
+            Err(other) => return Err(other.into()),
+        };
+    let name = &user.username;
+    match (add, outcome) {
+        (true, PermissionChange::Done) => println!("Added permission `{permission}` to `{name}`"),
+        (true, PermissionChange::Unchanged) => println!("Permission already exists for `{name}`"),
+        (false, PermissionChange::Done) => {
+            println!("Removed permission `{permission}` from `{name}`")
+        }
+        (false, PermissionChange::Unchanged) => println!("Permission does not exist for `{name}`"),
+    }
+    Ok(())
 }
 
 /// Connects (failing fast with the cause) and migrates.

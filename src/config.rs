@@ -53,6 +53,33 @@ pub enum Command {
     Createuser(CreateUserArgs),
     /// Create an organization owned by an existing user
     Createorg(CreateOrgArgs),
+    #[command(subcommand, about = "Manage Permissions for Users.")]
+    Permissions(PermissionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PermissionsCommand {
+    /// Add a permission to a superuser
+    Add {
+        /// Username, or email of the user
+        #[arg(short = 'u', long = "user")]
+        user: String,
+        /// The permission: broadcasts.admin, options.admin or users.admin
+        #[arg(short = 'p', long = "permission")]
+        permission: String,
+    },
+    /// Remove a permission from a superuser
+    Remove {
+        #[arg(short = 'u', long = "user")]
+        user: String,
+        #[arg(short = 'p', long = "permission")]
+        permission: String,
+    },
+    /// List a superuser's permissions
+    List {
+        #[arg(short = 'u', long = "user")]
+        user: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -100,6 +127,14 @@ pub struct ServeArgs {
     /// organizations:relay, organizations:required-email-verification; both on by default)
     #[arg(long, env = "ORGSETTINGS_FEATURES", default_value = "")]
     pub features: String,
+
+    /// Superuser mode ends after this many seconds without a request
+    #[arg(long, env = "ORGSETTINGS_SUPERUSER_IDLE_SECS", default_value_t = 900)]
+    pub superuser_idle_secs: u64,
+
+    /// Superuser mode ends this many seconds after it was turned on, whatever happens
+    #[arg(long, env = "ORGSETTINGS_SUPERUSER_MAX_SECS", default_value_t = 21_600)]
+    pub superuser_max_secs: u64,
 
     /// Maximum database connections in the pool
     #[arg(long, env = "ORGSETTINGS_DB_POOL_SIZE", default_value_t = 10)]
@@ -204,6 +239,10 @@ pub struct Settings {
     pub trust_proxy: bool,
     pub login_throttle: throttle::Policy,
     pub features: Features,
+    /// Superuser mode ends after this long without a request.
+    pub superuser_idle: Duration,
+    /// Superuser mode ends this long after it was turned on.
+    pub superuser_max: Duration,
 }
 
 impl Settings {
@@ -218,6 +257,8 @@ impl Settings {
                 window: Duration::from_secs(900),
             },
             features: Features::default(),
+            superuser_idle: Duration::from_secs(15 * 60),
+            superuser_max: Duration::from_secs(6 * 3600),
         }
     }
 
@@ -238,6 +279,8 @@ impl Settings {
             window: Duration::from_secs(args.login_window_secs.max(1)),
         };
         settings.features = Features::parse(&args.features)?;
+        settings.superuser_idle = Duration::from_secs(args.superuser_idle_secs.max(1));
+        settings.superuser_max = Duration::from_secs(args.superuser_max_secs.max(1));
         Ok(settings)
     }
 

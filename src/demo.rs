@@ -6,6 +6,7 @@ use crate::auth::random_token;
 use crate::db::{AnyConnection, write_tx};
 use crate::models::member::Member;
 use crate::models::organization::{Actor, OrgName, Organization};
+use crate::models::permission;
 use crate::models::role::Role;
 use crate::models::slug::Slug;
 use crate::models::user::{EmailAddress, NewUser, Password, User, Username};
@@ -44,6 +45,11 @@ pub fn fill(conn: &mut AnyConnection) -> anyhow::Result<Option<Vec<DemoLogin>>> 
                 email_verified: true,
             };
             let user = User::create(conn, &new_user)?;
+            if superuser {
+                for name in permission::KNOWN {
+                    permission::add(conn, user.id, name)?;
+                }
+            }
             logins.push(DemoLogin {
                 username: username.to_owned(),
                 password,

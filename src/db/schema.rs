@@ -127,6 +127,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    instance_audit_entries (id) {
+        id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        actor_label -> Text,
+        ip_address -> Nullable<Text>,
+        event -> Text,
+        target_user_id -> Nullable<BigInt>,
+        data -> Text,
+        datetime -> Timestamp,
+    }
+}
+
+diesel::table! {
+    authenticators (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        config -> Text,
+        confirmed -> Bool,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        last_step -> BigInt,
+    }
+}
+
+diesel::table! {
     auth_failures (id) {
         id -> BigInt,
         scope -> Text,
@@ -144,6 +170,7 @@ diesel::table! {
 
 diesel::joinable!(user_emails -> users (user_id));
 diesel::joinable!(user_permissions -> users (user_id));
+diesel::joinable!(authenticators -> users (user_id));
 diesel::joinable!(organization_members -> organizations (organization_id));
 diesel::joinable!(organization_members -> users (user_id));
 diesel::joinable!(organization_options -> organizations (organization_id));
@@ -165,6 +192,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     file_thumbnails,
     organization_avatars,
     audit_log_entries,
+    instance_audit_entries,
+    authenticators,
     auth_failures,
     setup_tokens,
 );

@@ -3,9 +3,11 @@
 pub mod audit;
 pub mod avatar;
 pub mod file;
+pub mod instance_audit;
 pub mod member;
 pub mod option;
 pub mod organization;
+pub mod permission;
 pub mod role;
 pub mod setup;
 pub mod slug;

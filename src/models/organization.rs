@@ -69,7 +69,8 @@ impl OrgName {
 #[derive(Debug, Clone)]
 pub struct OrgWithRole {
     pub org: Organization,
-    pub role: Role,
+    /// `None` for an organization an active superuser sees without being a member.
+    pub role: Option<Role>,
     /// The ident of the uploaded avatar image, when that is the organization's avatar.
     pub upload_ident: Option<String>,
 }
@@ -210,7 +211,34 @@ impl Organization {
             .into_iter()
             .map(|(org, role, avatar)| OrgWithRole {
                 org,
-                role: Role::parse(&role).unwrap_or(Role::Member),
+                role: Some(Role::parse(&role).unwrap_or(Role::Member)),
+                upload_ident: avatar.filter(OrgAvatar::shows_upload).map(|a| a.ident),
+            })
+            .collect())
+    }
+
+    /// Every organization, with `user_id`'s role where they are a member (for an active superuser;
+    /// one query).
+    pub fn list_all(conn: &mut AnyConnection, user_id: i64) -> QueryResult<Vec<OrgWithRole>> {
+        let rows: Vec<(Organization, Option<String>, Option<OrgAvatar>)> = organizations::table
+            .left_join(
+                organization_members::table.on(organization_members::organization_id
+                    .eq(organizations::id)
+                    .and(organization_members::user_id.eq(user_id))),
+            )
+            .left_join(organization_avatars::table)
+            .order((organizations::name, organizations::slug))
+            .select((
+                Organization::as_select(),
+                organization_members::role.nullable(),
+                Option::<OrgAvatar>::as_select(),
+            ))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(org, role, avatar)| OrgWithRole {
+                org,
+                role: role.map(|r| Role::parse(&r).unwrap_or(Role::Member)),
                 upload_ident: avatar.filter(OrgAvatar::shows_upload).map(|a| a.ident),
             })
             .collect())

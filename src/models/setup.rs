@@ -7,6 +7,7 @@ use crate::auth::{random_token, secrets_match};
 use crate::db::schema::setup_tokens;
 use crate::db::{AnyConnection, query, write_tx};
 use crate::models::organization::{Actor, OrgName, Organization};
+use crate::models::permission;
 use crate::models::slug::Slug;
 use crate::models::user::{NewUser, User};
 use crate::validation::SaveError;
@@ -61,6 +62,10 @@ pub fn complete(
             return Ok(None);
         }
         let user = User::create(conn, new_user)?;
+        // the first superuser may do everything, managing users included
+        for name in permission::KNOWN {
+            permission::add(conn, user.id, name)?;
+        }
         let actor = Actor::user(&user, ip_address);
         let org = Organization::create(conn, org_name, slug, &user, &actor)?;
         Ok(Some((user, org)))

@@ -166,19 +166,101 @@ impl User {
     /// The user a login name refers to: a case-insensitive username match first, then (when the value
     /// has an `@`) every user whose primary email matches case-insensitively.
     pub fn find_by_login(conn: &mut AnyConnection, login: &str) -> QueryResult<Vec<User>> {
-        let login = login.trim();
-        let by_username: Vec<User> = users::table
-            .filter(lower(users::username).eq(login.to_lowercase()))
-            .select(User::as_select())
+        Self::find_matching(conn, login, false)
+    }
+
+    /// Sentry's `find_users` for the command line: the same lookup among users with a usable password
+    /// only (active or not).
+    pub fn find_users(conn: &mut AnyConnection, value: &str) -> QueryResult<Vec<User>> {
+        Self::find_matching(conn, value, true)
+    }
+
+    fn find_matching(
+        conn: &mut AnyConnection,
+        value: &str,
+        with_usable_password: bool,
+    ) -> QueryResult<Vec<User>> {
+        let value = value.trim().to_lowercase();
+        let base = || {
+            let query = users::table.select(User::as_select()).into_boxed();
+            if with_usable_password {
+                query.filter(users::password_hash.ne(UNUSABLE_PASSWORD))
+            } else {
+                query
+            }
+        };
+        let by_username: Vec<User> = base()
+            .filter(lower(users::username).eq(&value))
             .load(conn)?;
-        if !by_username.is_empty() || !login.contains('@') {
+        if !by_username.is_empty() || !value.contains('@') {
             return Ok(by_username);
         }
-        users::table
-            .filter(lower(users::email).eq(login.to_lowercase()))
+        base()
+            .filter(lower(users::email).eq(&value))
             .order(users::id)
-            .select(User::as_select())
             .load(conn)
+    }
+
+    /// Users whose username or email contains `search` (any case), by username; a page of them and
+    /// the total.
+    pub fn search(
+        conn: &mut AnyConnection,
+        search: &str,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<(Vec<User>, i64)> {
+        let pattern = format!("%{}%", search.trim().to_lowercase().replace(['%', '_'], ""));
+        let matching = || {
+            users::table
+                .filter(
+                    lower(users::username)
+                        .like(pattern.clone())
+                        .or(lower(users::email).like(pattern.clone())),
+                )
+                .into_boxed()
+        };
+        let total = matching().count().get_result(conn)?;
+        let page = matching()
+            .order(lower(users::username))
+            .offset(offset)
+            .limit(limit)
+            .select(User::as_select())
+            .load(conn)?;
+        Ok((page, total))
+    }
+
+    /// Active superusers.
+    pub fn superuser_count(conn: &mut AnyConnection) -> QueryResult<i64> {
+        users::table
+            .filter(users::is_superuser.eq(true))
+            .filter(users::is_active.eq(true))
+            .count()
+            .get_result(conn)
+    }
+
+    /// Sets the user's flags and bumps `session_version`, which ends every session of the user.
+    pub fn set_flags_ending_sessions(
+        conn: &mut AnyConnection,
+        id: i64,
+        is_active: bool,
+        is_superuser: bool,
+    ) -> QueryResult<()> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::is_active.eq(is_active),
+                users::is_superuser.eq(is_superuser),
+                users::session_version.eq(users::session_version + 1),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// Ends every session of the user (a privilege changed).
+    pub fn end_sessions(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
+        diesel::update(users::table.find(id))
+            .set(users::session_version.eq(users::session_version + 1))
+            .execute(conn)
+            .map(|_| ())
     }
 
     pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
@@ -242,11 +324,16 @@ impl User {
             .map(|_| ())
     }
 
-    /// Whether the user has a second factor enrolled (recovery codes alone do not count).
-    /// Enrolment does not exist yet (the account security page comes with two-factor
-    /// authentication), so no user has one.
-    pub fn has_two_factor(&self, _conn: &mut AnyConnection) -> QueryResult<bool> {
-        Ok(false)
+    /// Whether the user has a confirmed second factor (TOTP); recovery codes alone do not count.
+    pub fn has_two_factor(&self, conn: &mut AnyConnection) -> QueryResult<bool> {
+        use crate::db::schema::authenticators;
+        diesel::select(diesel::dsl::exists(
+            authenticators::table
+                .filter(authenticators::user_id.eq(self.id))
+                .filter(authenticators::kind.eq("totp"))
+                .filter(authenticators::confirmed.eq(true)),
+        ))
+        .get_result(conn)
     }
 
     /// Whether the user's primary email address is verified.

@@ -11,6 +11,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::error::AppError;
 use super::session::{log_out, session_identity, valid_session_user};
+use super::superuser;
 use crate::app::AppState;
 use crate::models::avatar::OrgAvatar;
 use crate::models::organization::{Actor, Organization};
@@ -24,6 +25,8 @@ pub struct OrgAccess {
     pub role: Role,
     /// The organization's avatar row, if it has one (shown in the sidebar of every page).
     pub avatar: Option<OrgAvatar>,
+    /// Access comes from superuser mode, not (only) from membership: actions are marked as staff.
+    pub staff: bool,
 }
 
 /// Why a request gets no access to the organization in its path.
@@ -37,7 +40,9 @@ pub enum Denied {
 impl OrgAccess {
     /// The user acting on this organization, from the request's client address.
     pub fn actor(&self, req: &HttpRequest) -> Actor {
-        Actor::user(&self.user, super::client_ip(req))
+        let mut actor = Actor::user(&self.user, super::client_ip(req));
+        actor.is_staff = self.staff;
+        actor
     }
 
     /// Refuses (403) unless the role may change settings (`org:write`).
@@ -67,30 +72,54 @@ impl OrgAccess {
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState is not registered")))?
             .clone();
         let lookup = slug.clone();
+        let granted = superuser::granted_user(&session);
         let found = state
             .db(move |conn| -> Result<_, AppError> {
                 let Some(user) = valid_session_user(conn, identity)? else {
                     return Ok(Lookup::NoUser);
                 };
-                // a slug that is not one of the user's organizations may be one renamed since
-                let Some((org, role, avatar)) =
-                    Organization::find_for_member(conn, &lookup, user.id)?
-                else {
-                    return Ok(match Organization::renamed_from(conn, &lookup, user.id)? {
-                        Some(new_slug) => Lookup::Renamed(new_slug),
-                        None => Lookup::Missing,
-                    });
+                // an active superuser mode gives owner powers in every organization
+                let superuser = user.is_superuser && granted == Some(user.id);
+                let member = Organization::find_for_member(conn, &lookup, user.id)?;
+                let (org, role, avatar, staff) = match member {
+                    Some((org, role, avatar)) if superuser && role != Role::Owner => {
+                        (org, Role::Owner, avatar, true)
+                    }
+                    Some((org, role, avatar)) => (org, role, avatar, false),
+                    None => {
+                        match Organization::find_by_slug(conn, &lookup)?.filter(|_| superuser) {
+                            Some(org) => {
+                                let avatar = OrgAvatar::find_for_org(conn, org.id)?;
+                                (org, Role::Owner, avatar, true)
+                            }
+                            // a slug that is not one of the user's organizations may be one renamed since
+                            None => {
+                                return Ok(
+                                    match Organization::renamed_from(conn, &lookup, user.id)? {
+                                        Some(new_slug) => Lookup::Renamed(new_slug),
+                                        None => Lookup::Missing,
+                                    },
+                                );
+                            }
+                        }
+                    }
                 };
                 Ok(Lookup::Found(Box::new(OrgAccess {
                     role,
                     user,
                     org,
                     avatar,
+                    staff,
                 })))
             })
             .await?;
         Ok(match found {
-            Lookup::Found(access) => Ok(*access),
+            Lookup::Found(access) => {
+                if access.staff {
+                    superuser::use_powers(&session, &access.user)?;
+                }
+                Ok(*access)
+            }
             Lookup::NoUser => {
                 log_out(&session);
                 Err(Denied::NotLoggedIn)

@@ -28,6 +28,9 @@ pub enum AppError {
     /// Not logged in: send the browser to the login page, then back to `next`.
     #[error("login required")]
     LoginRequired { next: String },
+    /// The request must go elsewhere first (e.g. to turn superuser mode on again): 303.
+    #[error("redirect to {0}")]
+    Redirect(String),
     /// The page moved for good (a renamed organization): 301 to this location.
     #[error("moved to {0}")]
     MovedPermanently(String),
@@ -68,6 +71,7 @@ impl AppError {
             ),
             AppError::LoginRequired { .. } => ("Login required", "Please log in.".into()),
             AppError::MovedPermanently(_) => ("Moved", "This page has moved.".into()),
+            AppError::Redirect(_) => ("Redirect", "Continue on the next page.".into()),
             AppError::TooManyRequests { message, .. } => ("Too many attempts", message.clone()),
             AppError::PayloadTooLarge => (
                 "Request too large",
@@ -156,6 +160,7 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) | AppError::Csrf(_) => StatusCode::FORBIDDEN,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::MovedPermanently(_) => StatusCode::MOVED_PERMANENTLY,
+            AppError::Redirect(_) => StatusCode::SEE_OTHER,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge | AppError::UploadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -168,6 +173,11 @@ impl ResponseError for AppError {
             let location = format!("/login?next={}", super::auth::encode_query(next));
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, location))
+                .finish();
+        }
+        if let AppError::Redirect(location) = self {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, location.as_str()))
                 .finish();
         }
         if let AppError::MovedPermanently(location) = self {

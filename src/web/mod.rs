@@ -10,12 +10,14 @@ pub mod avatar;
 pub mod csrf;
 pub mod error;
 pub mod health;
+pub mod manage;
 pub mod organizations;
 pub mod page;
 pub mod relays;
 pub mod session;
 pub mod settings;
 pub mod setup;
+pub mod superuser;
 
 use std::time::Instant;
 
@@ -26,6 +28,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::app::AppState;
+pub use audit_log::relative_time as relative;
 use error::AppError;
 
 /// Every route of the app.
@@ -39,6 +42,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .post(auth::login),
         )
         .service(web::resource("/logout").post(auth::logout))
+        .service(
+            web::resource("/superuser/")
+                .get(superuser::page)
+                .post(superuser::submit),
+        )
+        .service(web::resource("/superuser/leave/").post(superuser::leave))
+        .service(web::resource("/manage/").get(manage::index))
+        .service(web::resource("/manage/users/").get(manage::users))
+        .service(
+            web::resource("/manage/users/new/")
+                .get(manage::new_user_page)
+                .post(manage::create_user),
+        )
+        .service(
+            web::resource("/manage/users/{id}/")
+                .get(manage::user)
+                .post(manage::user_action),
+        )
+        .service(web::resource("/manage/users/{id}/permissions/").post(manage::permissions))
         .service(
             web::resource("/setup/{token}/")
                 .get(setup::setup_page)

@@ -18,7 +18,7 @@ use crate::validation::{FieldErrors, SaveError};
 
 pub struct OrgItem {
     pub org: Organization,
-    pub role: crate::models::role::Role,
+    pub role_name: &'static str,
     pub avatar: AvatarView,
 }
 
@@ -35,8 +35,15 @@ pub async fn list(
     CurrentUser(user): CurrentUser,
 ) -> Result<HttpResponse, AppError> {
     let user_id = user.id;
+    let all = super::superuser::mode(&session, &user).is_active();
     let orgs = state
-        .db(move |conn| Organization::list_for_user(conn, user_id))
+        .db(move |conn| {
+            if all {
+                Organization::list_all(conn, user_id)
+            } else {
+                Organization::list_for_user(conn, user_id)
+            }
+        })
         .await?;
     let orgs = orgs
         .into_iter()
@@ -48,7 +55,7 @@ pub async fn list(
              }| OrgItem {
                 avatar: AvatarView::from_parts(&org.name, upload_ident.as_deref()),
                 org,
-                role,
+                role_name: role.map_or("Superuser access", |r| r.name()),
             },
         )
         .collect();

@@ -10,6 +10,7 @@ use super::access::OrgAccess;
 use super::csrf;
 use super::error::AppError;
 use super::session::{Flash, take_flashes};
+use super::superuser;
 use crate::models::avatar::OrgAvatar;
 use crate::models::organization::{Organization, initials};
 use crate::models::role::Role;
@@ -19,6 +20,9 @@ use crate::settings::avatar::letter_color;
 pub struct PageCtx {
     pub csrf_token: String,
     pub username: Option<String>,
+    /// While superuser mode is on: the time left, for the banner.
+    pub superuser_left: Option<String>,
+    pub is_superuser: bool,
     pub flashes: Vec<Flash>,
     pub org_nav: Option<OrgNav>,
 }
@@ -28,9 +32,17 @@ impl PageCtx {
         if user.is_some() {
             super::session::keep_alive(session)?;
         }
+        let superuser_left = match user.map(|u| superuser::mode(session, u)) {
+            Some(superuser::Mode::Active { seconds_left }) => {
+                Some(superuser::time_left(seconds_left))
+            }
+            _ => None,
+        };
         Ok(Self {
             csrf_token: csrf::token(session)?,
             username: user.map(|u| u.username.clone()),
+            superuser_left,
+            is_superuser: user.is_some_and(|u| u.is_superuser),
             flashes: take_flashes(session),
             org_nav: None,
         })
@@ -58,6 +70,8 @@ impl PageCtx {
         Self {
             csrf_token: String::new(),
             username: None,
+            superuser_left: None,
+            is_superuser: false,
             flashes: Vec::new(),
             org_nav: None,
         }

@@ -204,3 +204,91 @@ fn serve_demo_fills_an_empty_database_and_prints_the_logins() {
     let again = serve_until_ready(&db, &["--demo"]);
     assert!(again.contains("no demo data added"), "{again}");
 }
+
+fn ok_lines(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        stderr(out)
+    );
+    stdout(out)
+}
+
+db_test_on_both_backends! {
+    fn permissions_add_list_and_remove_print_sentrys_messages(db) {
+        let url = db.url();
+        ok_lines(&orgsettings(url, &["createuser", "--username", "admin", "--email", "admin@example.com", "--password", "correct horse", "--superuser"]));
+        let out = orgsettings(url, &["permissions", "add", "-u", "ADMIN", "-p", "users.admin"]);
+        assert_eq!(ok_lines(&out), "Added permission `users.admin` to `admin`\n");
+        let out = orgsettings(url, &["permissions", "add", "--user", "admin@example.com", "--permission", "users.admin"]);
+        assert_eq!(ok_lines(&out), "Permission already exists for `admin`\n", "exit 0 too");
+        ok_lines(&orgsettings(url, &["permissions", "add", "-u", "admin", "-p", "broadcasts.admin"]));
+        let out = orgsettings(url, &["permissions", "list", "-u", "admin"]);
+        assert_eq!(ok_lines(&out), "Permissions for `admin`:\n- broadcasts.admin\n- users.admin\n");
+        let out = orgsettings(url, &["permissions", "remove", "-u", "admin", "-p", "users.admin"]);
+        assert_eq!(ok_lines(&out), "Removed permission `users.admin` from `admin`\n");
+        let out = orgsettings(url, &["permissions", "remove", "-u", "admin", "-p", "users.admin"]);
+        assert_eq!(ok_lines(&out), "Permission does not exist for `admin`\n");
+
+        let pool = db.pool();
+        let mut conn = pool.get().unwrap();
+        let entries = orgsettings::models::instance_audit::InstanceAuditEntry::recent(&mut conn, None, 10).unwrap();
+        let events: Vec<(&str, &str)> = entries.iter().map(|e| (e.event.as_str(), e.actor_label.as_str())).collect();
+        assert_eq!(events, [("permission.remove", "CLI"), ("permission.add", "CLI"), ("permission.add", "CLI")], "changes are audited, no-ops are not");
+    }
+
+    fn permissions_refuse_unknown_ambiguous_and_ordinary_users_with_exit_1(db) {
+        let url = db.url();
+        for name in ["one", "two"] {
+            ok_lines(&orgsettings(url, &["createuser", "--username", name, "--email", "shared@example.com", "--password", "correct horse", "--superuser"]));
+        }
+        ok_lines(&orgsettings(url, &["createuser", "--username", "bob", "--email", "bob@example.com", "--password", "correct horse"]));
+        let cases: [(&[&str], &str); 5] = [
+            (&["permissions", "list", "-u", "ghost"], "Error: No user matching `ghost`\n"),
+            (&["permissions", "list", "-u", "ghost@example.com"], "Error: No user matching `ghost@example.com`\n"),
+            (&["permissions", "add", "-u", "SHARED@example.com", "-p", "users.admin"], "Error: Found more than one user matching `SHARED@example.com`\n"),
+            (&["permissions", "add", "-u", "bob", "-p", "users.admin"], "Error: User `bob` does not have superuser status\n"),
+            (&["permissions", "add", "-u", "one", "-p", "users.root"], "Error: Unknown permission `users.root`; the permissions are: broadcasts.admin, options.admin, users.admin\n"),
+        ];
+        for (args, message) in cases {
+            let out = orgsettings(url, args);
+            assert_eq!(out.status.code(), Some(1), "{args:?}");
+            assert_eq!(stderr(&out), message, "{args:?}");
+        }
+        let long = "x".repeat(40);
+        let out = orgsettings(url, &["permissions", "add", "-u", "one", "-p", &long]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr(&out).starts_with("Error: Unknown permission"), "a name longer than the column is refused cleanly");
+    }
+
+    fn users_without_a_usable_password_are_not_found_by_the_permissions_command(db) {
+        let pool = db.pool();
+        let mut conn = pool.get().unwrap();
+        let new_user = orgsettings::models::user::NewUser {
+            username: orgsettings::models::user::Username::parse("nopass").unwrap(),
+            email: orgsettings::models::user::EmailAddress::parse("nopass@example.com").unwrap(),
+            password: None,
+            is_superuser: true,
+            email_verified: true,
+        };
+        orgsettings::models::user::User::create(&mut conn, &new_user).unwrap();
+        let out = orgsettings(db.url(), &["permissions", "list", "-u", "nopass"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(stderr(&out), "Error: No user matching `nopass`\n");
+    }
+}
+
+#[test]
+fn the_permissions_command_explains_itself() {
+    let db = TestDb::create(Backend::Sqlite).unwrap();
+    let out = orgsettings(db.url(), &["permissions", "--help"]);
+    assert!(
+        stdout(&out).contains("Manage Permissions for Users."),
+        "{}",
+        stdout(&out)
+    );
+    for sub in ["add", "remove", "list"] {
+        assert!(stdout(&out).contains(sub));
+    }
+}

@@ -19,3 +19,4 @@ mod redis_sessions;
 mod relays;
 mod settings;
 mod setup;
+mod superusers;

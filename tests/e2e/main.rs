@@ -9,3 +9,4 @@ mod avatar;
 mod foundation;
 mod relays;
 mod settings;
+mod superuser;

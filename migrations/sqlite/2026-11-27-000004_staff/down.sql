@@ -1,0 +1,2 @@
+DROP TABLE authenticators;
+DROP TABLE instance_audit_entries;

@@ -1,0 +1,182 @@
+//! User administration, free of HTTP: what superusers do from `/manage/` and the command line.
+//! Every change runs in one transaction with its instance audit entry; a refused change writes
+//! nothing and says why. Privilege changes end the affected user's sessions.
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::db::schema::authenticators;
+use crate::db::{AnyConnection, write_tx};
+use crate::models::instance_audit::{self, event};
+use crate::models::organization::Actor;
+use crate::models::permission;
+use crate::models::user::{NewUser, User};
+use crate::validation::SaveError;
+
+pub const ERR_LAST_SUPERUSER: &str =
+    "You are the last superuser: make someone else a superuser before giving up your own status.";
+pub const ERR_DEACTIVATE_SELF: &str = "You cannot deactivate your own account.";
+pub const ERR_NOT_SUPERUSER: &str =
+    "Permissions apply to superusers only: grant superuser status first.";
+
+fn target(conn: &mut AnyConnection, id: i64) -> Result<User, SaveError> {
+    User::find(conn, id)?.ok_or(SaveError::Db(diesel::result::Error::NotFound))
+}
+
+/// Creates a user (and records it).
+pub fn create_user(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    new: &NewUser,
+) -> Result<User, SaveError> {
+    write_tx(conn, |conn| {
+        let user = User::create(conn, new)?;
+        instance_audit::record(
+            conn,
+            actor,
+            event::USER_CREATE,
+            Some(user.id),
+            json!({"username": user.username, "superuser": user.is_superuser}),
+        )?;
+        Ok(user)
+    })
+}
+
+/// Activates or deactivates a user; deactivation ends their sessions. Nobody deactivates themselves.
+pub fn set_active(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    user_id: i64,
+    active: bool,
+) -> Result<User, SaveError> {
+    write_tx(conn, |conn| {
+        let user = target(conn, user_id)?;
+        if !active && actor.user_id == Some(user.id) {
+            return Err(SaveError::Refused(ERR_DEACTIVATE_SELF.into()));
+        }
+        if user.is_active == active {
+            return Ok(user);
+        }
+        if !active && user.is_superuser && User::superuser_count(conn)? <= 1 {
+            return Err(SaveError::Refused(
+                "This is the last active superuser: make someone else a superuser first.".into(),
+            ));
+        }
+        User::set_flags_ending_sessions(conn, user.id, active, user.is_superuser)?;
+        let name = if active {
+            event::USER_ACTIVATE
+        } else {
+            event::USER_DEACTIVATE
+        };
+        instance_audit::record(
+            conn,
+            actor,
+            name,
+            Some(user.id),
+            json!({"username": user.username}),
+        )?;
+        target(conn, user_id)
+    })
+}
+
+/// Grants or revokes superuser status, ending the user's sessions. The last superuser keeps it.
+pub fn set_superuser(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    user_id: i64,
+    superuser: bool,
+) -> Result<User, SaveError> {
+    write_tx(conn, |conn| {
+        let user = target(conn, user_id)?;
+        if user.is_superuser == superuser {
+            return Ok(user);
+        }
+        if !superuser && user.is_active && User::superuser_count(conn)? <= 1 {
+            return Err(SaveError::Refused(ERR_LAST_SUPERUSER.into()));
+        }
+        User::set_flags_ending_sessions(conn, user.id, user.is_active, superuser)?;
+        let name = if superuser {
+            event::SUPERUSER_GRANT
+        } else {
+            event::SUPERUSER_REVOKE
+        };
+        instance_audit::record(
+            conn,
+            actor,
+            name,
+            Some(user.id),
+            json!({"username": user.username}),
+        )?;
+        target(conn, user_id)
+    })
+}
+
+/// Removes the user's second factors (they enrol again); `false` when there were none.
+pub fn reset_two_factor(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    user_id: i64,
+) -> Result<bool, SaveError> {
+    write_tx(conn, |conn| {
+        let user = target(conn, user_id)?;
+        let removed =
+            diesel::delete(authenticators::table.filter(authenticators::user_id.eq(user.id)))
+                .execute(conn)?;
+        if removed > 0 {
+            instance_audit::record(
+                conn,
+                actor,
+                event::TWO_FACTOR_RESET,
+                Some(user.id),
+                json!({"username": user.username}),
+            )?;
+        }
+        Ok(removed > 0)
+    })
+}
+
+/// What a permission change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PermissionChange {
+    Done,
+    /// Adding a permission the user has, or removing one they do not have.
+    Unchanged,
+}
+
+/// Grants (`add`) or revokes a known permission of a superuser, ending their sessions.
+pub fn change_permission(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    user: &User,
+    permission_name: &str,
+    add: bool,
+) -> Result<PermissionChange, SaveError> {
+    let permission = permission::parse(permission_name).map_err(SaveError::Refused)?;
+    if !user.is_superuser {
+        return Err(SaveError::Refused(ERR_NOT_SUPERUSER.into()));
+    }
+    write_tx(conn, |conn| {
+        let changed = if add {
+            permission::add(conn, user.id, permission)?
+        } else {
+            permission::remove(conn, user.id, permission)?
+        };
+        if !changed {
+            return Ok(PermissionChange::Unchanged);
+        }
+        User::end_sessions(conn, user.id)?;
+        let name = if add {
+            event::PERMISSION_ADD
+        } else {
+            event::PERMISSION_REMOVE
+        };
+        instance_audit::record(
+            conn,
+            actor,
+            name,
+            Some(user.id),
+            json!({"username": user.username, "permission": permission}),
+        )?;
+        Ok(PermissionChange::Done)
+    })
+}

@@ -1,0 +1,497 @@
+//! `/manage/`: the superuser pages. Superuser mode must be on (an expired mode sends the browser back
+//! to `/superuser/`, keeping the page it wanted); managing users also needs the `users.admin`
+//! permission. Everyone else gets 403.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::{Session, SessionExt};
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::auth::encode_query;
+use super::error::AppError;
+use super::page::{PageCtx, render};
+use super::see_other;
+use super::session::{self, CurrentUser, FlashLevel, request_path};
+use super::superuser::{self, Mode};
+use super::{client_ip, relative};
+use crate::accounts::{self, PermissionChange};
+use crate::app::AppState;
+use crate::models::instance_audit::InstanceAuditEntry;
+use crate::models::organization::{Actor, OrgWithRole, Organization};
+use crate::models::permission::{self, USERS_ADMIN};
+use crate::models::user::{EmailAddress, NewUser, Password, User, Username};
+use crate::validation::{FieldErrors, SaveError};
+
+pub const PAGE_SIZE: i64 = 50;
+
+/// A superuser with superuser mode on, and their permissions.
+pub struct Staff {
+    pub user: User,
+    pub permissions: Vec<String>,
+}
+
+impl Staff {
+    pub fn require(&self, permission: &str) -> Result<(), AppError> {
+        if self.permissions.iter().any(|p| p == permission) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!(
+                "This page needs the {permission} permission. A superuser can grant it with \
+                 `orgsettings permissions add -u {} -p {permission}`.",
+                self.user.username
+            )))
+        }
+    }
+
+    fn actor(&self, req: &HttpRequest) -> Actor {
+        let mut actor = Actor::user(&self.user, client_ip(req));
+        actor.is_staff = true;
+        actor
+    }
+}
+
+impl FromRequest for Staff {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let user = CurrentUser::from_request(&req, payload);
+        Box::pin(async move {
+            let CurrentUser(user) = user.await?;
+            if !user.is_superuser {
+                return Err(AppError::forbidden("The manage pages are for superusers."));
+            }
+            match superuser::use_powers(&req.get_session(), &user)? {
+                Mode::Active { .. } => {}
+                Mode::Expired => {
+                    let next = encode_query(&request_path(&req));
+                    return Err(AppError::Redirect(format!(
+                        "/superuser/?next={next}&expired=1"
+                    )));
+                }
+                Mode::Off => {
+                    return Err(AppError::forbidden(
+                        "Turn on superuser mode first: open /superuser/ and enter your password.",
+                    ));
+                }
+            }
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState is not registered")))?
+                .clone();
+            let user_id = user.id;
+            let permissions = state
+                .db(move |conn| permission::list(conn, user_id))
+                .await?;
+            Ok(Staff { user, permissions })
+        })
+    }
+}
+
+pub struct ActivityRow {
+    pub actor: String,
+    pub sentence: String,
+    pub ip: String,
+    pub when: String,
+    pub exact: String,
+}
+
+fn activity(entries: Vec<InstanceAuditEntry>) -> Vec<ActivityRow> {
+    let now = crate::db::query::now();
+    entries
+        .into_iter()
+        .map(|entry| ActivityRow {
+            sentence: entry.sentence(),
+            actor: entry.actor_label,
+            ip: entry.ip_address.unwrap_or_default(),
+            when: relative(entry.datetime, now),
+            exact: entry.datetime.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "manage/index.html")]
+struct IndexPage {
+    ctx: PageCtx,
+    can_manage_users: bool,
+    users: i64,
+    organizations: Vec<OrgWithRole>,
+    activity: Vec<ActivityRow>,
+}
+
+pub async fn index(
+    state: web::Data<AppState>,
+    session: Session,
+    staff: Staff,
+) -> Result<HttpResponse, AppError> {
+    let user_id = staff.user.id;
+    let (users, organizations, entries) = state
+        .db(move |conn| -> Result<_, AppError> {
+            Ok((
+                User::count(conn)?,
+                Organization::list_all(conn, user_id)?,
+                InstanceAuditEntry::recent(conn, None, 20)?,
+            ))
+        })
+        .await?;
+    let page = IndexPage {
+        ctx: PageCtx::new(&session, Some(&staff.user))?,
+        can_manage_users: staff.permissions.iter().any(|p| p == USERS_ADMIN),
+        users,
+        organizations,
+        activity: activity(entries),
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UsersQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<i64>,
+}
+
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub is_active: bool,
+    pub is_superuser: bool,
+}
+
+#[derive(Template)]
+#[template(path = "manage/users.html")]
+struct UsersPage {
+    ctx: PageCtx,
+    q: String,
+    q_encoded: String,
+    users: Vec<UserRow>,
+    total: i64,
+    page: i64,
+    pages: i64,
+}
+
+pub async fn users(
+    state: web::Data<AppState>,
+    session: Session,
+    staff: Staff,
+    query: web::Query<UsersQuery>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(USERS_ADMIN)?;
+    let q = query.q.trim().to_owned();
+    let page = query.page.unwrap_or(1).max(1);
+    let search = q.clone();
+    let (users, total) = state
+        .db(move |conn| User::search(conn, &search, (page - 1) * PAGE_SIZE, PAGE_SIZE))
+        .await?;
+    let view = UsersPage {
+        ctx: PageCtx::new(&session, Some(&staff.user))?,
+        q_encoded: encode_query(&q),
+        q,
+        users: users
+            .into_iter()
+            .map(|u| UserRow {
+                id: u.id,
+                username: u.username,
+                email: u.email,
+                is_active: u.is_active,
+                is_superuser: u.is_superuser,
+            })
+            .collect(),
+        total,
+        page,
+        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+    };
+    render(StatusCode::OK, &view)
+}
+
+pub struct MembershipRow {
+    pub slug: String,
+    pub name: String,
+    pub role: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "manage/user.html")]
+struct UserPage {
+    ctx: PageCtx,
+    target: User,
+    email_verified: bool,
+    two_factor: bool,
+    memberships: Vec<MembershipRow>,
+    permissions: Vec<String>,
+    grantable: Vec<&'static str>,
+    activity: Vec<ActivityRow>,
+    is_self: bool,
+}
+
+pub async fn user(
+    state: web::Data<AppState>,
+    session: Session,
+    staff: Staff,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(USERS_ADMIN)?;
+    let id = id.into_inner();
+    let (target, email_verified, two_factor, orgs, permissions, entries) = state
+        .db(move |conn| -> Result<_, AppError> {
+            let target = User::find(conn, id)?.ok_or(AppError::NotFound)?;
+            Ok((
+                target.primary_email_verified(conn)?,
+                target.has_two_factor(conn)?,
+                Organization::list_for_user(conn, id)?,
+                permission::list(conn, id)?,
+                InstanceAuditEntry::recent(conn, Some(id), 20)?,
+                target,
+            ))
+        })
+        .await
+        .map(|(v, t, o, p, e, target)| (target, v, t, o, p, e))?;
+    let grantable = permission::KNOWN
+        .iter()
+        .copied()
+        .filter(|p| !permissions.iter().any(|held| held == p))
+        .collect();
+    let page = UserPage {
+        ctx: PageCtx::new(&session, Some(&staff.user))?,
+        is_self: target.id == staff.user.id,
+        email_verified,
+        two_factor,
+        memberships: orgs
+            .into_iter()
+            .map(|item| MembershipRow {
+                slug: item.org.slug,
+                name: item.org.name,
+                role: item.role.map_or("", |r| r.name()),
+            })
+            .collect(),
+        permissions,
+        grantable,
+        activity: activity(entries),
+        target,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    permission: String,
+}
+
+/// After a change to the acting user's own account ended their sessions, keeps this one (renewed).
+fn keep_own_session(session: &Session, staff: &Staff, changed: &User) -> Result<(), AppError> {
+    if changed.id == staff.user.id && changed.is_active {
+        session::log_in(session, changed)?;
+    }
+    Ok(())
+}
+
+/// `POST /manage/users/{id}/`: activate, deactivate, grant or revoke superuser, reset 2FA.
+pub async fn user_action(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    staff: Staff,
+    id: web::Path<i64>,
+    form: web::Form<ActionForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(USERS_ADMIN)?;
+    let id = id.into_inner();
+    let action = form.into_inner().action;
+    let actor = staff.actor(&req);
+    let chosen = action.clone();
+    let result = state
+        .db(move |conn| {
+            Ok::<_, AppError>(match chosen.as_str() {
+                "activate" => {
+                    accounts::set_active(conn, &actor, id, true).map(|u| (u, "activated"))
+                }
+                "deactivate" => {
+                    accounts::set_active(conn, &actor, id, false).map(|u| (u, "deactivated"))
+                }
+                "grant-superuser" => accounts::set_superuser(conn, &actor, id, true)
+                    .map(|u| (u, "is now a superuser")),
+                "revoke-superuser" => accounts::set_superuser(conn, &actor, id, false)
+                    .map(|u| (u, "is no longer a superuser")),
+                "reset-2fa" => accounts::reset_two_factor(conn, &actor, id).and_then(|reset| {
+                    let user = User::find(conn, id)?.ok_or(diesel::result::Error::NotFound)?;
+                    Ok((
+                        user,
+                        if reset {
+                            "must set up two-factor authentication again"
+                        } else {
+                            "had no two-factor authentication to reset"
+                        },
+                    ))
+                }),
+                other => Err(SaveError::Refused(format!("Unknown action \"{other}\"."))),
+            })
+        })
+        .await?;
+    match result {
+        Ok((user, what)) => {
+            keep_own_session(&session, &staff, &user)?;
+            session::flash(
+                &session,
+                FlashLevel::Success,
+                format!("{} {what}.", user.username),
+            )?;
+        }
+        Err(SaveError::Refused(message)) => session::flash(&session, FlashLevel::Error, message)?,
+        Err(other) => return Err(other.into()),
+    }
+    Ok(see_other(&format!("/manage/users/{id}/")))
+}
+
+/// `POST /manage/users/{id}/permissions/`: add or remove a known permission of a superuser.
+pub async fn permissions(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    staff: Staff,
+    id: web::Path<i64>,
+    form: web::Form<ActionForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(USERS_ADMIN)?;
+    let id = id.into_inner();
+    let ActionForm { action, permission } = form.into_inner();
+    let add = match action.as_str() {
+        "add" => true,
+        "remove" => false,
+        other => return Err(AppError::BadRequest(format!("Unknown action \"{other}\"."))),
+    };
+    let actor = staff.actor(&req);
+    let name = permission.clone();
+    let result = state
+        .db(move |conn| -> Result<_, AppError> {
+            let user = User::find(conn, id)?.ok_or(AppError::NotFound)?;
+            let change = accounts::change_permission(conn, &actor, &user, &name, add);
+            let user = User::find(conn, id)?.ok_or(AppError::NotFound)?;
+            Ok((user, change))
+        })
+        .await?;
+    match result {
+        (user, Ok(PermissionChange::Done)) => {
+            keep_own_session(&session, &staff, &user)?;
+            let message = if add {
+                format!("Added permission {permission} to {}.", user.username)
+            } else {
+                format!("Removed permission {permission} from {}.", user.username)
+            };
+            session::flash(&session, FlashLevel::Success, message)?;
+        }
+        (user, Ok(PermissionChange::Unchanged)) => {
+            let message = if add {
+                format!(
+                    "{} already has the permission {permission}; nothing changed.",
+                    user.username
+                )
+            } else {
+                format!(
+                    "{} does not have the permission {permission}; nothing changed.",
+                    user.username
+                )
+            };
+            session::flash(&session, FlashLevel::Info, message)?;
+        }
+        (_, Err(SaveError::Refused(message))) => {
+            session::flash(&session, FlashLevel::Error, message)?
+        }
+        (_, Err(other)) => return Err(other.into()),
+    }
+    Ok(see_other(&format!("/manage/users/{id}/")))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NewUserForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    superuser: Option<String>,
+    #[serde(default)]
+    email_verified: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "manage/new_user.html")]
+struct NewUserPage {
+    ctx: PageCtx,
+    form: NewUserForm,
+    errors: FieldErrors,
+}
+
+pub async fn new_user_page(session: Session, staff: Staff) -> Result<HttpResponse, AppError> {
+    staff.require(USERS_ADMIN)?;
+    let page = NewUserPage {
+        ctx: PageCtx::new(&session, Some(&staff.user))?,
+        form: NewUserForm::default(),
+        errors: FieldErrors::new(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub async fn create_user(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    staff: Staff,
+    form: web::Form<NewUserForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(USERS_ADMIN)?;
+    let mut form = form.into_inner();
+    let mut errors = FieldErrors::new();
+    let username = errors.take("username", Username::parse(&form.username));
+    let email = errors.take("email", EmailAddress::parse(&form.email));
+    let password = errors.take("password", Password::parse(&form.password));
+    if let (Some(username), Some(email), Some(password)) = (username, email, password) {
+        let new_user = NewUser {
+            username,
+            email,
+            password: Some(password),
+            is_superuser: form.superuser.is_some(),
+            email_verified: form.email_verified.is_some(),
+        };
+        let actor = staff.actor(&req);
+        let created = state
+            .db(move |conn| Ok::<_, AppError>(accounts::create_user(conn, &actor, &new_user)))
+            .await?;
+        match created {
+            Ok(user) => {
+                session::flash(
+                    &session,
+                    FlashLevel::Success,
+                    format!("User {} created.", user.username),
+                )?;
+                return Ok(see_other(&format!("/manage/users/{}/", user.id)));
+            }
+            Err(SaveError::Invalid(more)) => {
+                for (field, messages) in more.fields() {
+                    for message in messages {
+                        errors.add(field, message.clone());
+                    }
+                }
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    form.password.clear();
+    let page = NewUserPage {
+        ctx: PageCtx::new(&session, Some(&staff.user))?,
+        form,
+        errors,
+    };
+    render(StatusCode::BAD_REQUEST, &page)
+}
