@@ -180,3 +180,100 @@ pub fn change_permission(
         Ok(PermissionChange::Done)
     })
 }
+
+/// How long an email verification link works.
+pub const VERIFICATION_TTL: chrono::Duration = chrono::Duration::days(3);
+
+/// One of a user's email addresses, with its verification state.
+#[derive(Debug, Clone, Queryable)]
+pub struct UserEmail {
+    pub email: String,
+    pub is_verified: bool,
+}
+
+pub fn emails_of(conn: &mut AnyConnection, user_id: i64) -> QueryResult<Vec<UserEmail>> {
+    use crate::db::schema::user_emails;
+    user_emails::table
+        .filter(user_emails::user_id.eq(user_id))
+        .order(user_emails::id)
+        .select((user_emails::email, user_emails::is_verified))
+        .load(conn)
+}
+
+/// Sends (through the outbox) a new verification link for one of the user's unverified addresses.
+pub fn send_verification(
+    conn: &mut AnyConnection,
+    settings: &crate::config::Settings,
+    user: &User,
+    address: &str,
+) -> Result<(), SaveError> {
+    write_tx(conn, |conn| {
+        let known = emails_of(conn, user.id)?
+            .into_iter()
+            .find(|e| e.email.eq_ignore_ascii_case(address));
+        match known {
+            None => {
+                return Err(SaveError::Refused(
+                    "That address is not one of yours.".into(),
+                ));
+            }
+            Some(e) if e.is_verified => {
+                return Err(SaveError::Refused(format!(
+                    "{} is already verified.",
+                    e.email
+                )));
+            }
+            Some(_) => {}
+        }
+        let hash = crate::members::new_validation_hash(conn, user.id, address)?;
+        let url = settings.absolute_url(&format!("/account/confirm-email/{}/{hash}/", user.id));
+        let message = crate::mail::confirm_email(&settings.mail, address, &url).map_err(|e| {
+            SaveError::Internal(anyhow::Error::new(e).context("rendering the email"))
+        })?;
+        crate::models::email::queue(conn, &message)?;
+        Ok(())
+    })
+}
+
+/// Verifies the address whose link was opened; returns it. Refused when the link is wrong or older
+/// than [`VERIFICATION_TTL`].
+pub fn confirm_email(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    hash: &str,
+) -> Result<String, SaveError> {
+    use crate::db::schema::user_emails;
+    write_tx(conn, |conn| {
+        let rows: Vec<(i64, String, String, chrono::NaiveDateTime)> = user_emails::table
+            .filter(user_emails::user_id.eq(user_id))
+            .select((
+                user_emails::id,
+                user_emails::email,
+                user_emails::validation_hash,
+                user_emails::date_hash_added,
+            ))
+            .load(conn)?;
+        let found = rows
+            .into_iter()
+            .find(|(_, _, stored, _)| crate::auth::secrets_match(stored, hash));
+        let Some((id, address, _, added)) = found else {
+            return Err(SaveError::Refused(
+                "This verification link is not valid. Send a new one from your account page."
+                    .into(),
+            ));
+        };
+        if added + VERIFICATION_TTL < crate::db::query::now() {
+            return Err(SaveError::Refused(
+                "This verification link has expired. Send a new one from your account page.".into(),
+            ));
+        }
+        diesel::update(user_emails::table.find(id))
+            .set((
+                user_emails::is_verified.eq(true),
+                // the link works once
+                user_emails::validation_hash.eq(crate::auth::random_token()),
+            ))
+            .execute(conn)?;
+        Ok(address)
+    })
+}

@@ -37,7 +37,7 @@ pub fn init_logging(filter: &str) {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(&cli.global, args),
+        Command::Serve(args) => serve(&cli.global, *args),
         Command::Migrate => {
             let url = DatabaseUrl::parse(&cli.global.database_url)?;
             let pool = db::connect(&url, 1)?;
@@ -142,8 +142,18 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             Some(redis) => Sessions::redis(redis).await?,
             None => Sessions::Cookie,
         };
-        actix_web::rt::spawn(crate::jobs::delete_due_organizations(pool.clone()));
-        let state = AppState::new(pool, settings);
+        let smtp = match &settings.mail.smtp_url {
+            Some(url) => Some(crate::mail::sender::transport(url)?),
+            None => {
+                println!("No SMTP server configured (ORGSETTINGS_SMTP_URL): emails stay in the outbox, readable at /manage/outbox/.");
+                None
+            }
+        };
+        let state = AppState::new(pool.clone(), settings);
+        actix_web::rt::spawn(crate::jobs::run(pool.clone(), state.settings.clone()));
+        if let Some(smtp) = smtp {
+            actix_web::rt::spawn(crate::mail::sender::run(pool, state.settings.mail.clone(), smtp));
+        }
         app::start(listener, state, sessions, key, args.workers)?
             .await
             .context("the HTTP server stopped with an error")

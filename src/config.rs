@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::throttle;
 use crate::db::{Backend, DatabaseUrl};
+use crate::mail::MailSettings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,7 +47,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply pending migrations, then serve the web app
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending migrations and exit
     Migrate,
     /// Create a user (the password is prompted for when not given)
@@ -135,6 +136,27 @@ pub struct ServeArgs {
     /// Superuser mode ends this many seconds after it was turned on, whatever happens
     #[arg(long, env = "ORGSETTINGS_SUPERUSER_MAX_SECS", default_value_t = 21_600)]
     pub superuser_max_secs: u64,
+
+    /// SMTP server for outgoing email, e.g. `smtp://USER:PASSWORD@mail.example.com:587` (STARTTLS) or
+    /// `smtps://…:465`. Without it emails stay in the outbox (readable at /manage/outbox/)
+    #[arg(long, env = "ORGSETTINGS_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The From address of outgoing email
+    #[arg(
+        long,
+        env = "ORGSETTINGS_MAIL_FROM",
+        default_value = "orgsettings@localhost"
+    )]
+    pub mail_from: String,
+
+    /// Put before the subject of every email
+    #[arg(
+        long,
+        env = "ORGSETTINGS_MAIL_SUBJECT_PREFIX",
+        default_value = "[orgsettings]"
+    )]
+    pub mail_subject_prefix: String,
 
     /// Maximum database connections in the pool
     #[arg(long, env = "ORGSETTINGS_DB_POOL_SIZE", default_value_t = 10)]
@@ -243,6 +265,7 @@ pub struct Settings {
     pub superuser_idle: Duration,
     /// Superuser mode ends this long after it was turned on.
     pub superuser_max: Duration,
+    pub mail: MailSettings,
 }
 
 impl Settings {
@@ -259,6 +282,7 @@ impl Settings {
             features: Features::default(),
             superuser_idle: Duration::from_secs(15 * 60),
             superuser_max: Duration::from_secs(6 * 3600),
+            mail: MailSettings::default(),
         }
     }
 
@@ -281,6 +305,11 @@ impl Settings {
         settings.features = Features::parse(&args.features)?;
         settings.superuser_idle = Duration::from_secs(args.superuser_idle_secs.max(1));
         settings.superuser_max = Duration::from_secs(args.superuser_max_secs.max(1));
+        settings.mail = MailSettings {
+            from: args.mail_from.clone(),
+            subject_prefix: args.mail_subject_prefix.clone(),
+            smtp_url: args.smtp_url.clone().filter(|url| !url.trim().is_empty()),
+        };
         Ok(settings)
     }
 

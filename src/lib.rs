@@ -8,6 +8,8 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod jobs;
+pub mod mail;
+pub mod members;
 pub mod models;
 pub mod settings;
 pub mod validation;

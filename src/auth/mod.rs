@@ -3,6 +3,7 @@
 pub mod login;
 pub mod password;
 pub mod throttle;
+pub mod two_factor;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

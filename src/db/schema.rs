@@ -153,6 +153,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    emails (id) {
+        id -> BigInt,
+        to_address -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        organization_id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        actor_label -> Text,
+        ip_address -> Nullable<Text>,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     auth_failures (id) {
         id -> BigInt,
         scope -> Text,
@@ -194,6 +223,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log_entries,
     instance_audit_entries,
     authenticators,
+    emails,
+    jobs,
     auth_failures,
     setup_tokens,
 );

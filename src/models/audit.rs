@@ -10,6 +10,11 @@ use crate::db::{AnyConnection, query};
 /// Audit events, with Sentry's ids and API names (reference §14).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditEvent {
+    MemberInvite,
+    MemberAdd,
+    MemberAccept,
+    MemberEdit,
+    MemberRemove,
     MemberPending,
     OrgAdd,
     OrgEdit,
@@ -18,7 +23,12 @@ pub enum AuditEvent {
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 5] = [
+    pub const ALL: [AuditEvent; 10] = [
+        AuditEvent::MemberInvite,
+        AuditEvent::MemberAdd,
+        AuditEvent::MemberAccept,
+        AuditEvent::MemberEdit,
+        AuditEvent::MemberRemove,
         AuditEvent::MemberPending,
         AuditEvent::OrgAdd,
         AuditEvent::OrgEdit,
@@ -28,6 +38,11 @@ impl AuditEvent {
 
     pub fn id(self) -> i32 {
         match self {
+            AuditEvent::MemberInvite => 1,
+            AuditEvent::MemberAdd => 2,
+            AuditEvent::MemberAccept => 3,
+            AuditEvent::MemberEdit => 4,
+            AuditEvent::MemberRemove => 5,
             AuditEvent::MemberPending => 8,
             AuditEvent::OrgAdd => 10,
             AuditEvent::OrgEdit => 11,
@@ -38,6 +53,11 @@ impl AuditEvent {
 
     pub fn api_name(self) -> &'static str {
         match self {
+            AuditEvent::MemberInvite => "member.invite",
+            AuditEvent::MemberAdd => "member.add",
+            AuditEvent::MemberAccept => "member.accept-invite",
+            AuditEvent::MemberEdit => "member.edit",
+            AuditEvent::MemberRemove => "member.remove",
             AuditEvent::MemberPending => "member.pending",
             AuditEvent::OrgAdd => "org.create",
             AuditEvent::OrgEdit => "org.edit",
@@ -189,12 +209,25 @@ impl AuditEntry {
             Some(AuditEvent::OrgAdd) => "created the organization".into(),
             Some(AuditEvent::OrgRemove) => "removed the organization".into(),
             Some(AuditEvent::OrgRestore) => "restored the organization".into(),
-            Some(AuditEvent::MemberPending) => {
+            Some(event) => {
                 let who = data
                     .get("email")
                     .and_then(|v| v.as_str())
+                    .filter(|e| !e.is_empty())
                     .unwrap_or("a member");
-                format!("required member {who} to setup 2FA")
+                let role = data
+                    .get("role")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("member");
+                match event {
+                    // Sentry's text, "2FA" even when the requirement was a verified email
+                    AuditEvent::MemberPending => format!("required member {who} to setup 2FA"),
+                    AuditEvent::MemberInvite => format!("invited member {who}"),
+                    AuditEvent::MemberAdd => format!("added member {who}"),
+                    AuditEvent::MemberAccept => "accepted the membership invite".into(),
+                    AuditEvent::MemberEdit => format!("edited member {who} (role: {role})"),
+                    _ => format!("removed member {who}"),
+                }
             }
             None => format!("event {}", self.event),
         }

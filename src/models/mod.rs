@@ -2,8 +2,10 @@
 
 pub mod audit;
 pub mod avatar;
+pub mod email;
 pub mod file;
 pub mod instance_audit;
+pub mod job;
 pub mod member;
 pub mod option;
 pub mod organization;

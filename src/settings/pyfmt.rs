@@ -33,6 +33,18 @@ pub fn py_repr(value: &Value) -> String {
     }
 }
 
+/// Python's `str.capitalize()`: the first character upper-cased, every other one lower-cased.
+pub fn py_capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first
+            .to_uppercase()
+            .chain(chars.as_str().to_lowercase().chars())
+            .collect(),
+        None => String::new(),
+    }
+}
+
 /// `repr(str)`: single quotes unless the text has a single quote and no double quote; backslash,
 /// the quote and control characters escaped.
 pub fn py_repr_str(s: &str) -> String {

@@ -20,6 +20,7 @@ use crate::db::schema::organizations;
 use crate::db::{AnyConnection, query, write_tx};
 use crate::models::audit::{self, AuditEvent, NewAuditEntry};
 use crate::models::avatar::{AvatarType, OrgAvatar};
+use crate::models::job;
 use crate::models::option;
 use crate::models::organization::{Actor, Organization, slug_in_use, status};
 use crate::models::user::User;
@@ -60,6 +61,9 @@ pub struct Saved {
     /// The ORG_EDIT data: field → Sentry's text, in Sentry's order. Empty when nothing changed.
     pub changes: Map<String, Value>,
     pub restored: bool,
+    /// Requirement jobs recorded by this save (members to turn into pending invites); run them after
+    /// the commit with `members::run_requirement_job`.
+    pub jobs: Vec<i64>,
 }
 
 pub fn save(
@@ -128,6 +132,18 @@ pub fn save(
             }
         }
         org.flags = flags.bits();
+        let mut jobs = Vec::new();
+        for (flag, kind) in [
+            (
+                Flag::RequireEmailVerification,
+                job::kind::REQUIRE_EMAIL_VERIFICATION,
+            ),
+            (Flag::Require2fa, job::kind::REQUIRE_2FA),
+        ] {
+            if flags.get(flag) && !snapshot.get(flag) {
+                jobs.push(job::create(conn, kind, org.id, ctx.actor)?);
+            }
+        }
         if let Some(change) = &update.avatar {
             apply_avatar(conn, &current, &org.slug, change, &mut changes)?;
         }
@@ -183,6 +199,7 @@ pub fn save(
             org,
             changes,
             restored: restoring,
+            jobs,
         })
     })
 }

@@ -17,6 +17,7 @@ use crate::models::avatar::OrgAvatar;
 use crate::models::organization::{Actor, Organization};
 use crate::models::role::Role;
 use crate::models::user::User;
+use crate::settings::flags::{Flag, Flags};
 
 #[derive(Debug, Clone)]
 pub struct OrgAccess {
@@ -35,6 +36,8 @@ pub enum Denied {
     NotFound,
     /// The organization was renamed: the same URL with its new slug.
     Moved(String),
+    /// The organization requires two-factor authentication, which the user has not set up.
+    TwoFactorRequired(String),
 }
 
 impl OrgAccess {
@@ -104,6 +107,13 @@ impl OrgAccess {
                         }
                     }
                 };
+                // reference §1: members without 2FA get 401 while the organization requires it
+                if Flags::from_bits(org.flags).get(Flag::Require2fa)
+                    && !staff
+                    && !user.has_two_factor(conn)?
+                {
+                    return Ok(Lookup::TwoFactorRequired(org.name));
+                }
                 Ok(Lookup::Found(Box::new(OrgAccess {
                     role,
                     user,
@@ -125,6 +135,7 @@ impl OrgAccess {
                 Err(Denied::NotLoggedIn)
             }
             Lookup::Missing => Err(Denied::NotFound),
+            Lookup::TwoFactorRequired(name) => Err(Denied::TwoFactorRequired(name)),
             Lookup::Renamed(new_slug) => Err(Denied::Moved(moved_url(req, &slug, &new_slug))),
         })
     }
@@ -135,6 +146,7 @@ enum Lookup {
     NoUser,
     Missing,
     Renamed(String),
+    TwoFactorRequired(String),
 }
 
 /// The request's URL with the old slug's path segment replaced by the new slug.
@@ -162,6 +174,7 @@ impl FromRequest for OrgAccess {
                 }),
                 Err(Denied::NotFound) => Err(AppError::NotFound),
                 Err(Denied::Moved(location)) => Err(AppError::MovedPermanently(location)),
+                Err(Denied::TwoFactorRequired(name)) => Err(AppError::TwoFactorRequired(name)),
             }
         })
     }

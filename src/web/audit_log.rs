@@ -68,6 +68,11 @@ struct AuditLogPage {
 
 fn event_label(event: AuditEvent) -> &'static str {
     match event {
+        AuditEvent::MemberInvite => "Member invited",
+        AuditEvent::MemberAdd => "Member added",
+        AuditEvent::MemberAccept => "Invitation accepted",
+        AuditEvent::MemberEdit => "Member edited",
+        AuditEvent::MemberRemove => "Member removed",
         AuditEvent::MemberPending => "Member pending",
         AuditEvent::OrgAdd => "Organization created",
         AuditEvent::OrgEdit => "Organization edited",

@@ -12,6 +12,7 @@ use super::session::{self, FlashLevel, MaybeUser};
 use super::{client_ip, see_other};
 use crate::app::AppState;
 use crate::auth::login::{self, INVALID_LOGIN, LoginOutcome};
+use crate::auth::{throttle, two_factor};
 use crate::models::user::User;
 
 /// Where to go after login when no (acceptable) `next` was given.
@@ -103,6 +104,21 @@ pub async fn login(
     let mut retry_after_secs = None;
     let (status, error) = match outcome {
         LoginOutcome::Success(user) => {
+            let checking = user.clone();
+            if state.db(move |conn| checking.has_two_factor(conn)).await? {
+                // the password was right; the second factor comes next, on its own page
+                session.renew();
+                session.insert(
+                    PENDING_LOGIN,
+                    PendingLogin {
+                        user_id: user.id,
+                        version: user.session_version,
+                        next: safe_next(&next).unwrap_or(DEFAULT_LANDING).to_owned(),
+                        since: chrono::Utc::now().timestamp(),
+                    },
+                )?;
+                return Ok(see_other("/login/2fa/"));
+            }
             session::log_in(&session, &user)?;
             tracing::info!(user_id = user.id, "login");
             return Ok(see_other(safe_next(&next).unwrap_or(DEFAULT_LANDING)));
@@ -139,6 +155,111 @@ pub async fn login(
             .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
     }
     Ok(response)
+}
+
+const PENDING_LOGIN: &str = "login_2fa";
+/// How long the second step waits for its code.
+const PENDING_LOGIN_SECS: i64 = 600;
+
+/// A login whose password was right and whose second factor is still to come.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+struct PendingLogin {
+    user_id: i64,
+    version: i32,
+    next: String,
+    since: i64,
+}
+
+#[derive(Template)]
+#[template(path = "auth/two_factor.html")]
+struct TwoFactorPage {
+    ctx: PageCtx,
+    error: String,
+}
+
+fn pending_login(session: &Session) -> Option<PendingLogin> {
+    let pending: PendingLogin = session.get(PENDING_LOGIN).ok().flatten()?;
+    (chrono::Utc::now().timestamp() - pending.since < PENDING_LOGIN_SECS).then_some(pending)
+}
+
+/// `GET /login/2fa/`: the second step of a login, for users with two-factor authentication.
+pub async fn two_factor_page(session: Session) -> Result<HttpResponse, AppError> {
+    if pending_login(&session).is_none() {
+        return Ok(see_other("/login"));
+    }
+    let page = TwoFactorPage {
+        ctx: PageCtx::new(&session, None)?,
+        error: String::new(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /login/2fa/`: a code from the authenticator app, or a recovery code.
+pub async fn two_factor(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some(pending) = pending_login(&session) else {
+        session::flash(
+            &session,
+            FlashLevel::Info,
+            "That took too long: log in again.",
+        )?;
+        return Ok(see_other("/login"));
+    };
+    let code = form.into_inner().code;
+    let ip = client_ip(&req).unwrap_or_else(|| "unknown".into());
+    let policy = state.settings.login_throttle;
+    let user_id = pending.user_id;
+    let outcome = state
+        .db(move |conn| -> Result<Result<User, String>, AppError> {
+            let Some(user) = User::find(conn, user_id)?.filter(|u| u.is_active) else {
+                return Ok(Err(INVALID_LOGIN.into()));
+            };
+            let scopes = login::scopes(&user.username, &ip);
+            if let Some(wait) = throttle::retry_after(conn, &scopes, policy)? {
+                return Ok(Err(format!(
+                    "Too many failed attempts. Wait {} before trying again.",
+                    minutes(wait.as_secs())
+                )));
+            }
+            if two_factor::verify(conn, &user, &code).map_err(AppError::Internal)? {
+                return Ok(Ok(user));
+            }
+            throttle::record_failure(conn, &scopes, policy)?;
+            Ok(Err(
+                "That code is not right. Enter the code your app shows now, or a recovery code."
+                    .into(),
+            ))
+        })
+        .await?;
+    match outcome {
+        Ok(user) if user.session_version == pending.version => {
+            session.remove(PENDING_LOGIN);
+            session::log_in(&session, &user)?;
+            tracing::info!(user_id = user.id, "login with two-factor authentication");
+            Ok(see_other(&pending.next))
+        }
+        Ok(_) => {
+            session.remove(PENDING_LOGIN);
+            Ok(see_other("/login"))
+        }
+        Err(error) => {
+            let page = TwoFactorPage {
+                ctx: PageCtx::new(&session, None)?,
+                error,
+            };
+            render(StatusCode::BAD_REQUEST, &page)
+        }
+    }
 }
 
 fn minutes(secs: u64) -> String {

@@ -25,6 +25,9 @@ pub enum AppError {
     /// A state-changing request without a valid CSRF token, or from another site.
     #[error("CSRF check failed: {0}")]
     Csrf(&'static str),
+    /// The organization (named) requires two-factor authentication, which the user has not set up.
+    #[error("two-factor authentication required")]
+    TwoFactorRequired(String),
     /// Not logged in: send the browser to the login page, then back to `next`.
     #[error("login required")]
     LoginRequired { next: String },
@@ -70,6 +73,13 @@ impl AppError {
                 ),
             ),
             AppError::LoginRequired { .. } => ("Login required", "Please log in.".into()),
+            AppError::TwoFactorRequired(org) => (
+                "Two-factor authentication required",
+                format!(
+                    "{org} requires every member to use two-factor authentication. Set it up on your \
+                     account's security page (/account/security/), then come back."
+                ),
+            ),
             AppError::MovedPermanently(_) => ("Moved", "This page has moved.".into()),
             AppError::Redirect(_) => ("Redirect", "Continue on the next page.".into()),
             AppError::TooManyRequests { message, .. } => ("Too many attempts", message.clone()),
@@ -151,6 +161,8 @@ struct ErrorPage<'a> {
     title: &'a str,
     message: &'a str,
     status: u16,
+    /// What to do about it: (link, label).
+    action: Option<(&'a str, &'a str)>,
 }
 
 impl ResponseError for AppError {
@@ -159,6 +171,7 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden(_) | AppError::Csrf(_) => StatusCode::FORBIDDEN,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::TwoFactorRequired(_) => StatusCode::UNAUTHORIZED,
             AppError::MovedPermanently(_) => StatusCode::MOVED_PERMANENTLY,
             AppError::Redirect(_) => StatusCode::SEE_OTHER,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -195,6 +208,15 @@ impl ResponseError for AppError {
             title,
             message: &message,
             status: status.as_u16(),
+            action: match self {
+                AppError::TwoFactorRequired(_) => {
+                    Some(("/account/security/", "Set up two-factor authentication"))
+                }
+                AppError::Forbidden(m) if m.contains("/superuser/") => {
+                    Some(("/superuser/", "Turn on superuser mode"))
+                }
+                _ => None,
+            },
         };
         let mut response = HttpResponse::build(status);
         response.content_type("text/html; charset=utf-8");

@@ -495,3 +495,71 @@ pub async fn create_user(
     };
     render(StatusCode::BAD_REQUEST, &page)
 }
+
+#[derive(Debug, Deserialize)]
+pub struct OutboxQuery {
+    page: Option<i64>,
+    #[serde(default)]
+    unsent: String,
+}
+
+pub struct EmailRow {
+    pub to: String,
+    pub subject: String,
+    pub kind: String,
+    pub created: String,
+    pub state: String,
+    pub body: String,
+}
+
+#[derive(Template)]
+#[template(path = "manage/outbox.html")]
+struct OutboxPage {
+    ctx: PageCtx,
+    emails: Vec<EmailRow>,
+    total: i64,
+    page: i64,
+    pages: i64,
+    unsent: bool,
+    smtp: bool,
+}
+
+/// `GET /manage/outbox/`: every email orgsettings wrote, newest first, with its delivery state.
+pub async fn outbox(
+    state: web::Data<AppState>,
+    session: Session,
+    staff: Staff,
+    query: web::Query<OutboxQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page = query.page.unwrap_or(1).max(1);
+    let unsent = query.unsent == "1";
+    let (emails, total) = state
+        .db(move |conn| crate::models::email::list(conn, unsent, (page - 1) * PAGE_SIZE, PAGE_SIZE))
+        .await?;
+    let view = OutboxPage {
+        ctx: PageCtx::new(&session, Some(&staff.user))?,
+        emails: emails
+            .into_iter()
+            .map(|e| EmailRow {
+                state: match (e.sent_at, &e.last_error) {
+                    (Some(at), _) => format!("sent {}", at.format("%Y-%m-%d %H:%M UTC")),
+                    (None, Some(error)) => {
+                        format!("not sent after {} attempt(s): {error}", e.attempts)
+                    }
+                    (None, None) => "not sent".into(),
+                },
+                to: e.to_address,
+                subject: e.subject,
+                kind: e.kind,
+                created: e.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                body: e.body_text,
+            })
+            .collect(),
+        total,
+        page,
+        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+        unsent,
+        smtp: state.settings.mail.smtp_url.is_some(),
+    };
+    render(StatusCode::OK, &view)
+}

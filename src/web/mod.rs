@@ -1,7 +1,9 @@
 //! The HTTP layer: routes, extractors, middleware and handlers by area. Handlers stay thin: parse the
 //! request, call the model or save flow (on the blocking pool), render or redirect.
 
+pub mod accept;
 pub mod access;
+pub mod account;
 pub mod api;
 pub mod assets;
 pub mod audit_log;
@@ -11,6 +13,7 @@ pub mod csrf;
 pub mod error;
 pub mod health;
 pub mod manage;
+pub mod members;
 pub mod organizations;
 pub mod page;
 pub mod relays;
@@ -41,6 +44,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(auth::login_page)
                 .post(auth::login),
         )
+        .service(
+            web::resource("/login/2fa/")
+                .get(auth::two_factor_page)
+                .post(auth::two_factor),
+        )
         .service(web::resource("/logout").post(auth::logout))
         .service(
             web::resource("/superuser/")
@@ -50,6 +58,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/superuser/leave/").post(superuser::leave))
         .service(web::resource("/manage/").get(manage::index))
         .service(web::resource("/manage/users/").get(manage::users))
+        .service(web::resource("/manage/outbox/").get(manage::outbox))
         .service(
             web::resource("/manage/users/new/")
                 .get(manage::new_user_page)
@@ -65,6 +74,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/setup/{token}/")
                 .get(setup::setup_page)
                 .post(setup::setup),
+        )
+        .service(
+            web::resource("/account/")
+                .get(account::page)
+                .post(account::send_verification),
+        )
+        .service(web::resource("/account/confirm-email/{user_id}/{hash}/").get(account::confirm))
+        .service(
+            web::resource("/account/security/")
+                .get(account::security)
+                .post(account::security_submit),
+        )
+        .service(
+            web::resource("/accept/{member_id}/{token}/")
+                .get(accept::page)
+                .post(accept::accept),
         )
         .service(web::resource("/organizations/").get(organizations::list))
         .service(
@@ -103,6 +128,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .post(avatar::submit),
         )
         .service(web::resource("/organization-avatar/{ident}/").get(avatar::serve))
+        .service(
+            web::resource("/settings/{org}/members/")
+                .get(members::page)
+                .post(members::submit),
+        )
         .service(web::resource("/settings/{org}/audit-log/").get(audit_log::page))
         .service(web::resource("/settings/{org}/audit-log/export.csv").get(audit_log::export_csv))
         .service(web::resource("/settings/{org}/remove/").post(settings::remove))
@@ -111,6 +141,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn root() -> HttpResponse {
     see_other("/organizations/")
+}
+
+/// Runs the requirement jobs a save recorded, after its commit. A failure is logged; the job stays
+/// unfinished and `serve` finishes it later.
+pub async fn finish_jobs(state: &AppState, jobs: Vec<i64>) {
+    for job_id in jobs {
+        let settings = state.settings.clone();
+        let result = state
+            .db(move |conn| {
+                crate::members::run_requirement_job(conn, &settings, job_id)
+                    .map_err(AppError::Internal)
+            })
+            .await;
+        match result {
+            Ok(removed) => tracing::info!(job_id, removed, "requirement job finished"),
+            Err(err) => {
+                tracing::error!(job_id, error = %err, "requirement job failed; it is retried later")
+            }
+        }
+    }
 }
 
 /// The answer to a successful POST: 303 to the page to show next.

@@ -85,15 +85,17 @@ pub enum Section {
     SecurityAndPrivacy,
     Relays,
     Avatar,
+    Members,
     AuditLog,
 }
 
 impl Section {
-    pub const ALL: [Section; 5] = [
+    pub const ALL: [Section; 6] = [
         Section::General,
         Section::SecurityAndPrivacy,
         Section::Relays,
         Section::Avatar,
+        Section::Members,
         Section::AuditLog,
     ];
 
@@ -103,6 +105,7 @@ impl Section {
             Section::SecurityAndPrivacy => "Security & Privacy",
             Section::Relays => "Relays",
             Section::Avatar => "Avatar",
+            Section::Members => "Members",
             Section::AuditLog => "Audit Log",
         }
     }
@@ -114,6 +117,7 @@ impl Section {
             Section::SecurityAndPrivacy => "security-and-privacy/",
             Section::Relays => "relays/",
             Section::Avatar => "avatar/",
+            Section::Members => "members/",
             Section::AuditLog => "audit-log/",
         }
     }

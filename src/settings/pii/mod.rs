@@ -4,6 +4,8 @@
 pub mod config;
 pub mod selector;
 
+use super::pyfmt::py_capitalize;
+
 /// Sentry's check of `safeFields` items (already trimmed and non-blank): every item must be a valid
 /// selector; the failures become one message, `"<error> (line n)"` capitalized as Python does, joined
 /// with `",\n"`.
@@ -21,18 +23,6 @@ pub fn validate_safe_fields(items: &[String]) -> Result<(), String> {
         Ok(())
     } else {
         Err(failures.join(",\n"))
-    }
-}
-
-/// Python's `str.capitalize()`: the first character upper-cased, every other one lower-cased.
-fn py_capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first
-            .to_uppercase()
-            .chain(chars.as_str().to_lowercase().chars())
-            .collect(),
-        None => String::new(),
     }
 }
 

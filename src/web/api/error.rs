@@ -16,6 +16,9 @@ pub enum ApiError {
     Forbidden,
     #[error("not found")]
     NotFound,
+    /// The organization requires 2FA and the user has none (Sentry's `2fa-required`).
+    #[error("two-factor authentication required")]
+    TwoFactorRequired,
     #[error("moved to {0}")]
     Moved(String),
     #[error("invalid: {0}")]
@@ -37,6 +40,7 @@ impl From<AppError> for ApiError {
     fn from(err: AppError) -> Self {
         match err {
             AppError::NotFound => ApiError::NotFound,
+            AppError::TwoFactorRequired(_) => ApiError::TwoFactorRequired,
             AppError::Forbidden(_) => ApiError::Forbidden,
             AppError::LoginRequired { .. } => ApiError::NotAuthenticated,
             AppError::MovedPermanently(location) => ApiError::Moved(location),
@@ -69,7 +73,7 @@ impl From<SaveError> for ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::NotAuthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::NotAuthenticated | ApiError::TwoFactorRequired => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Moved(_) => StatusCode::MOVED_PERMANENTLY,
@@ -90,6 +94,11 @@ impl ResponseError for ApiError {
                 json!({"detail": "You do not have permission to perform this action."})
             }
             ApiError::NotFound => json!({"detail": "The requested resource does not exist"}),
+            ApiError::TwoFactorRequired => json!({"detail": {
+                "code": "2fa-required",
+                "message": "Organization requires two-factor authentication to be enabled",
+                "extra": {},
+            }}),
             ApiError::Moved(location) => {
                 response.insert_header((header::LOCATION, location.as_str()));
                 json!({"detail": "This organization has a new slug.", "location": location})

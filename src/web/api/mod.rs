@@ -29,6 +29,7 @@ impl FromRequest for ApiAccess {
                 Err(Denied::NotLoggedIn) => Err(ApiError::NotAuthenticated),
                 Err(Denied::NotFound) => Err(ApiError::NotFound),
                 Err(Denied::Moved(location)) => Err(ApiError::Moved(location)),
+                Err(Denied::TwoFactorRequired(_)) => Err(ApiError::TwoFactorRequired),
             }
         })
     }

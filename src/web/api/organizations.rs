@@ -119,7 +119,7 @@ where
     let actor = access.actor(&req);
     let (org_id, user) = (access.org.id, access.user.clone());
     let features = state.settings.features.clone();
-    state
+    let saved = state
         .db(move |conn| {
             let ctx = SaveContext {
                 actor: &actor,
@@ -129,5 +129,6 @@ where
             Ok::<_, AppError>(save(conn, org_id, &update, &ctx))
         })
         .await??;
+    crate::web::finish_jobs(&state, saved.jobs).await;
     show(&state, &access).await
 }

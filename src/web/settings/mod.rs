@@ -18,10 +18,13 @@ use super::session::{self, FlashLevel};
 use crate::app::AppState;
 use crate::auth::password;
 use crate::config::Features;
+use crate::members;
+use crate::models::job;
 use crate::models::organization::Organization;
 use crate::models::role::Role;
-use crate::settings::current::OrgSettings;
+use crate::settings::current::{OrgSettings, REQUIRED_EMAIL_VERIFICATION};
 use crate::settings::delete;
+use crate::settings::flags::Flag;
 use crate::settings::save::{SaveContext, Saved, save};
 use crate::settings::update::OrganizationUpdate;
 use crate::validation::{Conflict, FieldErrors, SaveError};
@@ -323,7 +326,7 @@ pub async fn security_submit(
 
 /// What became of a submitted form.
 enum Outcome {
-    Saved(Saved),
+    Saved(Box<Saved>),
     Invalid(FieldErrors),
     Confirm(Vec<String>),
     Conflict(Vec<Conflict>),
@@ -372,7 +375,11 @@ async fn submit(
             let dangers = if confirmed {
                 Vec::new()
             } else {
-                dangerous_changes(&update, &current, &features)
+                let mut dangers = dangerous_changes(&update, &current, &features);
+                let previews =
+                    requirement_previews(&state, access.user.id, &update, &current, &features);
+                dangers.extend(previews.await?);
+                dangers
             };
             if dangers.is_empty() {
                 update.expected = Some(shown.clone());
@@ -385,7 +392,7 @@ async fn submit(
                             features: &features,
                         };
                         Ok::<_, AppError>(match save(conn, org_id, &update, &ctx) {
-                            Ok(saved) => Outcome::Saved(saved),
+                            Ok(saved) => Outcome::Saved(Box::new(saved)),
                             Err(SaveError::Invalid(errors)) => Outcome::Invalid(errors),
                             Err(SaveError::Conflict(conflicts)) => Outcome::Conflict(conflicts),
                             Err(SaveError::Refused(message)) => Outcome::Refused(message),
@@ -406,6 +413,7 @@ async fn submit(
     };
     match outcome {
         Outcome::Saved(saved) => {
+            super::finish_jobs(&state, saved.jobs.clone()).await;
             let message = if saved.changes.is_empty() {
                 "No changes to save."
             } else {
@@ -550,6 +558,57 @@ fn dangerous_changes(
         dangers.push("Allow storing IP addresses of new events again.".into());
     }
     dangers
+}
+
+/// For each member requirement this save turns on: who will be removed (and emailed), named before
+/// saving. Nothing when nobody would be removed.
+async fn requirement_previews(
+    state: &AppState,
+    actor_id: i64,
+    update: &OrganizationUpdate,
+    current: &OrgSettings,
+    features: &Features,
+) -> Result<Vec<String>, AppError> {
+    let mut previews = Vec::new();
+    for (field, on) in &update.flags {
+        let (kind, what, fix) = match field.flag {
+            Flag::Require2fa => (
+                job::kind::REQUIRE_2FA,
+                "two-factor authentication",
+                "set it up",
+            ),
+            Flag::RequireEmailVerification if features.has(REQUIRED_EMAIL_VERIFICATION) => (
+                job::kind::REQUIRE_EMAIL_VERIFICATION,
+                "a verified email address",
+                "verify their address",
+            ),
+            _ => continue,
+        };
+        if !on || current.flags().get(field.flag) {
+            continue;
+        }
+        let org_id = current.org.id;
+        let users = state
+            .db(move |conn| members::non_compliant(conn, org_id, kind))
+            .await?;
+        // the acting user must comply for the save to pass at all: they are not listed
+        let names: Vec<String> = users
+            .iter()
+            .filter(|u| u.id != actor_id)
+            .map(|u| u.username.clone())
+            .collect();
+        if names.is_empty() {
+            continue;
+        }
+        previews.push(format!(
+            "Require {what}: {} member{} without it will be removed from the organization and emailed: \
+             {}. They become pending invitations and can rejoin once they {fix}.",
+            names.len(),
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        ));
+    }
+    Ok(previews)
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,291 @@
+//! The user's own account: `/account/` (email addresses and their verification, with
+//! `/account/confirm-email/{user_id}/{hash}/`) and `/account/security/` (two-factor authentication).
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::error::AppError;
+use super::page::{PageCtx, render};
+use super::see_other;
+use super::session::{self, CurrentUser, FlashLevel, MaybeUser};
+use crate::accounts::{self, UserEmail};
+use crate::app::AppState;
+use crate::auth::two_factor;
+use crate::models::organization::Organization;
+use crate::settings::flags::{Flag, Flags};
+use crate::validation::SaveError;
+
+#[derive(Template)]
+#[template(path = "account/index.html")]
+struct AccountPage {
+    ctx: PageCtx,
+    username: String,
+    primary: String,
+    emails: Vec<UserEmail>,
+}
+
+pub async fn page(
+    state: web::Data<AppState>,
+    session: Session,
+    CurrentUser(user): CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let user_id = user.id;
+    let emails = state
+        .db(move |conn| accounts::emails_of(conn, user_id))
+        .await?;
+    let page = AccountPage {
+        ctx: PageCtx::new(&session, Some(&user))?,
+        username: user.username.clone(),
+        primary: user.email.clone(),
+        emails,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SendForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// `POST /account/`: sends a verification link to one of the user's addresses.
+pub async fn send_verification(
+    state: web::Data<AppState>,
+    session: Session,
+    CurrentUser(user): CurrentUser,
+    form: web::Form<SendForm>,
+) -> Result<HttpResponse, AppError> {
+    let address = form.into_inner().email;
+    let settings = state.settings.clone();
+    let target = address.clone();
+    let sent = state
+        .db(move |conn| {
+            Ok::<_, AppError>(accounts::send_verification(conn, &settings, &user, &target))
+        })
+        .await?;
+    match sent {
+        Ok(()) => session::flash(
+            &session,
+            FlashLevel::Success,
+            format!("We sent a verification link to {address}. It works for 3 days."),
+        )?,
+        Err(SaveError::Refused(message)) => session::flash(&session, FlashLevel::Error, message)?,
+        Err(other) => return Err(other.into()),
+    }
+    Ok(see_other("/account/"))
+}
+
+#[derive(Template)]
+#[template(path = "account/confirmed.html")]
+struct ConfirmedPage {
+    ctx: PageCtx,
+    email: String,
+    error: String,
+}
+
+/// `GET /account/confirm-email/{user_id}/{hash}/`: the link in the verification email.
+pub async fn confirm(
+    state: web::Data<AppState>,
+    session: Session,
+    MaybeUser(user): MaybeUser,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (user_id, hash) = path.into_inner();
+    let result = state
+        .db(move |conn| Ok::<_, AppError>(accounts::confirm_email(conn, user_id, &hash)))
+        .await?;
+    let (status, email, error) = match result {
+        Ok(email) => (StatusCode::OK, email, String::new()),
+        Err(SaveError::Refused(message)) => (StatusCode::BAD_REQUEST, String::new(), message),
+        Err(other) => return Err(other.into()),
+    };
+    let page = ConfirmedPage {
+        ctx: PageCtx::new(&session, user.as_ref())?,
+        email,
+        error,
+    };
+    render(status, &page)
+}
+
+const PENDING_SECRET: &str = "totp_setup";
+const NEW_CODES: &str = "recovery_once";
+
+#[derive(Template)]
+#[template(path = "account/security.html")]
+struct SecurityPage {
+    ctx: PageCtx,
+    enrolled: bool,
+    secret: String,
+    qr_png: String,
+    error: String,
+    codes_left: usize,
+    /// Recovery codes just made: shown this once.
+    new_codes: Vec<String>,
+    required_by: Vec<String>,
+}
+
+async fn security_page(
+    state: &AppState,
+    session: &Session,
+    user: &crate::models::user::User,
+    error: String,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let user_for_db = user.clone();
+    let (enrolled, codes_left, required_by) = state
+        .db(move |conn| -> Result<_, AppError> {
+            let enrolled = user_for_db.has_two_factor(conn)?;
+            let left = two_factor::recovery_codes_left(conn, user_for_db.id)?;
+            let required_by: Vec<String> = Organization::list_for_user(conn, user_for_db.id)?
+                .into_iter()
+                .filter(|item| Flags::from_bits(item.org.flags).get(Flag::Require2fa))
+                .map(|item| item.org.name)
+                .collect();
+            Ok((enrolled, left, required_by))
+        })
+        .await?;
+    let (secret, qr_png) = if enrolled {
+        (String::new(), String::new())
+    } else {
+        // the secret being set up stays the same across reloads of this session
+        let secret = match session.get::<String>(PENDING_SECRET).ok().flatten() {
+            Some(secret) => secret,
+            None => {
+                let secret = two_factor::new_secret();
+                session.insert(PENDING_SECRET, &secret)?;
+                secret
+            }
+        };
+        let account = user.username.clone();
+        let for_qr = secret.clone();
+        let qr = web::block(move || two_factor::qr_png_base64(&for_qr, &account))
+            .await?
+            .map_err(AppError::Internal)?;
+        (secret, qr)
+    };
+    let new_codes = match session.remove(NEW_CODES) {
+        Some(raw) => serde_json::from_str(&raw).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let page = SecurityPage {
+        ctx: PageCtx::new(session, Some(user))?,
+        enrolled,
+        secret,
+        qr_png,
+        error,
+        codes_left,
+        new_codes,
+        required_by,
+    };
+    render(status, &page)
+}
+
+pub async fn security(
+    state: web::Data<AppState>,
+    session: Session,
+    CurrentUser(user): CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    security_page(&state, &session, &user, String::new(), StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SecurityForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /account/security/`: confirm the setup with a `code`, make new recovery codes, or turn
+/// two-factor authentication off (both with a current code).
+pub async fn security_submit(
+    state: web::Data<AppState>,
+    session: Session,
+    CurrentUser(user): CurrentUser,
+    form: web::Form<SecurityForm>,
+) -> Result<HttpResponse, AppError> {
+    let SecurityForm { action, code } = form.into_inner();
+    let wrong = || "That code is not right. Enter the 6-digit code your app shows now.".to_owned();
+    match action.as_str() {
+        "enrol" | "" => {
+            let Some(secret) = session.get::<String>(PENDING_SECRET).ok().flatten() else {
+                return Ok(see_other("/account/security/"));
+            };
+            let enrolling = user.clone();
+            let codes = state
+                .db(move |conn| {
+                    two_factor::enrol(conn, &enrolling, &secret, &code).map_err(AppError::Internal)
+                })
+                .await?;
+            let Some(codes) = codes else {
+                return security_page(&state, &session, &user, wrong(), StatusCode::BAD_REQUEST)
+                    .await;
+            };
+            session.remove(PENDING_SECRET);
+            session.insert(NEW_CODES, &codes)?;
+            session::flash(
+                &session,
+                FlashLevel::Success,
+                "Two-factor authentication is on.",
+            )?;
+        }
+        "regenerate" | "disable" => {
+            let acting = user.clone();
+            let disable = action == "disable";
+            let outcome = state
+                .db(
+                    move |conn| -> Result<Result<Option<Vec<String>>, String>, AppError> {
+                        if !two_factor::verify(conn, &acting, &code).map_err(AppError::Internal)? {
+                            return Ok(Err(wrong()));
+                        }
+                        if disable {
+                            let required: Vec<String> =
+                                Organization::list_for_user(conn, acting.id)?
+                                    .into_iter()
+                                    .filter(|item| {
+                                        Flags::from_bits(item.org.flags).get(Flag::Require2fa)
+                                    })
+                                    .map(|item| item.org.name)
+                                    .collect();
+                            if !required.is_empty() {
+                                return Ok(Err(format!(
+                                    "{} requires two-factor authentication: it stays on.",
+                                    required.join(", ")
+                                )));
+                            }
+                            two_factor::disable(conn, acting.id)?;
+                            return Ok(Ok(None));
+                        }
+                        Ok(Ok(Some(two_factor::regenerate_recovery_codes(
+                            conn, acting.id,
+                        )?)))
+                    },
+                )
+                .await?;
+            match outcome {
+                Err(error) => {
+                    return security_page(&state, &session, &user, error, StatusCode::BAD_REQUEST)
+                        .await;
+                }
+                Ok(Some(codes)) => {
+                    session.insert(NEW_CODES, &codes)?;
+                    session::flash(
+                        &session,
+                        FlashLevel::Success,
+                        "New recovery codes made; the old ones no longer work.",
+                    )?;
+                }
+                Ok(None) => session::flash(
+                    &session,
+                    FlashLevel::Info,
+                    "Two-factor authentication is off.",
+                )?,
+            }
+        }
+        other => return Err(AppError::BadRequest(format!("Unknown action \"{other}\"."))),
+    }
+    Ok(see_other("/account/security/"))
+}

@@ -1,0 +1,227 @@
+//! `/settings/{org}/members/`: members with role, verified email and 2FA; pending invitations with
+//! their expiry. Owners and managers invite, resend, revoke, change roles and remove members.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::access::OrgAccess;
+use super::error::AppError;
+use super::page::{PageCtx, Section, render};
+use super::see_other;
+use super::session::{self, FlashLevel};
+use crate::app::AppState;
+use crate::db::query;
+use crate::members::{self, MemberView};
+use crate::models::role::Role;
+use crate::validation::{FieldErrors, SaveError};
+
+pub struct MemberRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub email_verified: bool,
+    pub two_factor: bool,
+    pub is_you: bool,
+    /// Whether the role select offers the member's current role (a manager sees an owner's role as is).
+    pub role_offered: bool,
+}
+
+pub struct InviteRow {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+    pub expires: String,
+    pub expired: bool,
+}
+
+pub struct RoleChoice {
+    pub id: &'static str,
+    pub name: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "settings/members.html")]
+struct MembersPage {
+    ctx: PageCtx,
+    slug: String,
+    can_write: bool,
+    members: Vec<MemberRow>,
+    invites: Vec<InviteRow>,
+    roles: Vec<RoleChoice>,
+    invite_email: String,
+    invite_role: String,
+    errors: FieldErrors,
+}
+
+async fn render_page(
+    state: &AppState,
+    session: &Session,
+    access: &OrgAccess,
+    invite_email: String,
+    invite_role: String,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let org_id = access.org.id;
+    let views: Vec<MemberView> = state.db(move |conn| members::list(conn, org_id)).await?;
+    let now = query::now();
+    let (pending, joined): (Vec<_>, Vec<_>) = views.into_iter().partition(MemberView::is_pending);
+    let offered = members::assignable_roles(access.role);
+    let page = MembersPage {
+        ctx: PageCtx::for_org(session, access, Section::Members)?,
+        slug: access.org.slug.clone(),
+        can_write: access.role.can_write() && !access.org.is_pending_deletion(),
+        members: joined
+            .into_iter()
+            .map(|v| MemberRow {
+                id: v.member.id,
+                name: v.username.clone().unwrap_or_default(),
+                email: v.email().to_owned(),
+                role: v.member.role(),
+                email_verified: v.email_verified,
+                two_factor: v.two_factor,
+                is_you: v.member.user_id == Some(access.user.id),
+                role_offered: offered.contains(&v.member.role()),
+            })
+            .collect(),
+        invites: pending
+            .into_iter()
+            .map(|v| InviteRow {
+                id: v.member.id,
+                email: v.email().to_owned(),
+                role: v.member.role(),
+                expires: v
+                    .member
+                    .token_expires_at
+                    .map(|t| t.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
+                expired: v.expired(now),
+            })
+            .collect(),
+        roles: members::assignable_roles(access.role)
+            .into_iter()
+            .map(|r| RoleChoice {
+                id: r.id(),
+                name: r.name(),
+            })
+            .collect(),
+        invite_email,
+        invite_role,
+        errors,
+    };
+    render(status, &page)
+}
+
+pub async fn page(
+    state: web::Data<AppState>,
+    session: Session,
+    access: OrgAccess,
+) -> Result<HttpResponse, AppError> {
+    render_page(
+        &state,
+        &session,
+        &access,
+        String::new(),
+        "member".into(),
+        FieldErrors::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MemberForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+    member: Option<i64>,
+}
+
+pub async fn submit(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    access: OrgAccess,
+    form: web::Form<MemberForm>,
+) -> Result<HttpResponse, AppError> {
+    access.require_write()?;
+    let MemberForm {
+        action,
+        email,
+        role,
+        member,
+    } = form.into_inner();
+    let here = format!("/settings/{}/members/", access.org.slug);
+    let parsed_role = Role::parse(&role).ok();
+    let actor = access.actor(&req);
+    let (org, actor_role) = (access.org.clone(), access.role);
+    let settings = state.settings.clone();
+    let (invite_email, chosen) = (email.clone(), action.clone());
+    let result = state
+        .db(move |conn| {
+            Ok::<_, AppError>(match (chosen.as_str(), member, parsed_role) {
+                ("invite", _, Some(role)) => members::invite(
+                    conn,
+                    &settings,
+                    &org,
+                    &actor,
+                    actor_role,
+                    &invite_email,
+                    role,
+                )
+                .map(|m| format!("Invitation sent to {}.", m.email.unwrap_or_default())),
+                ("invite", _, None) => Err(SaveError::Invalid(FieldErrors::single(
+                    "role",
+                    "Invalid role",
+                ))),
+                ("resend", Some(id), _) => {
+                    members::resend(conn, &settings, &org, &actor, id).map(|m| {
+                        format!(
+                            "Invitation sent again to {}; it is valid for 30 days.",
+                            m.email.unwrap_or_default()
+                        )
+                    })
+                }
+                ("revoke", Some(id), _) => members::remove(conn, &org, &actor, actor_role, id)
+                    .map(|email| format!("Invitation to {email} revoked.")),
+                ("role", Some(id), Some(role)) => {
+                    members::change_role(conn, &org, &actor, actor_role, id, role)
+                        .map(|_| format!("Role changed to {}.", role.name()))
+                }
+                ("remove", Some(id), _) => members::remove(conn, &org, &actor, actor_role, id)
+                    .map(|email| format!("{email} removed from {}.", org.name)),
+                (other, _, _) => Err(SaveError::Refused(format!("Unknown action \"{other}\"."))),
+            })
+        })
+        .await?;
+    match result {
+        Ok(message) => {
+            session::flash(&session, FlashLevel::Success, message)?;
+            Ok(see_other(&here))
+        }
+        Err(SaveError::Invalid(errors)) => {
+            render_page(
+                &state,
+                &session,
+                &access,
+                email,
+                role,
+                errors,
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Err(SaveError::Refused(message)) => {
+            session::flash(&session, FlashLevel::Error, message)?;
+            Ok(see_other(&here))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
