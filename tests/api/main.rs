@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod account;
 mod api_organizations;
 mod audit_log;
 mod auth;
@@ -13,10 +14,12 @@ mod cli;
 mod csrf;
 mod db_helpers;
 mod deletion;
+mod members;
 mod organizations;
 mod pages;
 mod redis_sessions;
 mod relays;
+mod requirements;
 mod settings;
 mod setup;
 mod superusers;

@@ -808,3 +808,67 @@ macro_rules! db_test_on_both_backends {
         )*
     };
 }
+
+/// The outbox, oldest first.
+pub async fn outbox(app: &TestApp) -> Vec<orgsettings::models::email::Email> {
+    let (mut emails, _) = app
+        .with_db(|conn| orgsettings::models::email::list(conn, false, 0, 1000).unwrap())
+        .await;
+    emails.reverse();
+    emails
+}
+
+/// The first link to this app in a text, as a path.
+pub fn link_in(text: &str, base: &str, prefix: &str) -> Option<String> {
+    let start = text.find(&format!("{base}{prefix}"))? + base.len();
+    let end = text[start..]
+        .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
+        .map_or(text.len(), |n| start + n);
+    Some(text[start..end].to_owned())
+}
+
+/// Turns on TOTP for a user directly; returns the secret (codes come from `totp_code`).
+pub async fn enrol_totp(app: &TestApp, user: &User) -> String {
+    let secret = orgsettings::auth::two_factor::new_secret();
+    let code = totp_code(&secret);
+    let (user, stored) = (user.clone(), secret.clone());
+    let enrolled = app
+        .with_db(move |conn| {
+            orgsettings::auth::two_factor::enrol(conn, &user, &stored, &code).unwrap()
+        })
+        .await;
+    assert!(enrolled.is_some());
+    secret
+}
+
+/// The current TOTP code of a secret.
+pub fn totp_code(secret: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    orgsettings::auth::two_factor::code_at(secret, now).unwrap()
+}
+
+/// The code of the next time step (a code not used yet, for a second login in the same 30 s).
+pub fn next_totp_code(secret: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    orgsettings::auth::two_factor::code_at(secret, now + 30).unwrap()
+}
+
+/// Marks a user's primary email unverified.
+pub async fn unverify(app: &TestApp, user: &User) {
+    let id = user.id;
+    app.with_db(move |conn| {
+        use diesel::prelude::*;
+        use orgsettings::db::schema::user_emails;
+        diesel::update(user_emails::table.filter(user_emails::user_id.eq(id)))
+            .set(user_emails::is_verified.eq(false))
+            .execute(conn)
+            .unwrap();
+    })
+    .await;
+}

@@ -7,6 +7,7 @@ mod common;
 
 mod avatar;
 mod foundation;
+mod members;
 mod relays;
 mod settings;
 mod superuser;

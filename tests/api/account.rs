@@ -1,0 +1,271 @@
+//! `/account/` (email verification), `/account/security/` (TOTP), the login's second step, and the
+//! outbox with its SMTP sender.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+
+use orgsettings::mail::MailSettings;
+use reqwest::StatusCode;
+
+use crate::common::{
+    PASSWORD, TestApp, enrol_totp, link_in, next_totp_code, outbox, totp_code, unverify,
+};
+use crate::on_both_backends;
+
+on_both_backends! {
+    async fn a_user_verifies_their_email_with_the_link_sent_to_it(app) {
+        let user = app.create_user("alice").await;
+        unverify(&app, &user).await;
+        app.login("alice", PASSWORD).await;
+        let page = app.get("/account/").await;
+        assert!(page.contains("alice@example.com"));
+        assert!(page.contains("not verified"));
+        app.post_form("/account/", &[("email", "alice@example.com")]).await.assert_redirect("/account/");
+        assert!(app.get("/account/").await.contains("We sent a verification link to alice@example.com."));
+        let mail = outbox(&app).await.pop().unwrap();
+        assert_eq!(mail.kind, "user.confirm_email");
+        assert_eq!(mail.subject, "[orgsettings] Confirm your email address");
+        let link = link_in(&mail.body_text, &app.base, "/account/confirm-email/").unwrap();
+        let confirmed = TestApp::new_client().get(app.url(&link)).send().await.unwrap();
+        assert_eq!(confirmed.status(), StatusCode::OK);
+        assert!(confirmed.text().await.unwrap().contains("alice@example.com is verified."));
+        assert!(app.get("/account/").await.contains(">verified<"));
+        let again = app.get(&link).await;
+        assert_eq!(again.status, StatusCode::BAD_REQUEST, "a link works once");
+        app.post_form("/account/", &[("email", "alice@example.com")]).await;
+        assert!(app.get("/account/").await.contains("alice@example.com is already verified."));
+    }
+
+    async fn wrong_and_expired_verification_links_are_refused(app) {
+        let user = app.create_user("bob").await;
+        unverify(&app, &user).await;
+        app.login("bob", PASSWORD).await;
+        app.post_form("/account/", &[("email", "bob@example.com")]).await;
+        let link = link_in(&outbox(&app).await.pop().unwrap().body_text, &app.base, "/account/confirm-email/").unwrap();
+        let forged = format!("/account/confirm-email/{}/forged/", user.id);
+        let page = app.get(&forged).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert!(page.contains("This verification link is not valid."));
+        let id = user.id;
+        app.with_db(move |conn| {
+            use diesel::prelude::*;
+            use orgsettings::db::schema::user_emails;
+            diesel::update(user_emails::table.filter(user_emails::user_id.eq(id)))
+                .set(user_emails::date_hash_added.eq(orgsettings::db::query::now() - chrono::Duration::days(4)))
+                .execute(conn).unwrap();
+        }).await;
+        let expired = app.get(&link).await;
+        assert!(expired.contains("This verification link has expired."));
+        assert!(app.get("/account/").await.contains("not verified"));
+        app.post_form("/account/", &[("email", "someone@else.example")]).await;
+        assert!(app.get("/account/").await.contains("That address is not one of yours."));
+    }
+
+    async fn setting_up_two_factor_shows_the_secret_and_recovery_codes_once(app) {
+        app.create_user("carol").await;
+        app.login("carol", PASSWORD).await;
+        let page = app.get("/account/security/").await;
+        let secret = regex::Regex::new(r#"id="totp-secret">([A-Z2-7]+)<"#).unwrap().captures(&page.body).unwrap()[1].to_owned();
+        assert!(page.body.contains("src=\"data:image/png;base64,"), "a server-rendered QR code");
+        assert!(app.get("/account/security/").await.body.contains(&secret), "the same secret on reload");
+        let wrong = app.post_form("/account/security/", &[("action", "enrol"), ("code", "000000")]).await;
+        assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+        assert!(wrong.field_error("code").unwrap().starts_with("That code is not right."));
+        let code = totp_code(&secret);
+        app.post_form("/account/security/", &[("action", "enrol"), ("code", code.as_str())]).await.assert_redirect("/account/security/");
+        let done = app.get("/account/security/").await;
+        assert!(done.contains("Two-factor authentication is on"));
+        let codes: Vec<String> = regex::Regex::new(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>").unwrap()
+            .captures_iter(&done.body).map(|c| c[1].to_owned()).collect();
+        assert_eq!(codes.len(), 10);
+        assert!(!app.get("/account/security/").await.contains(&codes[0]), "shown once");
+        assert!(app.get("/account/security/").await.contains("Recovery codes left: 10."));
+    }
+
+    async fn login_asks_for_the_code_and_takes_each_code_once(app) {
+        let user = app.create_user("dave").await;
+        let secret = enrol_totp(&app, &user).await;
+        app.get("/login").await;
+        let first = app.post_form("/login", &[("username", "dave"), ("password", PASSWORD), ("next", "/account/")]).await;
+        first.assert_redirect("/login/2fa/");
+        assert_eq!(app.get("/organizations/").await.status, StatusCode::SEE_OTHER, "not logged in yet");
+        app.get("/login/2fa/").await;
+        let wrong = app.post_form("/login/2fa/", &[("code", "123456")]).await;
+        assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+        let code = next_totp_code(&secret);
+        app.post_form("/login/2fa/", &[("code", code.as_str())]).await.assert_redirect("/account/");
+        assert_eq!(app.get("/organizations/").await.status, StatusCode::OK);
+
+        // the same code again is refused (no replay); a recovery code works once
+        let codes = app.with_db({
+            let user = user.clone();
+            move |conn| orgsettings::auth::two_factor::regenerate_recovery_codes(conn, user.id).unwrap()
+        }).await;
+        let other = app.visitor();
+        other.get("/login").await;
+        other.post_form("/login", &[("username", "dave"), ("password", PASSWORD)]).await.assert_redirect("/login/2fa/");
+        other.get("/login/2fa/").await;
+        assert_eq!(other.post_form("/login/2fa/", &[("code", code.as_str())]).await.status, StatusCode::BAD_REQUEST);
+        let upper = codes[0].to_uppercase();
+        other.post_form("/login/2fa/", &[("code", upper.as_str())]).await.assert_redirect("/organizations/");
+        let third = app.visitor();
+        third.get("/login").await;
+        third.post_form("/login", &[("username", "dave"), ("password", PASSWORD)]).await;
+        third.get("/login/2fa/").await;
+        assert_eq!(third.post_form("/login/2fa/", &[("code", codes[0].as_str())]).await.status, StatusCode::BAD_REQUEST, "used up");
+    }
+
+    async fn recovery_codes_alone_do_not_count_as_two_factor(app) {
+        let user = app.create_user("erin").await;
+        let id = user.id;
+        app.with_db(move |conn| orgsettings::auth::two_factor::regenerate_recovery_codes(conn, id).unwrap()).await;
+        let has = app.with_db(move |conn| user.has_two_factor(conn).unwrap()).await;
+        assert!(!has);
+    }
+}
+
+/// A fake SMTP server that accepts one message and returns what it got.
+fn fake_smtp() -> (u16, std::thread::JoinHandle<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut received = String::new();
+        writer.write_all(b"220 fake ESMTP\r\n").unwrap();
+        let mut in_data = false;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            if in_data {
+                if line == ".\r\n" {
+                    in_data = false;
+                    writer.write_all(b"250 queued\r\n").unwrap();
+                } else {
+                    received.push_str(&line);
+                }
+                continue;
+            }
+            let command = line.to_uppercase();
+            let reply: &[u8] = if command.starts_with("EHLO") || command.starts_with("HELO") {
+                b"250 fake\r\n"
+            } else if command.starts_with("DATA") {
+                in_data = true;
+                b"354 go ahead\r\n"
+            } else if command.starts_with("QUIT") {
+                writer.write_all(b"221 bye\r\n").unwrap();
+                break;
+            } else {
+                b"250 ok\r\n"
+            };
+            writer.write_all(reply).unwrap();
+        }
+        received
+    });
+    (port, handle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sender_delivers_the_outbox_over_smtp_and_retries_failures_later() {
+    let app = TestApp::spawn(crate::common::Backend::Sqlite)
+        .await
+        .unwrap();
+    let mail = MailSettings::default();
+    let queued =
+        orgsettings::mail::confirm_email(&mail, "frank@example.com", "http://x/confirm").unwrap();
+    app.with_db(move |conn| orgsettings::models::email::queue(conn, &queued).unwrap())
+        .await;
+
+    // no server listening: the attempt fails, is recorded, and waits before the next one
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let settings = mail.clone();
+    let sent = app
+        .with_db(move |conn| {
+            let smtp = orgsettings::mail::sender::transport(&format!("smtp://127.0.0.1:{closed}"))
+                .unwrap();
+            orgsettings::mail::sender::deliver_due(conn, &settings, &smtp).unwrap()
+        })
+        .await;
+    assert_eq!(sent, 0);
+    let failed = outbox(&app).await.pop().unwrap();
+    assert_eq!(failed.attempts, 1);
+    assert!(failed.sent_at.is_none() && failed.last_error.is_some());
+    assert!(failed.next_attempt_at > orgsettings::db::query::now());
+
+    // due again: a server takes it
+    app.with_db(|conn| {
+        use diesel::prelude::*;
+        use orgsettings::db::schema::emails;
+        diesel::update(emails::table)
+            .set(emails::next_attempt_at.eq(orgsettings::db::query::now()))
+            .execute(conn)
+            .unwrap();
+    })
+    .await;
+    let (port, server) = fake_smtp();
+    let settings = mail.clone();
+    let sent = app
+        .with_db(move |conn| {
+            let smtp =
+                orgsettings::mail::sender::transport(&format!("smtp://127.0.0.1:{port}")).unwrap();
+            orgsettings::mail::sender::deliver_due(conn, &settings, &smtp).unwrap()
+        })
+        .await;
+    assert_eq!(sent, 1);
+    let received = server.join().unwrap();
+    assert!(received.contains("To: frank@example.com"), "{received}");
+    assert!(
+        received.contains("Subject: [orgsettings] Confirm your email address"),
+        "{received}"
+    );
+    assert!(outbox(&app).await.pop().unwrap().sent_at.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn superusers_read_the_outbox() {
+    let app = TestApp::spawn(crate::common::Backend::Sqlite)
+        .await
+        .unwrap();
+    app.create_user_with("admin", true).await;
+    let owner = app.create_user("owner").await;
+    app.create_org(&owner, "Acme", "acme").await;
+    let visitor = app.visitor();
+    visitor.login("owner", PASSWORD).await;
+    visitor.get("/settings/acme/members/").await;
+    visitor
+        .post_form(
+            "/settings/acme/members/",
+            &[
+                ("action", "invite"),
+                ("email", "gina@example.com"),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    app.login("admin", PASSWORD).await;
+    assert_eq!(
+        app.get("/manage/outbox/").await.status,
+        StatusCode::FORBIDDEN,
+        "superuser mode first"
+    );
+    app.get("/superuser/").await;
+    app.post_form("/superuser/", &[("password", PASSWORD)])
+        .await;
+    let page = app.get("/manage/outbox/").await;
+    assert!(page.contains("[orgsettings] Join Acme on orgsettings"));
+    assert!(page.contains("gina@example.com"));
+    assert!(page.contains("member.invite"));
+    assert!(page.contains("not sent"));
+    assert!(page.contains("No SMTP server is configured"));
+    assert!(
+        page.contains("owner invited you to join Acme"),
+        "the body is readable"
+    );
+}
