@@ -18,6 +18,9 @@ use crate::models::organization::{Actor, Organization};
 use crate::models::role::Role;
 use crate::models::user::User;
 use crate::settings::flags::{Flag, Flags};
+use crate::settings::save::{SaveContext, Saved, save};
+use crate::settings::update::OrganizationUpdate;
+use crate::validation::SaveError;
 
 #[derive(Debug, Clone)]
 pub struct OrgAccess {
@@ -46,6 +49,33 @@ impl OrgAccess {
         let mut actor = Actor::user(&self.user, super::client_ip(req));
         actor.is_staff = self.staff;
         actor
+    }
+
+    /// Runs the settings save flow as this user (off the async workers), then the requirement jobs
+    /// the save recorded. The inner result is the save's own answer (field errors, refusal, conflict).
+    pub async fn save(
+        &self,
+        state: &AppState,
+        req: &HttpRequest,
+        update: OrganizationUpdate,
+    ) -> Result<Result<Saved, SaveError>, AppError> {
+        let actor = self.actor(req);
+        let (org_id, user) = (self.org.id, self.user.clone());
+        let features = state.settings.features.clone();
+        let saved = state
+            .db(move |conn| {
+                let ctx = SaveContext {
+                    actor: &actor,
+                    user: Some(&user),
+                    features: &features,
+                };
+                Ok::<_, AppError>(save(conn, org_id, &update, &ctx))
+            })
+            .await?;
+        if let Ok(saved) = &saved {
+            super::finish_jobs(state, saved.jobs.clone()).await;
+        }
+        Ok(saved)
     }
 
     /// Refuses (403) unless the role may change settings (`org:write`).

@@ -19,7 +19,6 @@ use crate::app::AppState;
 use crate::models::avatar::{AvatarType, OrgAvatar};
 use crate::models::file;
 use crate::settings::avatar::{self as images, AvatarError};
-use crate::settings::save::{SaveContext, save};
 use crate::settings::update::{AvatarChange, AvatarFields, OrganizationUpdate};
 use crate::validation::{FieldErrors, SaveError};
 
@@ -124,20 +123,7 @@ pub async fn submit(
         }),
         ..OrganizationUpdate::default()
     };
-    let actor = access.actor(&req);
-    let (org_id, user) = (access.org.id, access.user.clone());
-    let features = state.settings.features.clone();
-    let saved = state
-        .db(move |conn| {
-            let ctx = SaveContext {
-                actor: &actor,
-                user: Some(&user),
-                features: &features,
-            };
-            Ok::<_, AppError>(save(conn, org_id, &update, &ctx))
-        })
-        .await?;
-    match saved {
+    match access.save(&state, &req, update).await? {
         Ok(saved) => {
             let message = if saved.changes.is_empty() {
                 "No changes to save."

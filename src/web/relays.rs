@@ -19,7 +19,6 @@ use crate::settings::relays::{
     self, ERR_EMPTY_NAME, MAX_DESCRIPTION_LEN, RelayInput, RelayPublicKey, RelaysChange,
     StoredRelay,
 };
-use crate::settings::save::{SaveContext, save};
 use crate::settings::update::OrganizationUpdate;
 use crate::validation::{FieldErrors, SaveError};
 
@@ -255,20 +254,7 @@ pub async fn submit(
                 trusted_relays: Some(change),
                 ..OrganizationUpdate::default()
             };
-            let actor = access.actor(&req);
-            let (org_id, user) = (access.org.id, access.user.clone());
-            let features = state.settings.features.clone();
-            let saved = state
-                .db(move |conn| {
-                    let ctx = SaveContext {
-                        actor: &actor,
-                        user: Some(&user),
-                        features: &features,
-                    };
-                    Ok::<_, AppError>(save(conn, org_id, &update, &ctx))
-                })
-                .await?;
-            match saved {
+            match access.save(&state, &req, update).await? {
                 Ok(_) => Ok(()),
                 // the key is there already: shown next to the key
                 Err(SaveError::Invalid(errors)) if form.action == "add" => Err(

@@ -9,7 +9,6 @@ use crate::app::AppState;
 use crate::config::Features;
 use crate::models::organization::Organization;
 use crate::settings::current::OrgSettings;
-use crate::settings::save::{SaveContext, save};
 use crate::settings::update::{AvatarChange, AvatarFields, OrganizationUpdate};
 use crate::validation::{FieldErrors, SaveError};
 use crate::web::error::AppError;
@@ -116,19 +115,6 @@ where
     let update = web::block(move || parse(&data, is_owner, &features))
         .await
         .map_err(AppError::from)??;
-    let actor = access.actor(&req);
-    let (org_id, user) = (access.org.id, access.user.clone());
-    let features = state.settings.features.clone();
-    let saved = state
-        .db(move |conn| {
-            let ctx = SaveContext {
-                actor: &actor,
-                user: Some(&user),
-                features: &features,
-            };
-            Ok::<_, AppError>(save(conn, org_id, &update, &ctx))
-        })
-        .await??;
-    crate::web::finish_jobs(&state, saved.jobs).await;
+    access.save(&state, &req, update).await??;
     show(&state, &access).await
 }

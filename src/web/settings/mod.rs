@@ -25,7 +25,7 @@ use crate::models::role::Role;
 use crate::settings::current::{OrgSettings, REQUIRED_EMAIL_VERIFICATION};
 use crate::settings::delete;
 use crate::settings::flags::Flag;
-use crate::settings::save::{SaveContext, Saved, save};
+use crate::settings::save::Saved;
 use crate::settings::update::OrganizationUpdate;
 use crate::validation::{Conflict, FieldErrors, SaveError};
 use form::{FieldSpec, Input, SettingsPage, Submission, changed_fields};
@@ -348,8 +348,7 @@ async fn submit(
         .and_then(|text| serde_json::from_str(text).ok());
     let confirmed = submission.get(CONFIRM_FIELD) == Some("1");
     let features = state.settings.features.clone();
-    let actor = access.actor(&req);
-    let (org_id, role, user) = (access.org.id, access.role, access.user.clone());
+    let (org_id, role) = (access.org.id, access.role);
     let current = load_options(&state, &access).await?;
     let fields: Vec<&'static FieldSpec> = page
         .fields(&current, &features)
@@ -383,23 +382,13 @@ async fn submit(
             };
             if dangers.is_empty() {
                 update.expected = Some(shown.clone());
-                let features = features.clone();
-                state
-                    .db(move |conn| {
-                        let ctx = SaveContext {
-                            actor: &actor,
-                            user: Some(&user),
-                            features: &features,
-                        };
-                        Ok::<_, AppError>(match save(conn, org_id, &update, &ctx) {
-                            Ok(saved) => Outcome::Saved(Box::new(saved)),
-                            Err(SaveError::Invalid(errors)) => Outcome::Invalid(errors),
-                            Err(SaveError::Conflict(conflicts)) => Outcome::Conflict(conflicts),
-                            Err(SaveError::Refused(message)) => Outcome::Refused(message),
-                            Err(other) => return Err(other.into()),
-                        })
-                    })
-                    .await?
+                match access.save(&state, &req, update).await? {
+                    Ok(saved) => Outcome::Saved(Box::new(saved)),
+                    Err(SaveError::Invalid(errors)) => Outcome::Invalid(errors),
+                    Err(SaveError::Conflict(conflicts)) => Outcome::Conflict(conflicts),
+                    Err(SaveError::Refused(message)) => Outcome::Refused(message),
+                    Err(other) => return Err(other.into()),
+                }
             } else {
                 Outcome::Confirm(dangers)
             }
@@ -413,7 +402,6 @@ async fn submit(
     };
     match outcome {
         Outcome::Saved(saved) => {
-            super::finish_jobs(&state, saved.jobs.clone()).await;
             let message = if saved.changes.is_empty() {
                 "No changes to save."
             } else {
@@ -711,19 +699,7 @@ pub async fn restore(
         cancel_deletion: Some(true),
         ..OrganizationUpdate::default()
     };
-    let actor = access.actor(&req);
-    let (org_id, user) = (access.org.id, access.user.clone());
-    let features = state.settings.features.clone();
-    let saved = state
-        .db(move |conn| {
-            let ctx = SaveContext {
-                actor: &actor,
-                user: Some(&user),
-                features: &features,
-            };
-            save(conn, org_id, &update, &ctx).map_err(AppError::from)
-        })
-        .await?;
+    let saved = access.save(&state, &req, update).await??;
     let message = if saved.restored {
         format!("{} was restored.", saved.org.name)
     } else {
