@@ -22,12 +22,6 @@ pub enum Upserted {
     Updated(usize),
 }
 
-impl Upserted {
-    pub fn created(self) -> bool {
-        self == Upserted::Created
-    }
-}
-
 /// Updates the row(s) matching a lookup; when none matches, inserts lookup + values + defaults.
 ///
 /// * `update` runs the `UPDATE … SET values WHERE lookup` and returns the number of rows it changed;

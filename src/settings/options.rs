@@ -204,11 +204,6 @@ pub fn by_api_key(api_key: &str) -> Option<&'static OptionDef> {
     OPTIONS.iter().find(|def| def.api_key == api_key)
 }
 
-/// The option with this stored key.
-pub fn by_key(key: &str) -> Option<&'static OptionDef> {
-    OPTIONS.iter().find(|def| def.key == key)
-}
-
 impl OptionDef {
     pub fn default_value(&self) -> Value {
         match self.default {
@@ -288,7 +283,7 @@ mod tests {
         assert_eq!(keys[13], "relayPiiConfig");
         assert_eq!(keys[19], "githubNudgeInvite");
         assert_eq!(
-            by_key("sentry:debug_files_role").unwrap().default_value(),
+            by_api_key("debugFilesRole").unwrap().default_value(),
             json!("admin")
         );
     }

@@ -22,6 +22,9 @@ pub enum AppError {
     /// Logged in, but the role or permission does not allow this; the message says what is missing.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// A superuser page opened without superuser mode on.
+    #[error("superuser mode required")]
+    SuperuserModeRequired,
     /// A state-changing request without a valid CSRF token, or from another site.
     #[error("CSRF check failed: {0}")]
     Csrf(&'static str),
@@ -65,6 +68,10 @@ impl AppError {
                 "The page you asked for does not exist, or you do not have access to it.".into(),
             ),
             AppError::Forbidden(message) => ("Permission denied", message.clone()),
+            AppError::SuperuserModeRequired => (
+                "Superuser mode is off",
+                "Turn on superuser mode first: enter your password again to use these pages.".into(),
+            ),
             AppError::Csrf(reason) => (
                 "Request refused",
                 format!(
@@ -169,7 +176,9 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Forbidden(_) | AppError::Csrf(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::Csrf(_) | AppError::SuperuserModeRequired => {
+                StatusCode::FORBIDDEN
+            }
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::TwoFactorRequired(_) => StatusCode::UNAUTHORIZED,
             AppError::MovedPermanently(_) => StatusCode::MOVED_PERMANENTLY,
@@ -212,9 +221,7 @@ impl ResponseError for AppError {
                 AppError::TwoFactorRequired(_) => {
                     Some(("/account/security/", "Set up two-factor authentication"))
                 }
-                AppError::Forbidden(m) if m.contains("/superuser/") => {
-                    Some(("/superuser/", "Turn on superuser mode"))
-                }
+                AppError::SuperuserModeRequired => Some(("/superuser/", "Turn on superuser mode")),
                 _ => None,
             },
         };

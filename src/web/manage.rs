@@ -74,11 +74,7 @@ impl FromRequest for Staff {
                         "/superuser/?next={next}&expired=1"
                     )));
                 }
-                Mode::Off => {
-                    return Err(AppError::forbidden(
-                        "Turn on superuser mode first: open /superuser/ and enter your password.",
-                    ));
-                }
+                Mode::Off => return Err(AppError::SuperuserModeRequired),
             }
             let state = req
                 .app_data::<web::Data<AppState>>()

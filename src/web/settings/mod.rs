@@ -358,7 +358,11 @@ async fn submit(
         .clone()
         .unwrap_or_else(|| shown_values(page, &current, &features));
     let (changed, mut errors) = changed_fields(&submission, &fields, &shown);
-    let parsed = OrganizationUpdate::parse(&changed, role.is_owner(), &features);
+    // parsing compiles Relay's regexes: off the async workers
+    let is_owner = role.is_owner();
+    let parse_features = features.clone();
+    let parsed =
+        web::block(move || OrganizationUpdate::parse(&changed, is_owner, &parse_features)).await?;
     let outcome = match parsed {
         Err(SaveError::Invalid(api_errors)) => {
             for (field, messages) in api_errors.fields() {
