@@ -238,17 +238,18 @@ pub async fn user(
     let (target, email_verified, two_factor, orgs, permissions, entries) = state
         .db(move |conn| -> Result<_, AppError> {
             let target = User::find(conn, id)?.ok_or(AppError::NotFound)?;
+            let email_verified = target.primary_email_verified(conn)?;
+            let two_factor = target.has_two_factor(conn)?;
             Ok((
-                target.primary_email_verified(conn)?,
-                target.has_two_factor(conn)?,
+                target,
+                email_verified,
+                two_factor,
                 Organization::list_for_user(conn, id)?,
                 permission::list(conn, id)?,
                 InstanceAuditEntry::recent(conn, Some(id), 20)?,
-                target,
             ))
         })
-        .await
-        .map(|(v, t, o, p, e, target)| (target, v, t, o, p, e))?;
+        .await?;
     let grantable = permission::KNOWN
         .iter()
         .copied()

@@ -35,7 +35,7 @@ impl Drop for Driver {
 }
 
 /// Runs `scenario` in a fresh headless browser; SKIP (or fail, when services are required) without
-/// Chromium. Screenshots go to `target/e2e-screenshots/`.
+/// Chromium. Screenshots go to `target/tmp/e2e-screenshots/`.
 pub async fn with_browser<F, Fut>(name: &str, scenario: F)
 where
     F: FnOnce(WebDriver) -> Fut,
@@ -100,16 +100,28 @@ where
         .catch_unwind()
         .await;
     if outcome.is_err() {
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots");
-        let _ = std::fs::create_dir_all(&dir);
-        let _ = driver
-            .screenshot(&dir.join(format!("{name}-failure.png")))
-            .await;
+        let _ = try_screenshot(&driver, &format!("{name}-failure")).await;
     }
     let _ = driver.quit().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
+}
+
+/// Saves the current page as `target/tmp/e2e-screenshots/{name}.png`, for a human to look at.
+pub async fn screenshot(driver: &WebDriver, name: &str) {
+    try_screenshot(driver, name)
+        .await
+        .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+}
+
+async fn try_screenshot(driver: &WebDriver, name: &str) -> Result<(), String> {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    driver
+        .screenshot(&dir.join(format!("{name}.png")))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Types into the input with this `name`.

@@ -1,6 +1,6 @@
 use thirtyfour::prelude::*;
 
-use crate::browser::{click_button, fill, follow_link, text_of, with_browser};
+use crate::browser::{click_button, fill, follow_link, screenshot, text_of, with_browser};
 use crate::common::{Backend, PASSWORD, TestApp, next_totp_code, totp_code, unverify};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -45,6 +45,7 @@ async fn requiring_email_verification_turns_an_unverified_member_into_a_pending_
         assert!(!members.contains("lee@example.com"), "{members}");
         let invites = text_of(&driver, "table.invites").await;
         assert!(invites.contains("lee@example.com"), "{invites}");
+        screenshot(&driver, "members").await;
         follow_link(&driver, "Audit Log").await;
         assert!(
             text_of(&driver, "table.audit-log")
@@ -68,6 +69,7 @@ async fn a_user_sets_up_two_factor_and_logs_in_with_a_code() {
         fill(&driver, "password", PASSWORD).await;
         click_button(&driver, "Log in").await;
         let secret = text_of(&driver, "#totp-secret").await;
+        screenshot(&driver, "security").await;
         fill(&driver, "code", &totp_code(&secret)).await;
         click_button(&driver, "Turn on two-factor authentication").await;
         assert_eq!(

@@ -1,6 +1,8 @@
 use thirtyfour::prelude::*;
 
-use crate::browser::{click_button, fill, follow_css, follow_link, text_of, with_browser};
+use crate::browser::{
+    click_button, fill, follow_css, follow_link, screenshot, text_of, with_browser,
+};
 use crate::common::{Backend, PASSWORD, TestApp};
 
 const KEY: &str = "IbXZDWy8DcGLVoT_Z6-ODALEnsyhKiC_i-0r3azaztQ";
@@ -49,10 +51,7 @@ async fn an_owner_adds_edits_and_removes_a_relay() {
                 .await
                 .unwrap()
         );
-        driver
-            .screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("relays.png"))
-            .await
-            .unwrap();
+        screenshot(&driver, "relays").await;
 
         follow_css(&driver, "a[aria-label='Edit Office']").await;
         let key = driver.find(By::Id("id_edit_key")).await.unwrap();

@@ -1,6 +1,6 @@
 use thirtyfour::prelude::*;
 
-use crate::browser::{click_button, fill, follow_link, text_of, with_browser};
+use crate::browser::{click_button, fill, follow_link, screenshot, text_of, with_browser};
 use crate::common::{Backend, PASSWORD, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -39,14 +39,14 @@ async fn an_owner_changes_settings_confirms_a_slug_change_and_reads_the_audit_lo
         fill(&driver, "sensitiveFields", "password\nsecret").await;
         click_button(&driver, "Save changes").await;
         assert_eq!(text_of(&driver, ".flash-success").await, "Changes saved.");
-        driver.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("security-and-privacy.png")).await.unwrap();
+        screenshot(&driver, "security-and-privacy").await;
 
         follow_link(&driver, "Audit Log").await;
         let log = text_of(&driver, "table.audit-log").await;
         assert!(log.contains("edited the organization setting: dataScrubber to True, sensitiveFields to ['password', 'secret']"), "{log}");
         assert!(log.contains("name from Acme to Acme Corp, slug from acme to acme-corp, early_adopter to True"), "{log}");
         assert!(log.contains("created the organization"));
-        driver.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("audit-log.png")).await.unwrap();
+        screenshot(&driver, "audit-log").await;
     })
     .await;
 }
