@@ -1,6 +1,6 @@
-//! Background work of `serve`: deletions whose grace period is over, and requirement jobs left
-//! unfinished (by a crash, or a failure after the save that recorded them). Runs at start, then every
-//! minute.
+//! Background work: the requirement jobs a save records, started right after its commit; and, in
+//! `serve`, deletions whose grace period is over and requirement jobs left unfinished (by a crash or
+//! a failure), at start and then every minute.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,38 @@ use crate::members;
 use crate::settings::delete;
 
 pub const INTERVAL: Duration = Duration::from_secs(60);
+
+/// Runs the requirement jobs a save recorded on a task of their own, so the save answers at once
+/// however many members a job removes. A failure is logged; the job stays unfinished and `run`
+/// finishes it later. Running a job twice at once is safe (see `members::run_requirement_job`).
+pub fn start_requirement_jobs(pool: Pool, settings: Arc<Settings>, job_ids: Vec<i64>) {
+    if job_ids.is_empty() {
+        return;
+    }
+    actix_web::rt::spawn(async move {
+        for job_id in job_ids {
+            let (pool, settings) = (pool.clone(), settings.clone());
+            let result = actix_web::web::block(move || -> anyhow::Result<usize> {
+                let mut conn = pool.get()?;
+                members::run_requirement_job(&mut conn, &settings, job_id)
+            })
+            .await;
+            match result {
+                Ok(Ok(removed)) => tracing::info!(job_id, removed, "requirement job finished"),
+                Ok(Err(err)) => tracing::error!(
+                    job_id,
+                    error = format!("{err:#}"),
+                    "requirement job failed; it is retried later"
+                ),
+                Err(err) => tracing::error!(
+                    job_id,
+                    error = %err,
+                    "requirement job failed; it is retried later"
+                ),
+            }
+        }
+    });
+}
 
 /// Runs forever on the actix runtime.
 pub async fn run(pool: Pool, settings: Arc<Settings>) {

@@ -558,7 +558,8 @@ fn complies(conn: &mut AnyConnection, user: &User, requirement: &str) -> QueryRe
 
 /// Runs a requirement job: each member who does not comply becomes a pending invite (email kept,
 /// new token and expiry), gets the "Mandatory" email and a MEMBER_PENDING entry, each in its own
-/// transaction that re-reads the member, so running a job twice (after a crash) removes no one twice.
+/// transaction that re-reads the member and changes it only if it still belongs to the same user, so
+/// running a job twice (after a crash, or twice at once) removes and emails no one twice.
 /// Returns how many members were removed.
 pub fn run_requirement_job(
     conn: &mut AnyConnection,
@@ -630,14 +631,23 @@ fn remove_if_non_compliant(
             return Ok(false);
         }
         let (token, expires) = new_token(query::now());
-        diesel::update(organization_members::table.find(member.id))
-            .set((
-                organization_members::user_id.eq(None::<i64>),
-                organization_members::email.eq(&user.email),
-                organization_members::token.eq(&token),
-                organization_members::token_expires_at.eq(expires),
-            ))
-            .execute(conn)?;
+        // another run of this job may have changed the member since it was read (on PostgreSQL the
+        // read does not lock): only the run whose UPDATE still finds the user goes on
+        let changed = diesel::update(
+            organization_members::table
+                .find(member.id)
+                .filter(organization_members::user_id.eq(user_id)),
+        )
+        .set((
+            organization_members::user_id.eq(None::<i64>),
+            organization_members::email.eq(&user.email),
+            organization_members::token.eq(&token),
+            organization_members::token_expires_at.eq(expires),
+        ))
+        .execute(conn)?;
+        if changed == 0 {
+            return Ok(false);
+        }
         let pending = find_member(conn, org.id, member.id)?;
         let invite = invite_url(settings, &pending);
         let message = if job.kind == kind::REQUIRE_2FA {

@@ -51,8 +51,8 @@ impl OrgAccess {
         actor
     }
 
-    /// Runs the settings save flow as this user (off the async workers), then the requirement jobs
-    /// the save recorded. The inner result is the save's own answer (field errors, refusal, conflict).
+    /// Runs the settings save flow as this user (off the async workers), then starts the requirement
+    /// jobs the save recorded. The inner result is the save's own answer (field errors, refusal, conflict).
     pub async fn save(
         &self,
         state: &AppState,
@@ -73,7 +73,11 @@ impl OrgAccess {
             })
             .await?;
         if let Ok(saved) = &saved {
-            super::finish_jobs(state, saved.jobs.clone()).await;
+            crate::jobs::start_requirement_jobs(
+                state.pool.clone(),
+                state.settings.clone(),
+                saved.jobs.clone(),
+            );
         }
         Ok(saved)
     }

@@ -143,26 +143,6 @@ async fn root() -> HttpResponse {
     see_other("/organizations/")
 }
 
-/// Runs the requirement jobs a save recorded, after its commit. A failure is logged; the job stays
-/// unfinished and `serve` finishes it later.
-pub async fn finish_jobs(state: &AppState, jobs: Vec<i64>) {
-    for job_id in jobs {
-        let settings = state.settings.clone();
-        let result = state
-            .db(move |conn| {
-                crate::members::run_requirement_job(conn, &settings, job_id)
-                    .map_err(AppError::Internal)
-            })
-            .await;
-        match result {
-            Ok(removed) => tracing::info!(job_id, removed, "requirement job finished"),
-            Err(err) => {
-                tracing::error!(job_id, error = %err, "requirement job failed; it is retried later")
-            }
-        }
-    }
-}
-
 /// The answer to a successful POST: 303 to the page to show next.
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

@@ -57,6 +57,9 @@ on_both_backends! {
         assert!(asked.contains("Require a verified email address: 2 members without it will be removed from the organization and emailed: u1, u2."), "{}", asked.body);
         assert!(outbox(&app).await.len() == before_mail, "nothing happens before confirming");
         app.resubmit(&asked, SECURITY, &[]).await.assert_redirect(SECURITY);
+        let saved = app.get(SECURITY).await;
+        assert!(saved.contains("Changes saved.") && saved.contains(orgsettings::web::settings::JOBS_STARTED), "{}", saved.body);
+        app.wait_for_jobs().await;
 
         let states = member_states(&app, org.id).await;
         let joined: Vec<&str> = states.iter().filter_map(|(u, _)| u.as_deref()).collect();
@@ -117,6 +120,7 @@ on_both_backends! {
         let asked = app.submit_form(SECURITY, &[Edit::Set("require2FA", "true")]).await;
         assert!(asked.contains("1 member without it will be removed from the organization and emailed: without2fa."), "{}", asked.body);
         app.resubmit(&asked, SECURITY, &[]).await.assert_redirect(SECURITY);
+        app.wait_for_jobs().await;
         let mail = outbox(&app).await.pop().unwrap();
         assert_eq!(mail.to_address, "without2fa@example.com");
         assert_eq!(mail.subject, "[orgsettings] Acme Mandatory: Enable Two-Factor Authentication");
@@ -153,6 +157,7 @@ on_both_backends! {
         }).await;
         let asked = app.submit_form(SECURITY, &[Edit::Set("requireEmailVerification", "true")]).await;
         app.resubmit(&asked, SECURITY, &[]).await.assert_redirect(SECURITY);
+        app.wait_for_jobs().await;
         let states = member_states(&app, org.id).await;
         assert!(states.iter().any(|(u, _)| u.as_deref() == Some("u1")), "kept: nowhere to send it");
         assert!(!states.iter().any(|(u, _)| u.as_deref() == Some("u2")), "u2 removed");
@@ -183,6 +188,53 @@ on_both_backends! {
         assert_eq!(pending.len(), 2);
         let log = app.get("/settings/acme/audit-log/?event=member.pending").await;
         assert!(log.contains("198.51.100.7"), "the IP of the save that caused it");
+    }
+
+    async fn the_same_requirement_job_run_twice_at_once_removes_and_emails_each_member_once(app) {
+        // the save's own task and the periodic runner can pick up the same job
+        const UNVERIFIED: usize = 40;
+        let owner = app.create_user("owner").await;
+        let org = app.create_org(&owner, "Acme", "acme").await;
+        let org_id = org.id;
+        let job_id = app.with_db(move |conn| {
+            use diesel::prelude::*;
+            use orgsettings::db::schema::organizations;
+            use orgsettings::models::user::{EmailAddress, NewUser, User, Username};
+            for i in 0..UNVERIFIED {
+                let new_user = NewUser {
+                    username: Username::parse(&format!("u{i}")).unwrap(),
+                    email: EmailAddress::parse(&format!("u{i}@example.com")).unwrap(),
+                    password: None,
+                    is_superuser: false,
+                    email_verified: false,
+                };
+                let user = User::create(conn, &new_user).unwrap();
+                orgsettings::models::member::Member::add_user(conn, org_id, user.id, Role::Member).unwrap();
+            }
+            diesel::update(organizations::table.find(org_id)).set(organizations::flags.eq(1 | 64)).execute(conn).unwrap();
+            let actor = orgsettings::models::organization::Actor::user(&owner, None);
+            orgsettings::models::job::create(conn, orgsettings::models::job::kind::REQUIRE_EMAIL_VERIFICATION, org_id, &actor).unwrap()
+        }).await;
+        let settings = orgsettings::config::Settings::for_url(url::Url::parse(&app.base).unwrap());
+        let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let runs: Vec<_> = (0..2).map(|_| {
+            let (pool, settings, start) = (app.pool.clone(), settings.clone(), start.clone());
+            tokio::task::spawn_blocking(move || {
+                let mut conn = pool.get().unwrap();
+                start.wait();
+                orgsettings::members::run_requirement_job(&mut conn, &settings, job_id).unwrap()
+            })
+        }).collect();
+        let mut removed = 0;
+        for run in runs {
+            removed += run.await.unwrap();
+        }
+        assert_eq!(removed, UNVERIFIED);
+        assert_eq!(outbox(&app).await.len(), UNVERIFIED, "one email each");
+        let pending = audit_entries(&app, org_id).await.into_iter().filter(|(e, _)| e == "member.pending").count();
+        assert_eq!(pending, UNVERIFIED);
+        let states = member_states(&app, org_id).await;
+        assert_eq!(states.iter().filter(|(u, _)| u.is_none()).count(), UNVERIFIED);
     }
 }
 

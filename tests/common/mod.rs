@@ -282,6 +282,21 @@ impl TestApp {
             .expect("blocking task")
     }
 
+    /// Waits until the requirement jobs the app started in the background have finished.
+    pub async fn wait_for_jobs(&self) {
+        for _ in 0..200 {
+            let unfinished = self
+                .with_db(|conn| orgsettings::models::job::unfinished(conn).expect("list jobs"))
+                .await
+                .len();
+            if unfinished == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("requirement jobs still unfinished after 5 s");
+    }
+
     /// Queries the app has run so far (all connections of its pool).
     pub fn queries(&self) -> u64 {
         db::query_count(&self.pool)

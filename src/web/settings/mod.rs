@@ -34,6 +34,10 @@ use form::{FieldSpec, Input, SettingsPage, Submission, changed_fields};
 const SHOWN_FIELD: &str = "_shown";
 /// Hidden field: the user confirmed the dangerous changes listed on the page.
 const CONFIRM_FIELD: &str = "_confirm";
+/// Shown after a save that started requirement jobs (they run after the redirect).
+pub const JOBS_STARTED: &str = "Any member who does not meet the new requirement is being moved to \
+                                a pending invitation and emailed; the Members page shows the \
+                                changes as they happen.";
 
 pub struct ChoiceView {
     pub value: &'static str,
@@ -412,6 +416,9 @@ async fn submit(
                 "Changes saved."
             };
             session::flash(&session, FlashLevel::Success, message)?;
+            if !saved.jobs.is_empty() {
+                session::flash(&session, FlashLevel::Info, JOBS_STARTED)?;
+            }
             Ok(see_other(&format!(
                 "/settings/{}/{}",
                 saved.org.slug,
