@@ -57,7 +57,7 @@ pub fn set_active(
         if user.is_active == active {
             return Ok(user);
         }
-        if !active && user.is_superuser && User::superuser_count(conn)? <= 1 {
+        if !active && user.is_superuser && User::lock_active_superusers(conn)? <= 1 {
             return Err(SaveError::Refused(
                 "This is the last active superuser: make someone else a superuser first.".into(),
             ));
@@ -91,7 +91,7 @@ pub fn set_superuser(
         if user.is_superuser == superuser {
             return Ok(user);
         }
-        if !superuser && user.is_active && User::superuser_count(conn)? <= 1 {
+        if !superuser && user.is_active && User::lock_active_superusers(conn)? <= 1 {
             return Err(SaveError::Refused(ERR_LAST_SUPERUSER.into()));
         }
         User::set_flags_ending_sessions(conn, user.id, user.is_active, superuser)?;

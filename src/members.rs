@@ -221,6 +221,7 @@ pub fn invite(
     };
     errors.into_result()?;
     write_tx(conn, |conn| {
+        Organization::lock(conn, org.id)?;
         let lowered = address.as_str().to_lowercase();
         let is_member: bool = diesel::select(diesel::dsl::exists(
             organization_members::table
@@ -310,6 +311,7 @@ pub fn resend(
     member_id: i64,
 ) -> Result<Member, SaveError> {
     write_tx(conn, |conn| {
+        Organization::lock(conn, org.id)?;
         let member = find_member(conn, org.id, member_id)?;
         if member.user_id.is_some() {
             return Err(SaveError::Refused("This member has already joined.".into()));
@@ -342,6 +344,7 @@ pub fn change_role(
     role: Role,
 ) -> Result<Member, SaveError> {
     write_tx(conn, |conn| {
+        Organization::lock(conn, org.id)?;
         let member = find_member(conn, org.id, member_id)?;
         if member.role() == role {
             return Ok(member);
@@ -398,6 +401,7 @@ pub fn remove(
     member_id: i64,
 ) -> Result<String, SaveError> {
     write_tx(conn, |conn| {
+        Organization::lock(conn, org.id)?;
         let member = find_member(conn, org.id, member_id)?;
         if member.role() == Role::Owner && !actor_role.is_owner() {
             return Err(SaveError::Refused("Only owners can remove owners.".into()));
@@ -477,6 +481,14 @@ pub fn accept(
     actor: &Actor,
 ) -> Result<Organization, SaveError> {
     write_tx(conn, |conn| {
+        let org_id: Option<i64> = organization_members::table
+            .find(member_id)
+            .select(organization_members::organization_id)
+            .first(conn)
+            .optional()?;
+        if let Some(org_id) = org_id {
+            Organization::lock(conn, org_id)?;
+        }
         let Some((member, org)) = find_invite(conn, member_id, token)? else {
             return Err(SaveError::Refused(
                 "This invitation is not valid: it was used, revoked or replaced by a newer one."
@@ -558,8 +570,8 @@ fn complies(conn: &mut AnyConnection, user: &User, requirement: &str) -> QueryRe
 
 /// Runs a requirement job: each member who does not comply becomes a pending invite (email kept,
 /// new token and expiry), gets the "Mandatory" email and a MEMBER_PENDING entry, each in its own
-/// transaction that re-reads the member and changes it only if it still belongs to the same user, so
-/// running a job twice (after a crash, or twice at once) removes and emails no one twice.
+/// transaction that locks the organization and re-reads the member, so running a job twice (after a
+/// crash, or twice at once) removes and emails no one twice.
 /// Returns how many members were removed.
 pub fn run_requirement_job(
     conn: &mut AnyConnection,
@@ -609,6 +621,7 @@ fn remove_if_non_compliant(
         "verified email"
     };
     write_tx(conn, |conn| -> anyhow::Result<bool> {
+        Organization::lock(conn, org.id)?;
         let Ok(member) = find_member(conn, org.id, member_id) else {
             return Ok(false);
         };
@@ -631,23 +644,14 @@ fn remove_if_non_compliant(
             return Ok(false);
         }
         let (token, expires) = new_token(query::now());
-        // another run of this job may have changed the member since it was read (on PostgreSQL the
-        // read does not lock): only the run whose UPDATE still finds the user goes on
-        let changed = diesel::update(
-            organization_members::table
-                .find(member.id)
-                .filter(organization_members::user_id.eq(user_id)),
-        )
-        .set((
-            organization_members::user_id.eq(None::<i64>),
-            organization_members::email.eq(&user.email),
-            organization_members::token.eq(&token),
-            organization_members::token_expires_at.eq(expires),
-        ))
-        .execute(conn)?;
-        if changed == 0 {
-            return Ok(false);
-        }
+        diesel::update(organization_members::table.find(member.id))
+            .set((
+                organization_members::user_id.eq(None::<i64>),
+                organization_members::email.eq(&user.email),
+                organization_members::token.eq(&token),
+                organization_members::token_expires_at.eq(expires),
+            ))
+            .execute(conn)?;
         let pending = find_member(conn, org.id, member.id)?;
         let invite = invite_url(settings, &pending);
         let message = if job.kind == kind::REQUIRE_2FA {

@@ -156,7 +156,8 @@ pub fn enrol(
 }
 
 /// Checks a login's second factor: a TOTP code (each accepted once) or an unused recovery code
-/// (then used up).
+/// (then used up). Each UPDATE requires the value it read (compare and set), so of two logins with
+/// the same code at once only one gets in, on PostgreSQL too.
 pub fn verify(conn: &mut AnyConnection, user: &User, code: &str) -> anyhow::Result<bool> {
     write_tx(conn, |conn| -> anyhow::Result<bool> {
         let rows: Vec<(i64, String, String, i64)> = authenticators::table
@@ -174,13 +175,17 @@ pub fn verify(conn: &mut AnyConnection, user: &User, code: &str) -> anyhow::Resu
                 && let Some(step) = matching_step(config, code, now_secs())?
                 && step > *last_step
             {
-                diesel::update(authenticators::table.find(id))
-                    .set((
-                        authenticators::last_step.eq(step),
-                        authenticators::last_used_at.eq(query::now()),
-                    ))
-                    .execute(conn)?;
-                return Ok(true);
+                let changed = diesel::update(
+                    authenticators::table
+                        .find(id)
+                        .filter(authenticators::last_step.eq(last_step)),
+                )
+                .set((
+                    authenticators::last_step.eq(step),
+                    authenticators::last_used_at.eq(query::now()),
+                ))
+                .execute(conn)?;
+                return Ok(changed == 1);
             }
         }
         let hashed = hash_code(code);
@@ -194,13 +199,17 @@ pub fn verify(conn: &mut AnyConnection, user: &User, code: &str) -> anyhow::Resu
                 .position(|h| crate::auth::secrets_match(h, &hashed))
             {
                 hashes.remove(i);
-                diesel::update(authenticators::table.find(id))
-                    .set((
-                        authenticators::config.eq(serde_json::to_string(&hashes)?),
-                        authenticators::last_used_at.eq(query::now()),
-                    ))
-                    .execute(conn)?;
-                return Ok(true);
+                let changed = diesel::update(
+                    authenticators::table
+                        .find(id)
+                        .filter(authenticators::config.eq(config)),
+                )
+                .set((
+                    authenticators::config.eq(serde_json::to_string(&hashes)?),
+                    authenticators::last_used_at.eq(query::now()),
+                ))
+                .execute(conn)?;
+                return Ok(changed == 1);
             }
         }
         Ok(false)

@@ -122,6 +122,21 @@ impl Organization {
             .first(conn)
     }
 
+    /// Locks the organization's row until the transaction ends (with a no-op UPDATE) and reads it.
+    /// Every change that reads, checks and writes several rows of one organization (settings saves,
+    /// member changes) takes it first, so concurrent changes run one after another instead of each
+    /// deciding on what the other is changing: on PostgreSQL two owners removing each other could
+    /// otherwise both see two owners. (SQLite's `BEGIN IMMEDIATE` already runs writers one by one.)
+    pub fn lock(conn: &mut AnyConnection, id: i64) -> QueryResult<Organization> {
+        let rows = diesel::update(organizations::table.find(id))
+            .set(organizations::updated_at.eq(organizations::updated_at))
+            .execute(conn)?;
+        if rows == 0 {
+            return Err(diesel::result::Error::NotFound);
+        }
+        Self::find(conn, id)
+    }
+
     /// The current slug of the organization that used to be called `old_slug`, if one did and
     /// `user_id` is a member of it (others must not learn the new slug).
     pub fn renamed_from(

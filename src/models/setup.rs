@@ -43,8 +43,10 @@ pub fn consume(conn: &mut AnyConnection, token: &str) -> QueryResult<bool> {
     if !is_valid(conn, token)? {
         return Ok(false);
     }
-    diesel::delete(setup_tokens::table).execute(conn)?;
-    Ok(true)
+    // of two visitors at once, only the one whose DELETE still finds the token goes on (the other
+    // waits for the row on PostgreSQL, then finds it gone)
+    let deleted = diesel::delete(setup_tokens::table).execute(conn)?;
+    Ok(deleted > 0)
 }
 
 /// Creates the first superuser and their organization with the setup token, all in one transaction.

@@ -229,13 +229,17 @@ impl User {
         Ok((page, total))
     }
 
-    /// Active superusers.
-    pub fn superuser_count(conn: &mut AnyConnection) -> QueryResult<i64> {
-        users::table
-            .filter(users::is_superuser.eq(true))
-            .filter(users::is_active.eq(true))
-            .count()
-            .get_result(conn)
+    /// Counts the active superusers and locks their rows until the transaction ends (a no-op
+    /// UPDATE), so two superusers revoking or deactivating each other at once cannot both see the
+    /// other one left: the second waits and counts again.
+    pub fn lock_active_superusers(conn: &mut AnyConnection) -> QueryResult<usize> {
+        diesel::update(
+            users::table
+                .filter(users::is_superuser.eq(true))
+                .filter(users::is_active.eq(true)),
+        )
+        .set(users::is_superuser.eq(users::is_superuser))
+        .execute(conn)
     }
 
     /// Sets the user's flags and bumps `session_version`, which ends every session of the user.

@@ -24,7 +24,7 @@ pub fn schedule(
     actor: &Actor,
 ) -> Result<Organization, SaveError> {
     write_tx(conn, |conn| {
-        let mut org = Organization::find(conn, organization_id)?;
+        let mut org = Organization::lock(conn, organization_id)?;
         if org.is_pending_deletion() {
             return Err(SaveError::Refused(ERR_ALREADY_SCHEDULED.into()));
         }
@@ -48,18 +48,29 @@ pub fn schedule(
 }
 
 /// Deletes every organization whose scheduled deletion is due (with its members, options, redirects
-/// and audit log); returns their slugs.
+/// and audit log); returns their slugs. Each is locked and checked again first, so one restored
+/// meanwhile (or deleted by another instance) is left alone.
 pub fn delete_due(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<Vec<String>> {
     write_tx(conn, |conn| {
-        let due: Vec<(i64, String)> = organizations::table
+        let due: Vec<i64> = organizations::table
             .filter(organizations::status.eq(status::PENDING_DELETION))
             .filter(organizations::deletion_scheduled_at.le(now))
-            .select((organizations::id, organizations::slug))
+            .select(organizations::id)
             .load(conn)?;
-        for (id, _) in &due {
-            OrgAvatar::delete_file_of(conn, *id)?;
+        let mut deleted = Vec::new();
+        for id in due {
+            let org = match Organization::lock(conn, id) {
+                Ok(org) => org,
+                Err(diesel::result::Error::NotFound) => continue,
+                Err(err) => return Err(err),
+            };
+            if !org.is_pending_deletion() || org.deletion_scheduled_at.is_none_or(|at| at > now) {
+                continue;
+            }
+            OrgAvatar::delete_file_of(conn, id)?;
             diesel::delete(organizations::table.find(id)).execute(conn)?;
+            deleted.push(org.slug);
         }
-        Ok(due.into_iter().map(|(_, slug)| slug).collect())
+        Ok(deleted)
     })
 }

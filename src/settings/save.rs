@@ -73,8 +73,7 @@ pub fn save(
     ctx: &SaveContext<'_>,
 ) -> Result<Saved, SaveError> {
     write_tx(conn, |conn| {
-        lock(conn, organization_id)?;
-        let org = Organization::find(conn, organization_id)?;
+        let org = Organization::lock(conn, organization_id)?;
         let current = OrgSettings::load(conn, org)?;
         let before = &current.org;
         let restoring = before.is_pending_deletion() && update.cancel_deletion == Some(true);
@@ -202,18 +201,6 @@ pub fn save(
             jobs,
         })
     })
-}
-
-/// Takes the organization row's lock (a no-op UPDATE): concurrent saves of one organization wait
-/// for each other instead of overwriting each other's flags.
-fn lock(conn: &mut AnyConnection, organization_id: i64) -> Result<(), SaveError> {
-    let rows = diesel::update(organizations::table.find(organization_id))
-        .set(organizations::updated_at.eq(organizations::updated_at))
-        .execute(conn)?;
-    if rows == 0 {
-        return Err(SaveError::Db(diesel::result::Error::NotFound));
-    }
-    Ok(())
 }
 
 /// Refuses fields whose stored value is no longer what the form showed, unless it already equals

@@ -115,6 +115,31 @@ on_both_backends! {
         assert_eq!(third.post_form("/login/2fa/", &[("code", codes[0].as_str())]).await.status, StatusCode::BAD_REQUEST, "used up");
     }
 
+    async fn the_same_code_used_by_two_logins_at_once_lets_only_one_in(app) {
+        let user = app.create_user("ann").await;
+        let secret = enrol_totp(&app, &user).await;
+        let user_id = user.id;
+        let recovery = app.with_db(move |conn| orgsettings::auth::two_factor::regenerate_recovery_codes(conn, user_id).unwrap()).await;
+        for code in [next_totp_code(&secret), recovery[0].clone()] {
+            let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let logins: Vec<_> = (0..2).map(|_| {
+                let (pool, start, user, code) = (app.pool.clone(), start.clone(), user.clone(), code.clone());
+                tokio::task::spawn_blocking(move || {
+                    let mut conn = pool.get().unwrap();
+                    start.wait();
+                    orgsettings::auth::two_factor::verify(&mut conn, &user, &code).unwrap()
+                })
+            }).collect();
+            let mut accepted = 0;
+            for login in logins {
+                accepted += usize::from(login.await.unwrap());
+            }
+            assert_eq!(accepted, 1, "code {code}");
+        }
+        let left = app.with_db(move |conn| orgsettings::auth::two_factor::recovery_codes_left(conn, user_id).unwrap()).await;
+        assert_eq!(left, recovery.len() - 1);
+    }
+
     async fn recovery_codes_alone_do_not_count_as_two_factor(app) {
         let user = app.create_user("erin").await;
         let id = user.id;

@@ -73,4 +73,42 @@ on_both_backends! {
         assert!(audit_entries(&app, doomed.id).await.is_empty(), "its audit log went with it");
         assert_eq!(audit_entries(&app, kept.id).await.len(), 1);
     }
+
+    async fn an_organization_restored_while_due_deletions_run_is_kept(app) {
+        let owner = app.create_user("owner").await;
+        let org = app.create_org(&owner, "Saved", "saved").await;
+        let actor = orgsettings::models::organization::Actor::cli();
+        let org_id = org.id;
+        let due = app.with_db(move |conn| delete::schedule(conn, org_id, &actor).unwrap()).await.deletion_scheduled_at.unwrap();
+        // the restore has changed the row but not committed yet when the deletion runs
+        let restored = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let restore = {
+            let (pool, restored) = (app.pool.clone(), restored.clone());
+            tokio::task::spawn_blocking(move || {
+                use diesel::prelude::*;
+                use orgsettings::db::schema::organizations;
+                let mut conn = pool.get().unwrap();
+                orgsettings::db::write_tx(&mut conn, |conn| -> diesel::QueryResult<()> {
+                    diesel::update(organizations::table.find(org_id))
+                        .set((organizations::status.eq(orgsettings::models::organization::status::ACTIVE), organizations::deletion_scheduled_at.eq(None::<chrono::NaiveDateTime>)))
+                        .execute(conn)?;
+                    restored.wait();
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    Ok(())
+                }).unwrap();
+            })
+        };
+        let deletion = {
+            let (pool, restored) = (app.pool.clone(), restored.clone());
+            tokio::task::spawn_blocking(move || {
+                let mut conn = pool.get().unwrap();
+                restored.wait();
+                delete::delete_due(&mut conn, due).unwrap()
+            })
+        };
+        restore.await.unwrap();
+        assert!(deletion.await.unwrap().is_empty());
+        let kept = app.with_db(|conn| Organization::find_by_slug(conn, "saved").unwrap()).await;
+        assert!(kept.is_some_and(|org| !org.is_pending_deletion()));
+    }
 }

@@ -119,6 +119,79 @@ on_both_backends! {
         assert_eq!(late.get(&forged).await.status, StatusCode::BAD_REQUEST);
     }
 
+    async fn two_owners_removing_each_other_at_once_leave_one_owner(app) {
+        use orgsettings::members;
+        use orgsettings::models::organization::Actor;
+        for round in 0..5 {
+            let ann = app.create_user(&format!("ann{round}")).await;
+            let bob = app.create_user(&format!("bob{round}")).await;
+            let org = app.create_org(&ann, "Acme", &format!("acme{round}")).await;
+            app.add_member(&org, &bob, Role::Owner).await;
+            let org_id = org.id;
+            let member_ids = app.with_db(move |conn| {
+                use diesel::prelude::*;
+                use orgsettings::db::schema::organization_members as m;
+                m::table.filter(m::organization_id.eq(org_id)).order(m::id).select(m::id).load::<i64>(conn).unwrap()
+            }).await;
+            // ann removes bob while bob removes ann
+            let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let removals: Vec<_> = [(ann, member_ids[1]), (bob, member_ids[0])].into_iter().map(|(actor, target)| {
+                let (pool, org, start) = (app.pool.clone(), org.clone(), start.clone());
+                tokio::task::spawn_blocking(move || {
+                    let mut conn = pool.get().unwrap();
+                    start.wait();
+                    members::remove(&mut conn, &org, &Actor::user(&actor, None), Role::Owner, target).is_ok()
+                })
+            }).collect();
+            let mut succeeded = 0;
+            for removal in removals {
+                succeeded += usize::from(removal.await.unwrap());
+            }
+            assert_eq!(succeeded, 1, "round {round}: exactly one removal goes through");
+            let owners = app.with_db(move |conn| {
+                use diesel::prelude::*;
+                use orgsettings::db::schema::organization_members as m;
+                m::table.filter(m::organization_id.eq(org_id)).filter(m::role.eq("owner")).count().get_result::<i64>(conn).unwrap()
+            }).await;
+            assert_eq!(owners, 1, "round {round}");
+        }
+    }
+
+    async fn one_invitation_accepted_by_two_users_at_once_lets_only_one_join(app) {
+        use orgsettings::models::organization::Actor;
+        let org = owner_app(&app).await;
+        invite(&app, "shared@example.com", "member").await.assert_redirect(PAGE);
+        let org_id = org.id;
+        let (member_id, token) = app.with_db(move |conn| {
+            use diesel::prelude::*;
+            use orgsettings::db::schema::organization_members as m;
+            m::table.filter(m::organization_id.eq(org_id)).filter(m::user_id.is_null())
+                .select((m::id, m::token.assume_not_null())).first::<(i64, String)>(conn).unwrap()
+        }).await;
+        let settings = orgsettings::config::Settings::for_url(url::Url::parse(&app.base).unwrap());
+        let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let mut accepts = Vec::new();
+        for name in ["kim", "lou"] {
+            let user = app.create_user(name).await;
+            let (pool, settings, start, token) = (app.pool.clone(), settings.clone(), start.clone(), token.clone());
+            accepts.push(tokio::task::spawn_blocking(move || {
+                let mut conn = pool.get().unwrap();
+                start.wait();
+                orgsettings::members::accept(&mut conn, &settings, member_id, &token, &user, &Actor::user(&user, None)).is_ok()
+            }));
+        }
+        let mut joined = 0;
+        for accept in accepts {
+            joined += usize::from(accept.await.unwrap());
+        }
+        assert_eq!(joined, 1);
+        let members = app.with_db(move |conn| orgsettings::members::list(conn, org_id).unwrap()).await;
+        let names: Vec<_> = members.iter().filter_map(|v| v.username.clone()).collect();
+        assert_eq!(names.len(), 2, "the owner and one of the two: {names:?}");
+        let accepted = audit_entries(&app, org_id).await.into_iter().filter(|(e, _)| e == "member.accept-invite").count();
+        assert_eq!(accepted, 1);
+    }
+
     async fn roles_change_within_limits_and_the_last_owner_stays(app) {
         let org = owner_app(&app).await;
         let manager = app.create_user("mgr").await;

@@ -85,4 +85,37 @@ on_both_backends! {
         assert_eq!(page.status, StatusCode::BAD_REQUEST);
         assert!(page.contains("This setup link is not valid any more"));
     }
+
+    async fn two_visitors_using_the_setup_link_at_once_create_one_superuser(app) {
+        use orgsettings::models::organization::OrgName;
+        use orgsettings::models::user::{EmailAddress, NewUser, Password, Username};
+        let token = app.with_db(|conn| setup::issue_if_empty(conn).unwrap()).await.unwrap();
+        let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let visits: Vec<_> = ["ann", "bob"].into_iter().map(|name| {
+            let (pool, start, token) = (app.pool.clone(), start.clone(), token.clone());
+            tokio::task::spawn_blocking(move || {
+                let new_user = NewUser {
+                    username: Username::parse(name).unwrap(),
+                    email: EmailAddress::parse(&format!("{name}@example.com")).unwrap(),
+                    password: Some(Password::parse(PASSWORD).unwrap()),
+                    is_superuser: true,
+                    email_verified: true,
+                };
+                let org = OrgName::parse(&format!("{name} corp")).unwrap();
+                let mut conn = pool.get().unwrap();
+                start.wait();
+                setup::complete(&mut conn, &token, &new_user, &org, None, None).unwrap().is_some()
+            })
+        }).collect();
+        let mut completed = 0;
+        for visit in visits {
+            completed += usize::from(visit.await.unwrap());
+        }
+        assert_eq!(completed, 1);
+        let (user_count, org_count): (i64, i64) = app.with_db(|conn| (
+            users::table.count().get_result(conn).unwrap(),
+            organizations::table.count().get_result(conn).unwrap(),
+        )).await;
+        assert_eq!((user_count, org_count), (1, 1));
+    }
 }

@@ -214,6 +214,40 @@ on_both_backends! {
         assert_eq!(app.get("/manage/").await.status, StatusCode::FORBIDDEN, "but no longer a superuser");
     }
 
+    async fn two_superusers_revoking_each_other_at_once_leave_one_superuser(app) {
+        use orgsettings::accounts;
+        use orgsettings::models::organization::Actor;
+        use orgsettings::models::user::User;
+        for round in 0..5 {
+            let ann = app.create_user_with(&format!("ann{round}"), true).await;
+            let bob = app.create_user_with(&format!("bob{round}"), true).await;
+            // everyone else gives up their status first, so these two are the only superusers
+            let (ann_id, bob_id) = (ann.id, bob.id);
+            app.with_db(move |conn| {
+                use diesel::prelude::*;
+                use orgsettings::db::schema::users;
+                diesel::update(users::table.filter(users::id.ne(ann_id)).filter(users::id.ne(bob_id)))
+                    .set(users::is_superuser.eq(false)).execute(conn).unwrap();
+            }).await;
+            let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let revokes: Vec<_> = [(ann, bob_id), (bob, ann_id)].into_iter().map(|(actor, target)| {
+                let (pool, start) = (app.pool.clone(), start.clone());
+                tokio::task::spawn_blocking(move || {
+                    let mut conn = pool.get().unwrap();
+                    start.wait();
+                    accounts::set_superuser(&mut conn, &Actor::user(&actor, None), target, false).is_ok()
+                })
+            }).collect();
+            let mut succeeded = 0;
+            for revoke in revokes {
+                succeeded += usize::from(revoke.await.unwrap());
+            }
+            assert_eq!(succeeded, 1, "round {round}: exactly one revocation goes through");
+            let left = app.with_db(|conn| User::lock_active_superusers(conn).unwrap()).await;
+            assert_eq!(left, 1, "round {round}");
+        }
+    }
+
     async fn privilege_changes_end_the_affected_users_sessions(app) {
         admin_app(&app).await;
         let bob_user = app.create_user("bob").await;
