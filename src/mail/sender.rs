@@ -51,8 +51,8 @@ fn message(mail: &MailSettings, email: &Email) -> anyhow::Result<Message> {
         .context("building the message")
 }
 
-/// Sends every due email once; returns how many were sent. Failures are recorded with the next
-/// attempt time.
+/// Sends every due email once; returns how many were sent. Each is claimed first, so two instances
+/// never send the same one. Failures are recorded with the next attempt time.
 pub fn deliver_due(
     conn: &mut AnyConnection,
     mail: &MailSettings,
@@ -60,6 +60,9 @@ pub fn deliver_due(
 ) -> anyhow::Result<usize> {
     let mut sent = 0;
     for email in email::due(conn, query::now(), 50)? {
+        if !email::claim(conn, email.id, query::now())? {
+            continue;
+        }
         let result = message(mail, &email).and_then(|m| smtp.send(&m).map_err(anyhow::Error::from));
         match result {
             Ok(_) => {

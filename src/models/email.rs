@@ -10,6 +10,10 @@ use crate::db::{AnyConnection, query};
 /// After this many failed attempts an email is not tried again (it stays in the outbox).
 pub const MAX_ATTEMPTS: i32 = 10;
 
+/// How long a claimed email belongs to the sender that claimed it; after that (the sender died while
+/// sending) another sender may try it.
+pub const CLAIM_LEASE: chrono::Duration = chrono::Duration::minutes(5);
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = emails)]
 pub struct Email {
@@ -66,6 +70,21 @@ pub fn due(conn: &mut AnyConnection, now: NaiveDateTime, limit: i64) -> QueryRes
         .limit(limit)
         .select(Email::as_select())
         .load(conn)
+}
+
+/// Claims a due email for this sender by moving its next attempt past the lease, if it is still due:
+/// of two senders (two `serve` instances) that read it, only the one whose UPDATE still finds it due
+/// sends it. The other's UPDATE waits for the row on PostgreSQL, then finds it not due any more.
+pub fn claim(conn: &mut AnyConnection, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(
+        emails::table
+            .find(id)
+            .filter(emails::sent_at.is_null())
+            .filter(emails::next_attempt_at.le(now)),
+    )
+    .set(emails::next_attempt_at.eq(now + CLAIM_LEASE))
+    .execute(conn)
+    .map(|rows| rows == 1)
 }
 
 pub fn mark_sent(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {

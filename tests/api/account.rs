@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
 
 use orgsettings::mail::MailSettings;
 use reqwest::StatusCode;
@@ -140,6 +141,33 @@ on_both_backends! {
         assert_eq!(left, recovery.len() - 1);
     }
 
+    async fn two_senders_delivering_the_outbox_at_once_send_each_email_once(app) {
+        const QUEUED: usize = 20;
+        let mail = MailSettings::default();
+        for i in 0..QUEUED {
+            let queued = orgsettings::mail::confirm_email(&mail, &format!("u{i}@example.com"), "http://x/confirm").unwrap();
+            app.with_db(move |conn| orgsettings::models::email::queue(conn, &queued).unwrap()).await;
+        }
+        let server = FakeSmtp::start();
+        let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let senders: Vec<_> = (0..2).map(|_| {
+            let (pool, start, mail, url) = (app.pool.clone(), start.clone(), mail.clone(), server.url());
+            tokio::task::spawn_blocking(move || {
+                let smtp = orgsettings::mail::sender::transport(&url).unwrap();
+                let mut conn = pool.get().unwrap();
+                start.wait();
+                orgsettings::mail::sender::deliver_due(&mut conn, &mail, &smtp).unwrap()
+            })
+        }).collect();
+        let mut sent = 0;
+        for sender in senders {
+            sent += sender.await.unwrap();
+        }
+        assert_eq!(sent, QUEUED);
+        assert_eq!(server.messages().len(), QUEUED);
+        assert!(outbox(&app).await.iter().all(|email| email.sent_at.is_some() && email.attempts == 1));
+    }
+
     async fn recovery_codes_alone_do_not_count_as_two_factor(app) {
         let user = app.create_user("erin").await;
         let id = user.id;
@@ -149,48 +177,72 @@ on_both_backends! {
     }
 }
 
-/// A fake SMTP server that accepts one message and returns what it got.
-fn fake_smtp() -> (u16, std::thread::JoinHandle<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let handle = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let mut writer = stream.try_clone().unwrap();
-        let mut reader = BufReader::new(stream);
-        let mut received = String::new();
-        writer.write_all(b"220 fake ESMTP\r\n").unwrap();
-        let mut in_data = false;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap() == 0 {
-                break;
+/// A fake SMTP server: takes any number of connections and keeps every message it gets.
+struct FakeSmtp {
+    port: u16,
+    received: Arc<Mutex<Vec<String>>>,
+}
+
+impl FakeSmtp {
+    fn start() -> FakeSmtp {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let store = received.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let store = store.clone();
+                std::thread::spawn(move || serve_smtp(stream, &store));
             }
-            if in_data {
-                if line == ".\r\n" {
-                    in_data = false;
-                    writer.write_all(b"250 queued\r\n").unwrap();
-                } else {
-                    received.push_str(&line);
-                }
-                continue;
-            }
-            let command = line.to_uppercase();
-            let reply: &[u8] = if command.starts_with("EHLO") || command.starts_with("HELO") {
-                b"250 fake\r\n"
-            } else if command.starts_with("DATA") {
-                in_data = true;
-                b"354 go ahead\r\n"
-            } else if command.starts_with("QUIT") {
-                writer.write_all(b"221 bye\r\n").unwrap();
-                break;
-            } else {
-                b"250 ok\r\n"
-            };
-            writer.write_all(reply).unwrap();
+        });
+        FakeSmtp { port, received }
+    }
+
+    fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    fn messages(&self) -> Vec<String> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+fn serve_smtp(stream: std::net::TcpStream, received: &Mutex<Vec<String>>) {
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut message: Option<String> = None;
+    writer.write_all(b"220 fake ESMTP\r\n").unwrap();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
         }
-        received
-    });
-    (port, handle)
+        if let Some(body) = message.as_mut() {
+            if line == ".\r\n" {
+                received
+                    .lock()
+                    .unwrap()
+                    .push(message.take().unwrap_or_default());
+                writer.write_all(b"250 queued\r\n").unwrap();
+            } else {
+                body.push_str(&line);
+            }
+            continue;
+        }
+        let command = line.to_uppercase();
+        let reply: &[u8] = if command.starts_with("EHLO") || command.starts_with("HELO") {
+            b"250 fake\r\n"
+        } else if command.starts_with("DATA") {
+            message = Some(String::new());
+            b"354 go ahead\r\n"
+        } else if command.starts_with("QUIT") {
+            writer.write_all(b"221 bye\r\n").unwrap();
+            break;
+        } else {
+            b"250 ok\r\n"
+        };
+        writer.write_all(reply).unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -234,17 +286,17 @@ async fn the_sender_delivers_the_outbox_over_smtp_and_retries_failures_later() {
             .unwrap();
     })
     .await;
-    let (port, server) = fake_smtp();
+    let server = FakeSmtp::start();
     let settings = mail.clone();
+    let url = server.url();
     let sent = app
         .with_db(move |conn| {
-            let smtp =
-                orgsettings::mail::sender::transport(&format!("smtp://127.0.0.1:{port}")).unwrap();
+            let smtp = orgsettings::mail::sender::transport(&url).unwrap();
             orgsettings::mail::sender::deliver_due(conn, &settings, &smtp).unwrap()
         })
         .await;
     assert_eq!(sent, 1);
-    let received = server.join().unwrap();
+    let received = server.messages().concat();
     assert!(received.contains("To: frank@example.com"), "{received}");
     assert!(
         received.contains("Subject: [orgsettings] Confirm your email address"),
