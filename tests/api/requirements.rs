@@ -97,6 +97,22 @@ on_both_backends! {
         u1.post_form(&invite, &[]).await.assert_redirect("/settings/acme/");
     }
 
+    async fn requiring_verified_email_through_the_api_removes_the_same_members(app) {
+        let org = acme(&app).await;
+        let (status, body) = app.api_put("/api/0/organizations/acme/", json!({"requireEmailVerification": true})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["requireEmailVerification"], true);
+        app.wait_for_jobs().await;
+        let states = member_states(&app, org.id).await;
+        let mut joined: Vec<&str> = states.iter().filter_map(|(u, _)| u.as_deref()).collect();
+        joined.sort_unstable();
+        assert_eq!(joined, ["owner", "v1", "v2"]);
+        let mails = outbox(&app).await;
+        let mandatory: Vec<_> = mails.iter().filter(|m| m.kind == "user.setup_email").map(|m| m.to_address.as_str()).collect();
+        assert_eq!(mandatory.len(), 2, "{mandatory:?}");
+        assert!(mandatory.contains(&"u1@example.com") && mandatory.contains(&"u2@example.com"));
+    }
+
     async fn requiring_two_factor_removes_members_without_it_and_locks_out_old_sessions(app) {
         let owner = app.create_user("owner").await;
         let org = app.create_org(&owner, "Acme", "acme").await;
