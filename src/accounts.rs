@@ -62,20 +62,12 @@ pub fn set_active(
                 "This is the last active superuser: make someone else a superuser first.".into(),
             ));
         }
-        User::set_flags_ending_sessions(conn, user.id, active, user.is_superuser)?;
         let name = if active {
             event::USER_ACTIVATE
         } else {
             event::USER_DEACTIVATE
         };
-        instance_audit::record(
-            conn,
-            actor,
-            name,
-            Some(user.id),
-            json!({"username": user.username}),
-        )?;
-        target(conn, user_id)
+        apply_flags(conn, actor, &user, active, user.is_superuser, name)
     })
 }
 
@@ -94,21 +86,34 @@ pub fn set_superuser(
         if !superuser && user.is_active && User::lock_active_superusers(conn)? <= 1 {
             return Err(SaveError::Refused(ERR_LAST_SUPERUSER.into()));
         }
-        User::set_flags_ending_sessions(conn, user.id, user.is_active, superuser)?;
         let name = if superuser {
             event::SUPERUSER_GRANT
         } else {
             event::SUPERUSER_REVOKE
         };
-        instance_audit::record(
-            conn,
-            actor,
-            name,
-            Some(user.id),
-            json!({"username": user.username}),
-        )?;
-        target(conn, user_id)
+        apply_flags(conn, actor, &user, user.is_active, superuser, name)
     })
+}
+
+/// Sets a user's active / superuser flags (ending their sessions), records `event` in the instance
+/// audit log, and returns the user as stored now.
+fn apply_flags(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    user: &User,
+    active: bool,
+    superuser: bool,
+    name: &str,
+) -> Result<User, SaveError> {
+    User::set_flags_ending_sessions(conn, user.id, active, superuser)?;
+    instance_audit::record(
+        conn,
+        actor,
+        name,
+        Some(user.id),
+        json!({"username": user.username}),
+    )?;
+    target(conn, user.id)
 }
 
 /// Removes the user's second factors (they enrol again); `false` when there were none.
