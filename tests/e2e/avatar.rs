@@ -1,8 +1,8 @@
 use thirtyfour::prelude::*;
 
-use crate::browser::{click_button, fill, follow_link, text_of, with_browser};
+use crate::browser::{click_button, follow_link, log_in, text_of, with_browser};
 use crate::common::images::png;
-use crate::common::{Backend, PASSWORD, TestApp};
+use crate::common::{Backend, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_uploads_an_avatar_sees_it_in_the_sidebar_and_switches_back_to_initials() {
@@ -15,13 +15,7 @@ async fn an_owner_uploads_an_avatar_sees_it_in_the_sidebar_and_switches_back_to_
     let tiny = dir.path().join("tiny.png");
     std::fs::write(&tiny, png(64, 64)).unwrap();
     with_browser("avatar", |driver| async move {
-        driver
-            .goto(app.url("/login?next=/settings/acme/"))
-            .await
-            .unwrap();
-        fill(&driver, "username", "owner").await;
-        fill(&driver, "password", PASSWORD).await;
-        click_button(&driver, "Log in").await;
+        log_in(&driver, &app.url("/login?next=/settings/acme/"), "owner").await;
         // the sidebar starts with the initials
         assert_eq!(
             text_of(&driver, ".sidebar svg.letter-avatar text").await,

@@ -124,6 +124,14 @@ async fn try_screenshot(driver: &WebDriver, name: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// Logs in through the login form at `login_url` (which may carry `?next=`).
+pub async fn log_in(driver: &WebDriver, login_url: &str, username: &str) {
+    driver.goto(login_url).await.unwrap();
+    fill(driver, "username", username).await;
+    fill(driver, "password", crate::common::PASSWORD).await;
+    click_button(driver, "Log in").await;
+}
+
 /// Types into the input with this `name`.
 pub async fn fill(driver: &WebDriver, name: &str, value: &str) {
     let input = driver

@@ -1,6 +1,6 @@
 use thirtyfour::prelude::*;
 
-use crate::browser::{click_button, fill, follow_link, screenshot, text_of, with_browser};
+use crate::browser::{click_button, fill, follow_link, log_in, screenshot, text_of, with_browser};
 use crate::common::{Backend, PASSWORD, TestApp, next_totp_code, totp_code, unverify};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -13,13 +13,12 @@ async fn requiring_email_verification_turns_an_unverified_member_into_a_pending_
         .await;
     unverify(&app, &lee).await;
     with_browser("require-email", |driver| async move {
-        driver
-            .goto(app.url("/login?next=/settings/acme/members/"))
-            .await
-            .unwrap();
-        fill(&driver, "username", "owner").await;
-        fill(&driver, "password", PASSWORD).await;
-        click_button(&driver, "Log in").await;
+        log_in(
+            &driver,
+            &app.url("/login?next=/settings/acme/members/"),
+            "owner",
+        )
+        .await;
         let members = text_of(&driver, "table.members").await;
         assert!(members.contains("lee"), "{members}");
 
@@ -74,13 +73,7 @@ async fn a_user_sets_up_two_factor_and_logs_in_with_a_code() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     app.create_user("tess").await;
     with_browser("totp", |driver| async move {
-        driver
-            .goto(app.url("/login?next=/account/security/"))
-            .await
-            .unwrap();
-        fill(&driver, "username", "tess").await;
-        fill(&driver, "password", PASSWORD).await;
-        click_button(&driver, "Log in").await;
+        log_in(&driver, &app.url("/login?next=/account/security/"), "tess").await;
         let secret = text_of(&driver, "#totp-secret").await;
         screenshot(&driver, "security").await;
         fill(&driver, "code", &totp_code(&secret)).await;

@@ -1,9 +1,9 @@
 use thirtyfour::prelude::*;
 
 use crate::browser::{
-    click_button, fill, follow_css, follow_link, screenshot, text_of, with_browser,
+    click_button, fill, follow_css, follow_link, log_in, screenshot, text_of, with_browser,
 };
-use crate::common::{Backend, PASSWORD, TestApp};
+use crate::common::{Backend, TestApp};
 
 const KEY: &str = "IbXZDWy8DcGLVoT_Z6-ODALEnsyhKiC_i-0r3azaztQ";
 
@@ -13,13 +13,7 @@ async fn an_owner_adds_edits_and_removes_a_relay() {
     let owner = app.create_user("owner").await;
     app.create_org(&owner, "Acme", "acme").await;
     with_browser("relays", |driver| async move {
-        driver
-            .goto(app.url("/login?next=/settings/acme/"))
-            .await
-            .unwrap();
-        fill(&driver, "username", "owner").await;
-        fill(&driver, "password", PASSWORD).await;
-        click_button(&driver, "Log in").await;
+        log_in(&driver, &app.url("/login?next=/settings/acme/"), "owner").await;
         follow_link(&driver, "Relays").await;
 
         fill(&driver, "name", "Office").await;

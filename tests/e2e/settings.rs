@@ -1,7 +1,7 @@
 use thirtyfour::prelude::*;
 
-use crate::browser::{click_button, fill, follow_link, screenshot, text_of, with_browser};
-use crate::common::{Backend, PASSWORD, TestApp};
+use crate::browser::{click_button, fill, follow_link, log_in, screenshot, text_of, with_browser};
+use crate::common::{Backend, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_changes_settings_confirms_a_slug_change_and_reads_the_audit_log() {
@@ -9,10 +9,7 @@ async fn an_owner_changes_settings_confirms_a_slug_change_and_reads_the_audit_lo
     let owner = app.create_user("owner").await;
     app.create_org(&owner, "Acme", "acme").await;
     with_browser("settings", |driver| async move {
-        driver.goto(app.url("/login")).await.unwrap();
-        fill(&driver, "username", "owner").await;
-        fill(&driver, "password", PASSWORD).await;
-        click_button(&driver, "Log in").await;
+        log_in(&driver, &app.url("/login"), "owner").await;
         driver.goto(app.url("/settings/acme/")).await.unwrap();
 
         fill(&driver, "name", "Acme Corp").await;

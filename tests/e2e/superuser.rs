@@ -1,6 +1,6 @@
 use thirtyfour::prelude::*;
 
-use crate::browser::{click_button, fill, follow_link, text_of, with_browser};
+use crate::browser::{click_button, fill, follow_link, log_in, text_of, with_browser};
 use crate::common::{Backend, PASSWORD, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -14,10 +14,7 @@ async fn a_superuser_turns_on_superuser_mode_and_grants_a_permission() {
     .await;
     app.create_user_with("carol", true).await;
     with_browser("superuser", |driver| async move {
-        driver.goto(app.url("/login")).await.unwrap();
-        fill(&driver, "username", "admin").await;
-        fill(&driver, "password", PASSWORD).await;
-        click_button(&driver, "Log in").await;
+        log_in(&driver, &app.url("/login"), "admin").await;
         follow_link(&driver, "Manage").await;
         // the manage link asks for the password first
         assert!(
