@@ -1,19 +1,15 @@
 //! Builds the actix `App` (routes, middleware, shared state) and runs the HTTP server. Used by
 //! `orgsettings serve` and by the tests, so both run exactly the same stack.
 
-use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{PersistentSession, TtlExtensionPolicy};
-use actix_session::storage::{
-    CookieSessionStore, LoadError, RedisSessionStore, SaveError, SessionKey, SessionStore,
-    UpdateError,
-};
+use actix_session::storage::SessionStore;
 use actix_web::body::MessageBody;
-use actix_web::cookie::{Key, SameSite, time::Duration as CookieDuration};
+use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
@@ -22,6 +18,7 @@ use anyhow::Context;
 use crate::config::Settings;
 use crate::db::{AnyConnection, Pool};
 use crate::web::error::AppError;
+pub use crate::web::session_store::Sessions;
 use crate::web::{csrf, form_error, log_request, not_found, routes};
 
 /// Largest form body accepted (URL-encoded forms); larger gets 413.
@@ -59,72 +56,6 @@ impl AppState {
             f(&mut conn).map_err(Into::into)
         })
         .await?
-    }
-}
-
-/// Where sessions are kept: one `SessionStore` type for both choices, so one `App` type serves either.
-#[derive(Clone)]
-pub enum Sessions {
-    /// Signed and encrypted in the cookie itself.
-    Cookie,
-    /// In Redis; the cookie holds only the session id.
-    Redis(RedisSessionStore),
-}
-
-impl Sessions {
-    pub async fn redis(url: &str) -> anyhow::Result<Self> {
-        let store = RedisSessionStore::new(url)
-            .await
-            .with_context(|| format!("connecting to Redis at {url} for sessions"))?;
-        Ok(Sessions::Redis(store))
-    }
-}
-
-type SessionState = HashMap<String, String>;
-
-impl SessionStore for Sessions {
-    async fn load(&self, key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
-        match self {
-            Sessions::Cookie => CookieSessionStore::default().load(key).await,
-            Sessions::Redis(store) => store.load(key).await,
-        }
-    }
-
-    async fn save(
-        &self,
-        state: SessionState,
-        ttl: &CookieDuration,
-    ) -> Result<SessionKey, SaveError> {
-        match self {
-            Sessions::Cookie => CookieSessionStore::default().save(state, ttl).await,
-            Sessions::Redis(store) => store.save(state, ttl).await,
-        }
-    }
-
-    async fn update(
-        &self,
-        key: SessionKey,
-        state: SessionState,
-        ttl: &CookieDuration,
-    ) -> Result<SessionKey, UpdateError> {
-        match self {
-            Sessions::Cookie => CookieSessionStore::default().update(key, state, ttl).await,
-            Sessions::Redis(store) => store.update(key, state, ttl).await,
-        }
-    }
-
-    async fn update_ttl(&self, key: &SessionKey, ttl: &CookieDuration) -> anyhow::Result<()> {
-        match self {
-            Sessions::Cookie => CookieSessionStore::default().update_ttl(key, ttl).await,
-            Sessions::Redis(store) => store.update_ttl(key, ttl).await,
-        }
-    }
-
-    async fn delete(&self, key: &SessionKey) -> anyhow::Result<()> {
-        match self {
-            Sessions::Cookie => CookieSessionStore::default().delete(key).await,
-            Sessions::Redis(store) => store.delete(key).await,
-        }
     }
 }
 

@@ -140,7 +140,7 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let sessions = match &args.redis_url {
             Some(redis) => Sessions::redis(redis).await?,
-            None => Sessions::Cookie,
+            None => Sessions::Database(pool.clone()),
         };
         let smtp = match &settings.mail.smtp_url {
             Some(url) => Some(crate::mail::sender::transport(url)?),

@@ -8,9 +8,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
-use crate::auth::throttle;
 use crate::db::{Backend, DatabaseUrl};
 use crate::mail::MailSettings;
+use crate::ratelimit;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -112,15 +112,22 @@ pub struct ServeArgs {
     #[arg(long, env = "ORGSETTINGS_COOKIE_SECURE")]
     pub cookie_secure: Option<bool>,
 
-    /// Take the client IP from `X-Forwarded-For` / `Forwarded` (only behind a reverse proxy that sets them)
-    #[arg(long, env = "ORGSETTINGS_TRUST_PROXY", default_value_t = false)]
-    pub trust_proxy: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: comma-separated addresses or CIDR ranges
+    /// (e.g. `127.0.0.1,10.0.0.0/8`). The client is the rightmost address that is not one of them.
+    /// Empty: the connection's peer is the client, and `X-Forwarded-For` is ignored
+    #[arg(long, env = "ORGSETTINGS_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
 
-    /// Failed logins allowed per IP and per account within the window before 429
+    /// Replaced by ORGSETTINGS_TRUSTED_PROXIES; setting it is an error that says so
+    #[arg(long, env = "ORGSETTINGS_TRUST_PROXY", hide = true)]
+    pub trust_proxy: Option<String>,
+
+    /// Failed password or code checks allowed per client address and per account within the
+    /// window, before the next one is refused (429)
     #[arg(long, env = "ORGSETTINGS_LOGIN_MAX_FAILURES", default_value_t = 10)]
     pub login_max_failures: u32,
 
-    /// Length of the failed-login window, in seconds
+    /// Length of the failed-check window, in seconds
     #[arg(long, env = "ORGSETTINGS_LOGIN_WINDOW_SECS", default_value_t = 900)]
     pub login_window_secs: u64,
 
@@ -253,13 +260,92 @@ impl Default for Features {
     }
 }
 
+/// The reverse proxies in front of the app (`ORGSETTINGS_TRUSTED_PROXIES`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// Parses `addr,addr/len,…`; a bare address is a range of one.
+    pub fn parse(spec: &str) -> anyhow::Result<Self> {
+        let mut nets = Vec::new();
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let net = match item.parse::<ipnet::IpNet>() {
+                Ok(net) => net,
+                Err(_) => match item.parse::<std::net::IpAddr>() {
+                    Ok(addr) => ipnet::IpNet::from(addr),
+                    Err(_) => bail!(
+                        "`{item}` in ORGSETTINGS_TRUSTED_PROXIES is neither an IP address nor a CIDR \
+                         range such as 10.0.0.0/8"
+                    ),
+                },
+            };
+            nets.push(net.trunc());
+        }
+        Ok(Self(nets))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn contains(&self, addr: std::net::IpAddr) -> bool {
+        let addr = canonical(addr);
+        self.0.iter().any(|net| net.contains(&addr))
+    }
+
+    /// The client behind the proxies: when the connection comes from a trusted proxy, the rightmost
+    /// `X-Forwarded-For` address that is not a trusted proxy (the leftmost when all are); otherwise
+    /// the peer itself. Entries left of the first one that does not parse are never believed.
+    pub fn client(&self, peer: std::net::IpAddr, forwarded_for: &[&str]) -> std::net::IpAddr {
+        if !self.contains(peer) {
+            return canonical(peer);
+        }
+        let mut client = canonical(peer);
+        let hops = forwarded_for
+            .iter()
+            .flat_map(|value| value.split(','))
+            .collect::<Vec<_>>();
+        for hop in hops.into_iter().rev() {
+            let Some(addr) = parse_hop(hop) else {
+                break;
+            };
+            client = addr;
+            if !self.contains(addr) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+/// An IPv4 address seen as `::ffff:a.b.c.d` is the IPv4 address.
+fn canonical(addr: std::net::IpAddr) -> std::net::IpAddr {
+    match addr {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, std::net::IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// One `X-Forwarded-For` entry: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or `[2001:db8::1]:443`.
+fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
+    let hop = hop.trim();
+    if let Ok(addr) = hop.parse::<std::net::IpAddr>() {
+        return Some(canonical(addr));
+    }
+    hop.parse::<std::net::SocketAddr>()
+        .ok()
+        .map(|s| canonical(s.ip()))
+}
+
 /// The resolved settings the running app uses (built from [`ServeArgs`], or directly by tests).
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub public_url: url::Url,
     pub cookie_secure: bool,
-    pub trust_proxy: bool,
-    pub login_throttle: throttle::Policy,
+    /// The reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
+    /// Failed password or code checks allowed per client address and per account.
+    pub login_throttle: ratelimit::Policy,
     pub features: Features,
     /// Superuser mode ends after this long without a request.
     pub superuser_idle: Duration,
@@ -274,11 +360,8 @@ impl Settings {
         Self {
             cookie_secure: public_url.scheme() == "https",
             public_url,
-            trust_proxy: false,
-            login_throttle: throttle::Policy {
-                max_failures: 10,
-                window: Duration::from_secs(900),
-            },
+            trusted_proxies: TrustedProxies::default(),
+            login_throttle: ratelimit::Policy::new(10, Duration::from_secs(900)),
             features: Features::default(),
             superuser_idle: Duration::from_secs(15 * 60),
             superuser_max: Duration::from_secs(6 * 3600),
@@ -297,11 +380,18 @@ impl Settings {
         if let Some(secure) = args.cookie_secure {
             settings.cookie_secure = secure;
         }
-        settings.trust_proxy = args.trust_proxy;
-        settings.login_throttle = throttle::Policy {
-            max_failures: args.login_max_failures.max(1),
-            window: Duration::from_secs(args.login_window_secs.max(1)),
-        };
+        if args.trust_proxy.is_some() {
+            bail!(
+                "ORGSETTINGS_TRUST_PROXY is gone: list your reverse proxies in ORGSETTINGS_TRUSTED_PROXIES \
+                 instead (addresses or CIDR ranges, e.g. ORGSETTINGS_TRUSTED_PROXIES=127.0.0.1), so a \
+                 client cannot choose its own address with X-Forwarded-For"
+            );
+        }
+        settings.trusted_proxies = TrustedProxies::parse(&args.trusted_proxies)?;
+        settings.login_throttle = ratelimit::Policy::new(
+            args.login_max_failures.max(1),
+            Duration::from_secs(args.login_window_secs.max(1)),
+        );
         settings.features = Features::parse(&args.features)?;
         settings.superuser_idle = Duration::from_secs(args.superuser_idle_secs.max(1));
         settings.superuser_max = Duration::from_secs(args.superuser_max_secs.max(1));
@@ -417,6 +507,65 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("organizations:relay"), "{err}");
+    }
+
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn without_trusted_proxies_the_peer_is_the_client_whatever_the_header_says() {
+        let none = TrustedProxies::parse("").unwrap();
+        assert_eq!(
+            none.client(ip("198.51.100.9"), &["203.0.113.7"]),
+            ip("198.51.100.9")
+        );
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_rightmost_untrusted_address_is_the_client() {
+        let proxies = TrustedProxies::parse("127.0.0.1, 10.0.0.0/8").unwrap();
+        // the client put a fake address first; the proxy appended the real one
+        assert_eq!(
+            proxies.client(ip("127.0.0.1"), &["6.6.6.6, 203.0.113.7"]),
+            ip("203.0.113.7")
+        );
+        // two trusted hops, over two headers
+        assert_eq!(
+            proxies.client(ip("10.1.2.3"), &["6.6.6.6, 203.0.113.7", "10.9.9.9"]),
+            ip("203.0.113.7")
+        );
+        // only proxies: the leftmost
+        assert_eq!(
+            proxies.client(ip("127.0.0.1"), &["10.0.0.5"]),
+            ip("10.0.0.5")
+        );
+        // garbage is never believed, nor anything left of it
+        assert_eq!(
+            proxies.client(ip("127.0.0.1"), &["6.6.6.6, not-an-ip"]),
+            ip("127.0.0.1")
+        );
+        // ports and brackets are stripped
+        assert_eq!(
+            proxies.client(ip("127.0.0.1"), &["[2001:db8::1]:443"]),
+            ip("2001:db8::1")
+        );
+        // a connection from elsewhere is not a proxy: its header is ignored
+        assert_eq!(
+            proxies.client(ip("192.0.2.1"), &["203.0.113.7"]),
+            ip("192.0.2.1")
+        );
+        // IPv4 seen through an IPv6 socket
+        assert_eq!(
+            proxies.client(ip("::ffff:127.0.0.1"), &["203.0.113.7"]),
+            ip("203.0.113.7")
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_refuse_what_is_not_an_address_or_range() {
+        let err = TrustedProxies::parse("10.0.0.0/8, proxy.local").unwrap_err();
+        assert!(err.to_string().contains("`proxy.local`"), "{err}");
     }
 
     #[test]

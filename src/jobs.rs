@@ -1,6 +1,6 @@
 //! Background work: the requirement jobs a save records, started right after its commit; and, in
-//! `serve`, deletions whose grace period is over and requirement jobs left unfinished (by a crash or
-//! a failure), at start and then every minute.
+//! `serve`, deletions whose grace period is over, requirement jobs left unfinished (by a crash or
+//! a failure), expired sessions and old rate-limit events, at start and then every minute.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +8,12 @@ use std::time::Duration;
 use crate::config::Settings;
 use crate::db::{Pool, query};
 use crate::members;
+use crate::models::session;
+use crate::ratelimit;
 use crate::settings::delete;
+
+/// Counted attempts are kept this long at most (the longest rate-limit window in use).
+const RATE_EVENTS_KEPT: Duration = Duration::from_secs(24 * 3600);
 
 pub const INTERVAL: Duration = Duration::from_secs(60);
 
@@ -54,6 +59,8 @@ pub async fn run(pool: Pool, settings: Arc<Settings>) {
             let mut conn = pool.get()?;
             let deleted = delete::delete_due(&mut conn, query::now())?;
             let removed = members::run_unfinished_jobs(&mut conn, &settings)?;
+            session::purge_expired(&mut conn)?;
+            ratelimit::purge(&mut conn, RATE_EVENTS_KEPT)?;
             Ok((deleted, removed))
         })
         .await;

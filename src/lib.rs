@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod mail;
 pub mod members;
 pub mod models;
+pub mod ratelimit;
 pub mod settings;
 pub mod validation;
 pub mod web;

@@ -9,6 +9,7 @@ use diesel::QueryResult;
 use super::{password, throttle};
 use crate::db::AnyConnection;
 use crate::models::user::User;
+use crate::ratelimit::{self, Policy, Scope};
 
 pub const INVALID_LOGIN: &str = "Please enter a correct username and password.";
 
@@ -25,31 +26,30 @@ pub enum LoginOutcome {
     },
 }
 
-/// The throttle scopes of one attempt: the client's IP and the account name as typed (lowercased).
-pub fn scopes(login: &str, ip: &str) -> Vec<String> {
-    vec![
-        format!("ip:{ip}"),
-        format!("user:{}", login.trim().to_lowercase()),
-    ]
-}
-
-/// Checks a username-or-email and password. Failures count toward the throttle; a success clears the
-/// account's count and records the login time.
+/// Checks a username-or-email and password. The attempt is counted before the password is checked,
+/// per client address and per account the name resolves to (so `alice` and `alice@example.com`
+/// share one count), or per name when it resolves to none. A success takes the attempt back,
+/// clears the account's password failures and records the login time.
 pub fn authenticate(
     conn: &mut AnyConnection,
     login: &str,
     password_input: &str,
     ip: &str,
-    policy: throttle::Policy,
+    policy: Policy,
 ) -> QueryResult<LoginOutcome> {
-    let scopes = scopes(login, ip);
-    if let Some(retry_after) = throttle::retry_after(conn, &scopes, policy)? {
-        return Ok(LoginOutcome::Throttled { retry_after });
-    }
     let candidates: Vec<User> = if login.trim().is_empty() {
         Vec::new()
     } else {
         User::find_by_login(conn, login)?
+    };
+    let scopes: Vec<Scope> = if candidates.is_empty() {
+        vec![Scope::UnknownLogin(login.trim().to_lowercase())]
+    } else {
+        candidates.iter().map(|u| Scope::Password(u.id)).collect()
+    };
+    let attempt = match ratelimit::acquire(conn, &throttle::limits(policy, ip, scopes))? {
+        Ok(attempt) => attempt,
+        Err(retry_after) => return Ok(LoginOutcome::Throttled { retry_after }),
     };
     let mut matched = None;
     let mut verified_any = false;
@@ -64,15 +64,16 @@ pub fn authenticate(
         password::verify_dummy(password_input);
     }
     match matched {
-        Some(user) if !user.is_active => Ok(LoginOutcome::Inactive),
+        Some(user) if !user.is_active => {
+            attempt.forgive(conn)?;
+            Ok(LoginOutcome::Inactive)
+        }
         Some(user) => {
-            throttle::clear(conn, &scopes[1])?;
+            attempt.forgive(conn)?;
+            ratelimit::clear(conn, &Scope::Password(user.id))?;
             User::record_login(conn, user.id)?;
             Ok(LoginOutcome::Success(user))
         }
-        None => {
-            throttle::record_failure(conn, &scopes, policy)?;
-            Ok(LoginOutcome::Invalid)
-        }
+        None => Ok(LoginOutcome::Invalid),
     }
 }

@@ -1,83 +1,72 @@
-//! Failed-login throttle, kept in the database so that every instance behind one database counts the
-//! same failures. A scope is a string such as `ip:203.0.113.7` or `user:alice`.
+//! The throttle around every check of a password or a second-factor code: logins, the second step
+//! of a login, superuser mode, removing an organization, turning two-factor authentication off or
+//! making new recovery codes. Each check is counted before it runs, per client address and per
+//! account ([`crate::ratelimit`]), so parallel guesses get no more tries than sequential ones.
+//! Password failures and second-factor failures are counted apart: knowing the password gives no
+//! fresh supply of code guesses.
 
 use std::time::Duration;
 
-use chrono::NaiveDateTime;
-use diesel::prelude::*;
+use crate::db::AnyConnection;
+use crate::ratelimit::{self, Limit, Policy, Scope};
 
-use crate::db::schema::auth_failures;
-use crate::db::{AnyConnection, query};
-
-/// How many failures a scope may have within the window before it is refused.
-#[derive(Debug, Clone, Copy)]
-pub struct Policy {
-    pub max_failures: u32,
-    pub window: Duration,
+/// What is being checked, and for which account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secret {
+    Password {
+        user_id: i64,
+    },
+    /// An authenticator code or a recovery code.
+    SecondFactor {
+        user_id: i64,
+    },
 }
 
-impl Policy {
-    fn cutoff(&self, now: NaiveDateTime) -> NaiveDateTime {
-        let window = chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::MAX);
-        now.checked_sub_signed(window).unwrap_or(NaiveDateTime::MIN)
-    }
-}
-
-/// When any scope has used up its failures: how long until the oldest of them leaves the window.
-pub fn retry_after(
-    conn: &mut AnyConnection,
-    scopes: &[String],
-    policy: Policy,
-) -> QueryResult<Option<Duration>> {
-    let now = query::now();
-    let cutoff = policy.cutoff(now);
-    let mut longest: Option<Duration> = None;
-    for scope in scopes {
-        let recent: Vec<NaiveDateTime> = auth_failures::table
-            .filter(auth_failures::scope.eq(scope))
-            .filter(auth_failures::created_at.gt(cutoff))
-            .order(auth_failures::created_at.desc())
-            .limit(i64::from(policy.max_failures))
-            .select(auth_failures::created_at)
-            .load(conn)?;
-        if recent.len() < policy.max_failures as usize {
-            continue;
+impl Secret {
+    fn scope(self) -> Scope {
+        match self {
+            Secret::Password { user_id } => Scope::Password(user_id),
+            Secret::SecondFactor { user_id } => Scope::SecondFactor(user_id),
         }
-        // The failure that must age out before one more attempt is allowed.
-        let Some(oldest) = recent.last() else {
-            continue;
-        };
-        let frees_at = *oldest + chrono::Duration::from_std(policy.window).unwrap_or_default();
-        let wait = (frees_at - now).to_std().unwrap_or(Duration::from_secs(1));
-        longest = Some(longest.map_or(wait, |l| l.max(wait)));
     }
-    Ok(longest)
 }
 
-/// Counts one failure against each scope, and forgets failures older than the window.
-pub fn record_failure(
+/// The answer of a throttled check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    Passed,
+    Failed,
+    /// Too many recent failures from this address or for this account: nothing was checked.
+    Throttled {
+        retry_after: Duration,
+    },
+}
+
+/// The limits of one check: the client's address and the account's secret.
+pub fn limits(policy: Policy, ip: &str, scopes: impl IntoIterator<Item = Scope>) -> Vec<Limit> {
+    std::iter::once(Scope::Ip(ip.to_owned()))
+        .chain(scopes)
+        .map(|scope| Limit::new(scope, policy))
+        .collect()
+}
+
+/// Runs `verify` (which checks the password or code) under the throttle. A pass is not counted and
+/// clears the account's failures of that kind; a failure stays counted.
+pub fn check(
     conn: &mut AnyConnection,
-    scopes: &[String],
     policy: Policy,
-) -> QueryResult<()> {
-    let now = query::now();
-    diesel::delete(auth_failures::table.filter(auth_failures::created_at.le(policy.cutoff(now))))
-        .execute(conn)?;
-    // one statement per scope: the MultiConnection has no batch insert
-    for scope in scopes {
-        diesel::insert_into(auth_failures::table)
-            .values((
-                auth_failures::scope.eq(scope.as_str()),
-                auth_failures::created_at.eq(now),
-            ))
-            .execute(conn)?;
+    ip: &str,
+    secret: Secret,
+    verify: impl FnOnce(&mut AnyConnection) -> anyhow::Result<bool>,
+) -> anyhow::Result<Check> {
+    let attempt = match ratelimit::acquire(conn, &limits(policy, ip, [secret.scope()]))? {
+        Ok(attempt) => attempt,
+        Err(retry_after) => return Ok(Check::Throttled { retry_after }),
+    };
+    if !verify(conn)? {
+        return Ok(Check::Failed);
     }
-    Ok(())
-}
-
-/// Forgets a scope's failures (after a successful login to that account).
-pub fn clear(conn: &mut AnyConnection, scope: &str) -> QueryResult<()> {
-    diesel::delete(auth_failures::table.filter(auth_failures::scope.eq(scope)))
-        .execute(conn)
-        .map(|_| ())
+    attempt.forgive(conn)?;
+    ratelimit::clear(conn, &secret.scope())?;
+    Ok(Check::Passed)
 }

@@ -12,6 +12,7 @@ diesel::table! {
         session_version -> Integer,
         date_joined -> Timestamp,
         last_login -> Nullable<Timestamp>,
+        email_normalized -> Text,
     }
 }
 
@@ -23,6 +24,7 @@ diesel::table! {
         is_verified -> Bool,
         validation_hash -> Text,
         date_hash_added -> Timestamp,
+        email_normalized -> Text,
     }
 }
 
@@ -58,6 +60,7 @@ diesel::table! {
         token -> Nullable<Text>,
         token_expires_at -> Nullable<Timestamp>,
         date_added -> Timestamp,
+        email_normalized -> Nullable<Text>,
     }
 }
 
@@ -182,10 +185,22 @@ diesel::table! {
 }
 
 diesel::table! {
-    auth_failures (id) {
+    /// One counted attempt (a password or code check, an invitation) per row, per scope.
+    rate_events (id) {
         id -> BigInt,
         scope -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        key_hash -> Text,
+        user_id -> Nullable<BigInt>,
+        state -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
     }
 }
 
@@ -200,6 +215,7 @@ diesel::table! {
 diesel::joinable!(user_emails -> users (user_id));
 diesel::joinable!(user_permissions -> users (user_id));
 diesel::joinable!(authenticators -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(organization_members -> organizations (organization_id));
 diesel::joinable!(organization_members -> users (user_id));
 diesel::joinable!(organization_options -> organizations (organization_id));
@@ -225,6 +241,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     authenticators,
     emails,
     jobs,
-    auth_failures,
+    rate_events,
+    sessions,
     setup_tokens,
 );

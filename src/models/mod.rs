@@ -11,6 +11,7 @@ pub mod option;
 pub mod organization;
 pub mod permission;
 pub mod role;
+pub mod session;
 pub mod setup;
 pub mod slug;
 pub mod user;

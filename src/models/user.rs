@@ -242,7 +242,7 @@ impl User {
         .execute(conn)
     }
 
-    /// Sets the user's flags and bumps `session_version`, which ends every session of the user.
+    /// Sets the user's flags and ends every session of the user.
     pub fn set_flags_ending_sessions(
         conn: &mut AnyConnection,
         id: i64,
@@ -253,18 +253,19 @@ impl User {
             .set((
                 users::is_active.eq(is_active),
                 users::is_superuser.eq(is_superuser),
-                users::session_version.eq(users::session_version + 1),
             ))
-            .execute(conn)
-            .map(|_| ())
+            .execute(conn)?;
+        Self::end_sessions(conn, id)
     }
 
-    /// Ends every session of the user (a privilege changed).
+    /// Ends every session of the user (a password or privilege changed): the stored sessions are
+    /// deleted, and `session_version` is bumped, which also ends sessions kept in Redis (a session
+    /// remembers the version it was made with).
     pub fn end_sessions(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
         diesel::update(users::table.find(id))
             .set(users::session_version.eq(users::session_version + 1))
-            .execute(conn)
-            .map(|_| ())
+            .execute(conn)?;
+        crate::models::session::delete_for_user(conn, id).map(|_| ())
     }
 
     pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {

@@ -3,18 +3,20 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::error::AppError;
 use super::page::{PageCtx, render};
-use super::see_other;
 use super::session::{self, CurrentUser, FlashLevel, MaybeUser};
+use super::{client_ip, see_other};
 use crate::accounts::{self, UserEmail};
 use crate::app::AppState;
+use crate::auth::throttle::{self, Check, Secret};
 use crate::auth::two_factor;
 use crate::models::organization::Organization;
+use crate::ratelimit;
 use crate::settings::flags::{Flag, Flags};
 use crate::validation::SaveError;
 
@@ -166,7 +168,7 @@ async fn security_page(
             .map_err(AppError::Internal)?;
         (secret, qr)
     };
-    let new_codes = match session.remove(NEW_CODES) {
+    let new_codes = match session::take(session, NEW_CODES) {
         Some(raw) => serde_json::from_str(&raw).unwrap_or_default(),
         None => Vec::new(),
     };
@@ -200,28 +202,45 @@ pub struct SecurityForm {
 }
 
 /// `POST /account/security/`: confirm the setup with a `code`, make new recovery codes, or turn
-/// two-factor authentication off (both with a current code).
+/// two-factor authentication off (both with a current code). Every code check goes through the
+/// second-factor throttle.
 pub async fn security_submit(
     state: web::Data<AppState>,
     session: Session,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     form: web::Form<SecurityForm>,
 ) -> Result<HttpResponse, AppError> {
     let SecurityForm { action, code } = form.into_inner();
-    let wrong = || "That code is not right. Enter the 6-digit code your app shows now.".to_owned();
+    let ip = client_ip(&req).unwrap_or_else(|| "unknown".into());
+    let policy = state.settings.login_throttle;
+    let secret_of = Secret::SecondFactor { user_id: user.id };
+    let refused = |checked: Check| match checked {
+        Check::Throttled { retry_after } => format!(
+            "Too many failed attempts. Wait {} before trying again.",
+            ratelimit::wait_text(retry_after)
+        ),
+        _ => "That code is not right. Enter the 6-digit code your app shows now.".to_owned(),
+    };
     match action.as_str() {
         "enrol" | "" => {
             let Some(secret) = session.get::<String>(PENDING_SECRET).ok().flatten() else {
                 return Ok(see_other("/account/security/"));
             };
             let enrolling = user.clone();
-            let codes = state
-                .db(move |conn| {
-                    two_factor::enrol(conn, &enrolling, &secret, &code).map_err(AppError::Internal)
+            let (checked, codes) = state
+                .db(move |conn| -> Result<_, AppError> {
+                    let mut codes = None;
+                    let checked = throttle::check(conn, policy, &ip, secret_of, |conn| {
+                        codes = two_factor::enrol(conn, &enrolling, &secret, &code)?;
+                        Ok(codes.is_some())
+                    })?;
+                    Ok((checked, codes))
                 })
                 .await?;
             let Some(codes) = codes else {
-                return security_page(&state, &session, &user, wrong(), StatusCode::BAD_REQUEST)
+                let error = refused(checked);
+                return security_page(&state, &session, &user, error, StatusCode::BAD_REQUEST)
                     .await;
             };
             session.remove(PENDING_SECRET);
@@ -238,8 +257,11 @@ pub async fn security_submit(
             let outcome = state
                 .db(
                     move |conn| -> Result<Result<Option<Vec<String>>, String>, AppError> {
-                        if !two_factor::verify(conn, &acting, &code).map_err(AppError::Internal)? {
-                            return Ok(Err(wrong()));
+                        let checked = throttle::check(conn, policy, &ip, secret_of, |conn| {
+                            two_factor::verify(conn, &acting, &code)
+                        })?;
+                        if checked != Check::Passed {
+                            return Ok(Err(refused(checked)));
                         }
                         if disable {
                             let required: Vec<String> =

@@ -12,8 +12,10 @@ use super::session::{self, FlashLevel, MaybeUser};
 use super::{client_ip, see_other};
 use crate::app::AppState;
 use crate::auth::login::{self, INVALID_LOGIN, LoginOutcome};
-use crate::auth::{throttle, two_factor};
+use crate::auth::throttle::{self, Check, Secret};
+use crate::auth::two_factor;
 use crate::models::user::User;
+use crate::ratelimit;
 
 /// Where to go after login when no (acceptable) `next` was given.
 pub const DEFAULT_LANDING: &str = "/organizations/";
@@ -130,13 +132,12 @@ pub async fn login(
                 .to_owned(),
         ),
         LoginOutcome::Throttled { retry_after } => {
-            let secs = retry_after.as_secs().max(1);
-            retry_after_secs = Some(secs);
+            retry_after_secs = Some(retry_after.as_secs().max(1));
             (
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
                     "Too many failed login attempts. Wait {} before trying again.",
-                    minutes(secs)
+                    ratelimit::wait_text(retry_after)
                 ),
             )
         }
@@ -224,21 +225,24 @@ pub async fn two_factor(
             let Some(user) = User::find(conn, user_id)?.filter(|u| u.is_active) else {
                 return Ok(Err(INVALID_LOGIN.into()));
             };
-            let scopes = login::scopes(&user.username, &ip);
-            if let Some(wait) = throttle::retry_after(conn, &scopes, policy)? {
-                return Ok(Err(format!(
+            let checked = throttle::check(
+                conn,
+                policy,
+                &ip,
+                Secret::SecondFactor { user_id },
+                |conn| two_factor::verify(conn, &user, &code),
+            )?;
+            Ok(match checked {
+                Check::Passed => Ok(user),
+                Check::Failed => Err(
+                    "That code is not right. Enter the code your app shows now, or a recovery code."
+                        .into(),
+                ),
+                Check::Throttled { retry_after } => Err(format!(
                     "Too many failed attempts. Wait {} before trying again.",
-                    minutes(wait.as_secs())
-                )));
-            }
-            if two_factor::verify(conn, &user, &code).map_err(AppError::Internal)? {
-                return Ok(Ok(user));
-            }
-            throttle::record_failure(conn, &scopes, policy)?;
-            Ok(Err(
-                "That code is not right. Enter the code your app shows now, or a recovery code."
-                    .into(),
-            ))
+                    ratelimit::wait_text(retry_after)
+                )),
+            })
         })
         .await?;
     match outcome {
@@ -259,13 +263,6 @@ pub async fn two_factor(
             };
             render(StatusCode::BAD_REQUEST, &page)
         }
-    }
-}
-
-fn minutes(secs: u64) -> String {
-    match secs.div_ceil(60) {
-        0 | 1 => "a minute".to_owned(),
-        n => format!("{n} minutes"),
     }
 }
 

@@ -18,6 +18,7 @@ pub mod organizations;
 pub mod page;
 pub mod relays;
 pub mod session;
+pub mod session_store;
 pub mod settings;
 pub mod setup;
 pub mod superuser;
@@ -163,31 +164,23 @@ pub fn form_error(err: actix_web::error::UrlencodedError, _: &HttpRequest) -> ac
     }
 }
 
-/// The client's IP address: the peer, or what the reverse proxy says when `trust_proxy` is on.
+/// The client's IP address: the connection's peer, or, when the peer is one of the trusted reverse
+/// proxies, the address they say the client has (see `config::TrustedProxies::client`).
 pub fn client_ip(req: &HttpRequest) -> Option<String> {
-    let trust_proxy = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|state| state.settings.trust_proxy);
-    if trust_proxy {
-        let info = req.connection_info();
-        if let Some(ip) = info.realip_remote_addr() {
-            return Some(strip_port(ip).to_owned());
-        }
+    let peer = req.peer_addr()?.ip();
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return Some(peer.to_string());
+    };
+    let proxies = &state.settings.trusted_proxies;
+    if proxies.is_empty() {
+        return Some(peer.to_string());
     }
-    req.peer_addr().map(|addr| addr.ip().to_string())
-}
-
-fn strip_port(addr: &str) -> &str {
-    // "[::1]:8000" → "::1", "1.2.3.4:80" → "1.2.3.4", "::1" stays
-    if let Some(rest) = addr.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    match addr.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') && port.chars().all(|c| c.is_ascii_digit()) => {
-            host
-        }
-        _ => addr,
-    }
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    Some(proxies.client(peer, &forwarded).to_string())
 }
 
 /// One log line per request: method, path, status, latency.
@@ -218,17 +211,4 @@ pub async fn log_request(
         ),
     }
     result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::strip_port;
-
-    #[test]
-    fn ports_are_stripped_from_forwarded_addresses() {
-        assert_eq!(strip_port("203.0.113.7:4711"), "203.0.113.7");
-        assert_eq!(strip_port("203.0.113.7"), "203.0.113.7");
-        assert_eq!(strip_port("[2001:db8::1]:443"), "2001:db8::1");
-        assert_eq!(strip_port("2001:db8::1"), "2001:db8::1");
-    }
 }

@@ -12,7 +12,8 @@ use super::error::AppError;
 use crate::app::AppState;
 use crate::models::user::User;
 
-const USER_ID: &str = "uid";
+/// The logged-in user's id (the session store reads it to tie the row to the user).
+pub(crate) const USER_ID: &str = "uid";
 /// The user's `session_version` when the session was made; a bump on the user ends the session.
 const USER_VERSION: &str = "uver";
 const FLASHES: &str = "flash";
@@ -68,24 +69,44 @@ impl Flash {
     }
 }
 
-/// Queues a message for the next page this session renders (after the redirect of a POST).
+/// At most this many messages wait for the next page; older ones give way to newer ones.
+pub const MAX_FLASHES: usize = 5;
+/// A message longer than this is cut (with an ellipsis): it quotes user input such as names.
+pub const MAX_FLASH_CHARS: usize = 300;
+
+/// Queues a message for the next page this session renders (after the redirect of a POST). The
+/// queue is bounded in count and length, so many POSTs without a page view cannot grow the session.
 pub fn flash(
     session: &Session,
     level: FlashLevel,
     message: impl Into<String>,
 ) -> Result<(), AppError> {
     let mut flashes: Vec<Flash> = session.get(FLASHES).ok().flatten().unwrap_or_default();
-    flashes.push(Flash {
-        level,
-        message: message.into(),
-    });
+    let mut message = message.into();
+    if message.chars().count() > MAX_FLASH_CHARS {
+        message = message.chars().take(MAX_FLASH_CHARS - 1).collect();
+        message.push('…');
+    }
+    flashes.push(Flash { level, message });
+    let excess = flashes.len().saturating_sub(MAX_FLASHES);
+    flashes.drain(..excess);
     session.insert(FLASHES, flashes)?;
     Ok(())
 }
 
+/// Removes a key and returns its value, if it was there. Unlike `Session::remove`, a session
+/// without the key is left unchanged, so the store is not written for nothing.
+pub fn take(session: &Session, key: &str) -> Option<String> {
+    if session.contains_key(key) {
+        session.remove(key)
+    } else {
+        None
+    }
+}
+
 /// Takes the queued messages; each is shown once.
 pub fn take_flashes(session: &Session) -> Vec<Flash> {
-    match session.remove(FLASHES) {
+    match take(session, FLASHES) {
         Some(raw) => serde_json::from_str(&raw).unwrap_or_default(),
         None => Vec::new(),
     }

@@ -14,12 +14,14 @@ use super::page::{PageCtx, render};
 use super::session::{self, CurrentUser, FlashLevel};
 use super::{client_ip, see_other};
 use crate::app::AppState;
-use crate::auth::{login, password, throttle};
+use crate::auth::password;
+use crate::auth::throttle::{self, Check, Secret};
 use crate::config::Settings;
 use crate::db::write_tx;
 use crate::models::instance_audit::{self, event};
 use crate::models::organization::Actor;
 use crate::models::user::User;
+use crate::ratelimit;
 
 const GRANT: &str = "su";
 pub const REASON_MAX_LEN: usize = 256;
@@ -210,22 +212,25 @@ pub async fn submit(
         .take(REASON_MAX_LEN)
         .collect::<String>();
     let ip = client_ip(&req);
-    let scopes = login::scopes(&user.username, ip.as_deref().unwrap_or("unknown"));
     let policy = state.settings.login_throttle;
-    let actor = Actor::user(&user, ip);
+    let actor = Actor::user(&user, ip.clone());
     let (stored, user_id, audit_reason) = (user.password_hash.clone(), user.id, reason.clone());
-    // the password check counts toward the login throttle, like a login
+    let ip = ip.unwrap_or_else(|| "unknown".into());
+    // the password check goes through the login throttle, like a login
     let outcome = state
         .db(move |conn| -> Result<Result<(), String>, AppError> {
-            if let Some(wait) = throttle::retry_after(conn, &scopes, policy)? {
-                return Ok(Err(format!(
-                    "Too many failed attempts. Wait {} before trying again.",
-                    time_left(wait.as_secs() as i64)
-                )));
-            }
-            if !password::verify(&typed, &stored) {
-                throttle::record_failure(conn, &scopes, policy)?;
-                return Ok(Err("Your password is not correct.".into()));
+            let checked = throttle::check(conn, policy, &ip, Secret::Password { user_id }, |_| {
+                Ok(password::verify(&typed, &stored))
+            })?;
+            match checked {
+                Check::Passed => {}
+                Check::Failed => return Ok(Err("Your password is not correct.".into())),
+                Check::Throttled { retry_after } => {
+                    return Ok(Err(format!(
+                        "Too many failed attempts. Wait {} before trying again.",
+                        ratelimit::wait_text(retry_after)
+                    )));
+                }
             }
             write_tx(conn, |conn| {
                 instance_audit::record(
@@ -266,7 +271,7 @@ pub async fn leave(
     req: HttpRequest,
     CurrentUser(user): CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    if session.remove(GRANT).is_some() {
+    if session::take(&session, GRANT).is_some() {
         let actor = Actor::user(&user, client_ip(&req));
         let user_id = user.id;
         state

@@ -341,6 +341,7 @@ on_both_backends! {
         app.get(GENERAL).await;
         let full = app.queries() - before;
         assert_eq!(bare, full);
-        assert!(full <= 5, "{full} queries");
+        // two of them load the server-side session (the pool's check of the connection, the load)
+        assert!(full <= 7, "{full} queries");
     }
 }

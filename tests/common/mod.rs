@@ -231,6 +231,7 @@ impl TestApp {
 
     pub async fn spawn_with(options: Options) -> Option<TestApp> {
         let db = TestDb::create(options.backend)?;
+        let pool = db.pool();
         let sessions = if options.redis {
             match Sessions::redis(&redis_url()).await {
                 Ok(sessions) => sessions,
@@ -240,9 +241,8 @@ impl TestApp {
                 }
             }
         } else {
-            Sessions::Cookie
+            Sessions::Database(pool.clone())
         };
-        let pool = db.pool();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let port = listener.local_addr().expect("local addr").port();
         let base = format!("http://127.0.0.1:{port}");

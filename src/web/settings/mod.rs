@@ -17,11 +17,13 @@ use super::see_other;
 use super::session::{self, FlashLevel};
 use crate::app::AppState;
 use crate::auth::password;
+use crate::auth::throttle::{self, Check, Secret};
 use crate::config::Features;
 use crate::members;
 use crate::models::job;
 use crate::models::organization::Organization;
 use crate::models::role::Role;
+use crate::ratelimit;
 use crate::settings::current::{OrgSettings, REQUIRED_EMAIL_VERIFICATION};
 use crate::settings::delete;
 use crate::settings::flags::Flag;
@@ -636,26 +638,35 @@ pub async fn remove(
         confirm_slug,
         password: typed,
     } = form.into_inner();
-    let stored_hash = access.user.password_hash.clone();
-    let password_ok = web::block(move || password::verify(&typed, &stored_hash)).await?;
-    let error = if confirm_slug.trim() != access.org.slug {
-        Some(format!(
-            "Type the organization's slug, {}, to confirm.",
-            access.org.slug
-        ))
-    } else if !password_ok {
-        Some("Your password is not correct.".to_owned())
+    let (error, status) = if confirm_slug.trim() != access.org.slug {
+        (
+            format!(
+                "Type the organization's slug, {}, to confirm.",
+                access.org.slug
+            ),
+            StatusCode::BAD_REQUEST,
+        )
     } else {
-        None
-    };
-    if error.is_none() {
         let actor = access.actor(&req);
-        let org_id = access.org.id;
+        let (org_id, user_id) = (access.org.id, access.user.id);
+        let stored_hash = access.user.password_hash.clone();
+        let ip = actor.ip_address.clone().unwrap_or_else(|| "unknown".into());
+        let policy = state.settings.login_throttle;
+        // the password goes through the login throttle, like every password check
         let result = state
-            .db(move |conn| Ok::<_, AppError>(delete::schedule(conn, org_id, &actor)))
+            .db(move |conn| -> Result<_, AppError> {
+                let checked =
+                    throttle::check(conn, policy, &ip, Secret::Password { user_id }, |_| {
+                        Ok(password::verify(&typed, &stored_hash))
+                    })?;
+                Ok(match checked {
+                    Check::Passed => Ok(delete::schedule(conn, org_id, &actor)),
+                    refused => Err(refused),
+                })
+            })
             .await?;
         match result {
-            Ok(org) => {
+            Ok(Ok(org)) => {
                 let due = org
                     .deletion_scheduled_at
                     .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
@@ -670,16 +681,27 @@ pub async fn remove(
                 )?;
                 return Ok(see_other(&format!("/settings/{}/", org.slug)));
             }
-            Err(SaveError::Refused(message)) => {
+            Ok(Err(SaveError::Refused(message))) => {
                 session::flash(&session, FlashLevel::Error, message)?;
                 return Ok(see_other(&format!("/settings/{}/", access.org.slug)));
             }
-            Err(other) => return Err(other.into()),
+            Ok(Err(other)) => return Err(other.into()),
+            Err(Check::Throttled { retry_after }) => (
+                format!(
+                    "Too many failed attempts. Wait {} before trying again.",
+                    ratelimit::wait_text(retry_after)
+                ),
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+            Err(_) => (
+                "Your password is not correct.".to_owned(),
+                StatusCode::BAD_REQUEST,
+            ),
         }
-    }
+    };
     let current = load_options(&state, &access).await?;
     let overlay = Overlay {
-        remove_error: error.unwrap_or_default(),
+        remove_error: error,
         ..Overlay::default()
     };
     let features = &state.settings.features;
@@ -690,7 +712,7 @@ pub async fn remove(
         &current,
         features,
         overlay,
-        StatusCode::BAD_REQUEST,
+        status,
     )
 }
 
