@@ -81,17 +81,25 @@ pub fn flash(
     level: FlashLevel,
     message: impl Into<String>,
 ) -> Result<(), AppError> {
-    let mut flashes: Vec<Flash> = session.get(FLASHES).ok().flatten().unwrap_or_default();
-    let mut message = message.into();
-    if message.chars().count() > MAX_FLASH_CHARS {
-        message = message.chars().take(MAX_FLASH_CHARS - 1).collect();
-        message.push('…');
-    }
-    flashes.push(Flash { level, message });
-    let excess = flashes.len().saturating_sub(MAX_FLASHES);
-    flashes.drain(..excess);
-    session.insert(FLASHES, flashes)?;
+    let queued: Vec<Flash> = session.get(FLASHES).ok().flatten().unwrap_or_default();
+    let flash = Flash {
+        level,
+        message: message.into(),
+    };
+    session.insert(FLASHES, push_bounded(queued, flash))?;
     Ok(())
+}
+
+/// Adds a message to the queue, cut to [`MAX_FLASH_CHARS`], keeping the newest [`MAX_FLASHES`].
+fn push_bounded(mut queued: Vec<Flash>, mut flash: Flash) -> Vec<Flash> {
+    if flash.message.chars().count() > MAX_FLASH_CHARS {
+        flash.message = flash.message.chars().take(MAX_FLASH_CHARS - 1).collect();
+        flash.message.push('…');
+    }
+    queued.push(flash);
+    let excess = queued.len().saturating_sub(MAX_FLASHES);
+    queued.drain(..excess);
+    queued
 }
 
 /// Removes a key and returns its value, if it was there. Unlike `Session::remove`, a session
@@ -189,5 +197,30 @@ pub fn request_path(req: &HttpRequest) -> String {
     match req.uri().path_and_query() {
         Some(pq) => pq.as_str().to_owned(),
         None => req.path().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(message: &str) -> Flash {
+        Flash {
+            level: FlashLevel::Info,
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_queue_keeps_the_newest_messages_and_cuts_long_ones() {
+        let mut queued = Vec::new();
+        for n in 0..8 {
+            queued = push_bounded(queued, info(&n.to_string()));
+        }
+        let kept: Vec<&str> = queued.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(kept, ["3", "4", "5", "6", "7"]);
+        let long = push_bounded(Vec::new(), info(&"é".repeat(5000)));
+        assert_eq!(long[0].message.chars().count(), MAX_FLASH_CHARS);
+        assert!(long[0].message.ends_with('…'));
     }
 }

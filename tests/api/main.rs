@@ -20,6 +20,7 @@ mod pages;
 mod redis_sessions;
 mod relays;
 mod requirements;
+mod security;
 mod settings;
 mod setup;
 mod superusers;

@@ -266,6 +266,28 @@ impl TestApp {
         })
     }
 
+    /// Another app on the same backend, with changed settings (for tests inside `on_both_backends!`
+    /// that need a setting of their own; the first app is dropped).
+    pub async fn respawn_with(
+        self,
+        settings: impl FnOnce(&mut Settings) + Send + 'static,
+    ) -> TestApp {
+        let mut options = Options::new(self.backend);
+        options.settings = Box::new(settings);
+        drop(self);
+        TestApp::spawn_with(options)
+            .await
+            .expect("the backend answered a moment ago")
+    }
+
+    /// `owner`, owning the organization Acme (`acme`), logged in as the default visitor.
+    pub async fn owner_of_acme(&self) -> (User, Organization) {
+        let owner = self.create_user("owner").await;
+        let org = self.create_org(&owner, "Acme", "acme").await;
+        self.login("owner", PASSWORD).await;
+        (owner, org)
+    }
+
     /// Another browser: its own cookies and session.
     pub fn visitor(&self) -> Visitor {
         Visitor::new(&self.base)
@@ -430,16 +452,24 @@ impl Visitor {
 
     /// POSTs a form with the session's CSRF token, as a browser would after loading the page.
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        self.post_form_with_headers(path, fields, &[]).await
+    }
+
+    /// The same, with extra request headers (`X-Forwarded-For` from a proxy, say).
+    pub async fn post_form_with_headers(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
         let token = self.csrf_token().await;
         let mut body: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
         body.extend_from_slice(fields);
-        let response = self
-            .client
-            .post(self.url(path))
-            .form(&body)
-            .send()
-            .await
-            .expect("POST");
+        let mut request = self.client.post(self.url(path)).form(&body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("POST");
         self.page(response).await
     }
 
