@@ -10,7 +10,7 @@ use crate::db::{AnyConnection, write_tx};
 use crate::models::instance_audit::{self, event};
 use crate::models::organization::Actor;
 use crate::models::permission;
-use crate::models::user::{NewUser, User};
+use crate::models::user::{NewUser, User, normalize_email};
 use crate::validation::SaveError;
 
 pub const ERR_LAST_SUPERUSER: &str =
@@ -215,7 +215,7 @@ pub fn send_verification(
     write_tx(conn, |conn| {
         let known = emails_of(conn, user.id)?
             .into_iter()
-            .find(|e| e.email.eq_ignore_ascii_case(address));
+            .find(|e| normalize_email(&e.email) == normalize_email(address));
         match known {
             None => {
                 return Err(SaveError::Refused(

@@ -41,7 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             let url = DatabaseUrl::parse(&cli.global.database_url)?;
             let pool = db::connect(&url, 1)?;
-            match db::migrate(&pool, &url)? {
+            match migrate(&pool, &url)? {
                 0 => println!("No migrations to apply; {url} is up to date."),
                 n => println!("Applied {n} migration(s) to {url}."),
             }
@@ -106,14 +106,32 @@ fn permissions(pool: &Pool, command: PermissionsCommand) -> anyhow::Result<()> {
 fn open(global: &GlobalArgs) -> anyhow::Result<Pool> {
     let url = DatabaseUrl::parse(&global.database_url)?;
     let pool = db::connect(&url, 2)?;
-    db::migrate(&pool, &url)?;
+    migrate(&pool, &url)?;
     Ok(pool)
+}
+
+/// The migration that stored normalized email addresses (computed in SQL for old rows).
+const NORMALIZED_EMAILS: &str = "20261201000006";
+
+/// Applies pending migrations, then the data changes that need Rust: after the migration that
+/// added normalized email columns, every stored address is normalized again with
+/// [`crate::models::user::normalize_email`] (SQL's `lower()` left non-ASCII letters as they were).
+/// Returns how many migrations ran.
+fn migrate(pool: &Pool, url: &DatabaseUrl) -> anyhow::Result<usize> {
+    let applied = db::migrate(pool, url)?;
+    if applied.iter().any(|version| version == NORMALIZED_EMAILS) {
+        let mut conn = pool.get().context("getting a database connection")?;
+        let changed = crate::models::user::normalize_stored_emails(&mut conn)
+            .context("normalizing the stored email addresses")?;
+        tracing::info!(changed, "normalized stored email addresses");
+    }
+    Ok(applied.len())
 }
 
 fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let url = DatabaseUrl::parse(&global.database_url)?;
     let pool = db::connect(&url, args.db_pool_size)?;
-    let applied = db::migrate(&pool, &url)?;
+    let applied = migrate(&pool, &url)?;
     tracing::info!(database = %url, migrations_applied = applied, "database ready");
     let listener =
         TcpListener::bind(args.bind).with_context(|| format!("cannot listen on {}", args.bind))?;

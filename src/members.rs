@@ -15,11 +15,10 @@ use crate::mail;
 use crate::models::audit::{self, AuditEvent, NewAuditEntry};
 use crate::models::email;
 use crate::models::job::{self, Job, kind};
-use crate::models::lower;
 use crate::models::member::Member;
 use crate::models::organization::{Actor, Organization};
 use crate::models::role::Role;
-use crate::models::user::{EmailAddress, User};
+use crate::models::user::{EmailAddress, User, normalize_email};
 use crate::settings::current::REQUIRED_EMAIL_VERIFICATION;
 use crate::settings::flags::{Flag, Flags};
 use crate::validation::{FieldErrors, SaveError};
@@ -72,20 +71,22 @@ fn audit_data(member: &Member, email: &str) -> Value {
 
 /// Members and invites of an organization, owners first, then by name (three queries).
 pub fn list(conn: &mut AnyConnection, organization_id: i64) -> QueryResult<Vec<MemberView>> {
-    let rows: Vec<(Member, Option<(String, String)>)> = organization_members::table
+    // the member row, and for a user: username, email, normalized email
+    type Row = (Member, Option<(String, String, String)>);
+    let rows: Vec<Row> = organization_members::table
         .left_join(users::table)
         .filter(organization_members::organization_id.eq(organization_id))
         .order(organization_members::id)
         .select((
             Member::as_select(),
-            (users::username, users::email).nullable(),
+            (users::username, users::email, users::email_normalized).nullable(),
         ))
         .load(conn)?;
     let user_ids: Vec<i64> = rows.iter().filter_map(|(m, _)| m.user_id).collect();
     let verified: Vec<(i64, String)> = user_emails::table
         .filter(user_emails::user_id.eq_any(&user_ids))
         .filter(user_emails::is_verified.eq(true))
-        .select((user_emails::user_id, lower(user_emails::email)))
+        .select((user_emails::user_id, user_emails::email_normalized))
         .load(conn)?;
     let enrolled: Vec<i64> = authenticators::table
         .filter(authenticators::user_id.eq_any(&user_ids))
@@ -96,16 +97,15 @@ pub fn list(conn: &mut AnyConnection, organization_id: i64) -> QueryResult<Vec<M
     let mut views: Vec<MemberView> = rows
         .into_iter()
         .map(|(member, user)| {
-            let (username, user_email) = match user {
-                Some((username, email)) => (Some(username), Some(email)),
-                None => (None, None),
+            let (username, user_email, normalized) = match user {
+                Some((username, email, normalized)) => (Some(username), Some(email), normalized),
+                None => (None, None, String::new()),
             };
-            let email_verified = match (member.user_id, &user_email) {
-                (Some(id), Some(email)) => verified
+            let email_verified = member.user_id.is_some_and(|id| {
+                verified
                     .iter()
-                    .any(|(uid, e)| *uid == id && *e == email.to_lowercase()),
-                _ => false,
-            };
+                    .any(|(uid, e)| *uid == id && *e == normalized)
+            });
             let two_factor = member.user_id.is_some_and(|id| enrolled.contains(&id));
             MemberView {
                 member,
@@ -222,12 +222,12 @@ pub fn invite(
     errors.into_result()?;
     write_tx(conn, |conn| {
         Organization::lock(conn, org.id)?;
-        let lowered = address.as_str().to_lowercase();
+        let normalized = address.normalized();
         let is_member: bool = diesel::select(diesel::dsl::exists(
             organization_members::table
                 .inner_join(users::table)
                 .filter(organization_members::organization_id.eq(org.id))
-                .filter(lower(users::email).eq(&lowered)),
+                .filter(users::email_normalized.eq(&normalized)),
         ))
         .get_result(conn)?;
         if is_member {
@@ -242,7 +242,7 @@ pub fn invite(
         let invited: bool = diesel::select(diesel::dsl::exists(
             organization_members::table
                 .filter(organization_members::organization_id.eq(org.id))
-                .filter(lower(organization_members::email.assume_not_null()).eq(&lowered)),
+                .filter(organization_members::email_normalized.eq(&normalized)),
         ))
         .get_result(conn)?;
         if invited {
@@ -260,6 +260,7 @@ pub fn invite(
             .values((
                 organization_members::organization_id.eq(org.id),
                 organization_members::email.eq(address.as_str()),
+                organization_members::email_normalized.eq(&normalized),
                 organization_members::role.eq(role.id()),
                 organization_members::token.eq(&token),
                 organization_members::token_expires_at.eq(expires),
@@ -518,6 +519,7 @@ pub fn accept(
             .set((
                 organization_members::user_id.eq(user.id),
                 organization_members::email.eq(None::<String>),
+                organization_members::email_normalized.eq(None::<String>),
                 organization_members::token.eq(None::<String>),
                 organization_members::token_expires_at.eq(None::<NaiveDateTime>),
             ))
@@ -648,6 +650,7 @@ fn remove_if_non_compliant(
             .set((
                 organization_members::user_id.eq(None::<i64>),
                 organization_members::email.eq(&user.email),
+                organization_members::email_normalized.eq(&user.email_normalized),
                 organization_members::token.eq(&token),
                 organization_members::token_expires_at.eq(expires),
             ))
@@ -701,7 +704,7 @@ pub fn new_validation_hash(
     diesel::update(
         user_emails::table
             .filter(user_emails::user_id.eq(user_id))
-            .filter(lower(user_emails::email).eq(address.to_lowercase())),
+            .filter(user_emails::email_normalized.eq(normalize_email(address))),
     )
     .set((
         user_emails::validation_hash.eq(&hash),

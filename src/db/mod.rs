@@ -256,9 +256,10 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbSetupError> {
     Ok(Pool { inner, queries })
 }
 
-/// Applies pending migrations; returns how many ran. SQLite databases are switched to WAL here, once:
-/// the journal mode is stored in the file.
-pub fn migrate(pool: &Pool, url: &DatabaseUrl) -> Result<usize, DbSetupError> {
+/// Applies pending migrations; returns the versions that ran (`20261201000006` for the folder
+/// `2026-12-01-000006_security`). SQLite databases are switched to WAL here, once: the journal mode
+/// is stored in the file.
+pub fn migrate(pool: &Pool, url: &DatabaseUrl) -> Result<Vec<String>, DbSetupError> {
     let fail = |cause: String| DbSetupError::Migrate {
         url: url.to_string(),
         cause,
@@ -276,7 +277,7 @@ pub fn migrate(pool: &Pool, url: &DatabaseUrl) -> Result<usize, DbSetupError> {
     let applied = conn
         .run_pending_migrations(source)
         .map_err(|e| fail(e.to_string()))?;
-    Ok(applied.len())
+    Ok(applied.iter().map(ToString::to_string).collect())
 }
 
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (takes the write lock up front, so

@@ -9,6 +9,9 @@ use crate::db::{AnyConnection, is_unique_violation, query, write_tx};
 use crate::models::lower;
 use crate::validation::{FieldErrors, SaveError};
 
+pub const ERR_USERNAME_NOT_OWN_EMAIL: &str =
+    "A username that is an email address must be the account's own email address.";
+
 /// The stored password of a user who cannot log in with a password (Django's unusable password).
 pub const UNUSABLE_PASSWORD: &str = "!";
 
@@ -25,6 +28,16 @@ pub struct User {
     pub session_version: i32,
     pub date_joined: NaiveDateTime,
     pub last_login: Option<NaiveDateTime>,
+    /// `email` as [`normalize_email`] makes it, for comparisons.
+    pub email_normalized: String,
+}
+
+/// The one form in which email addresses are compared: trimmed, lowercased (all of Unicode, not
+/// only ASCII as SQL's `lower()` on SQLite) and in Unicode NFC, so `ÉLISE@example.com` typed on one
+/// system and `élise@example.com` on another are the same address. Stored next to every address.
+pub fn normalize_email(raw: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    raw.trim().to_lowercase().nfc().collect()
 }
 
 /// A username: 1–128 characters of letters, digits and `@ . + - _` (Django's rule), kept as typed;
@@ -101,6 +114,11 @@ impl EmailAddress {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The address in its compared form ([`normalize_email`]).
+    pub fn normalized(&self) -> String {
+        normalize_email(&self.0)
+    }
 }
 
 /// A new password: 8 to 256 characters. Never printed.
@@ -163,41 +181,48 @@ impl User {
             .optional()
     }
 
-    /// The user a login name refers to: a case-insensitive username match first, then (when the value
-    /// has an `@`) every user whose primary email matches case-insensitively.
+    /// The users a login name may mean: the case-insensitive username match and, when the value has
+    /// an `@`, every user whose email address matches too (the login tries each one's password).
+    /// A username never shadows another account's email: both are candidates.
     pub fn find_by_login(conn: &mut AnyConnection, login: &str) -> QueryResult<Vec<User>> {
-        Self::find_matching(conn, login, false)
-    }
-
-    /// Sentry's `find_users` for the command line: the same lookup among users with a usable password
-    /// only (active or not).
-    pub fn find_users(conn: &mut AnyConnection, value: &str) -> QueryResult<Vec<User>> {
-        Self::find_matching(conn, value, true)
-    }
-
-    fn find_matching(
-        conn: &mut AnyConnection,
-        value: &str,
-        with_usable_password: bool,
-    ) -> QueryResult<Vec<User>> {
-        let value = value.trim().to_lowercase();
-        let base = || {
-            let query = users::table.select(User::as_select()).into_boxed();
-            if with_usable_password {
-                query.filter(users::password_hash.ne(UNUSABLE_PASSWORD))
-            } else {
-                query
-            }
-        };
-        let by_username: Vec<User> = base()
+        let value = login.trim().to_lowercase();
+        let mut found: Vec<User> = users::table
             .filter(lower(users::username).eq(&value))
+            .select(User::as_select())
+            .load(conn)?;
+        if value.contains('@') {
+            let by_email: Vec<User> = users::table
+                .filter(users::email_normalized.eq(normalize_email(&value)))
+                .order(users::id)
+                .select(User::as_select())
+                .load(conn)?;
+            for user in by_email {
+                if !found.iter().any(|f| f.id == user.id) {
+                    found.push(user);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Sentry's `find_users` for the command line: a case-insensitive username match among users
+    /// with a usable password (active or not); otherwise, when the value has an `@`, every such user
+    /// whose email matches.
+    pub fn find_users(conn: &mut AnyConnection, value: &str) -> QueryResult<Vec<User>> {
+        let value = value.trim().to_lowercase();
+        let by_username: Vec<User> = users::table
+            .filter(users::password_hash.ne(UNUSABLE_PASSWORD))
+            .filter(lower(users::username).eq(&value))
+            .select(User::as_select())
             .load(conn)?;
         if !by_username.is_empty() || !value.contains('@') {
             return Ok(by_username);
         }
-        base()
-            .filter(lower(users::email).eq(&value))
+        users::table
+            .filter(users::password_hash.ne(UNUSABLE_PASSWORD))
+            .filter(users::email_normalized.eq(normalize_email(&value)))
             .order(users::id)
+            .select(User::as_select())
             .load(conn)
     }
 
@@ -209,13 +234,13 @@ impl User {
         offset: i64,
         limit: i64,
     ) -> QueryResult<(Vec<User>, i64)> {
-        let pattern = format!("%{}%", search.trim().to_lowercase().replace(['%', '_'], ""));
+        let pattern = format!("%{}%", normalize_email(search).replace(['%', '_'], ""));
         let matching = || {
             users::table
                 .filter(
                     lower(users::username)
                         .like(pattern.clone())
-                        .or(lower(users::email).like(pattern.clone())),
+                        .or(users::email_normalized.like(pattern.clone())),
                 )
                 .into_boxed()
         };
@@ -282,6 +307,15 @@ impl User {
     /// Creates the user and its primary email row. The password is hashed here, so call this off the
     /// async workers. A taken username is a field error on `username`.
     pub fn create(conn: &mut AnyConnection, new: &NewUser) -> Result<User, SaveError> {
+        // a username that looks like an address could shadow someone else's login by email
+        if EmailAddress::parse(new.username.as_str()).is_ok()
+            && normalize_email(new.username.as_str()) != new.email.normalized()
+        {
+            return Err(SaveError::Invalid(FieldErrors::single(
+                "username",
+                ERR_USERNAME_NOT_OWN_EMAIL,
+            )));
+        }
         let password_hash = match &new.password {
             Some(password) => password::hash(password.expose())?,
             None => UNUSABLE_PASSWORD.to_owned(),
@@ -295,6 +329,7 @@ impl User {
                 .values((
                     users::username.eq(new.username.as_str()),
                     users::email.eq(new.email.as_str()),
+                    users::email_normalized.eq(new.email.normalized()),
                     users::password_hash.eq(&password_hash),
                     users::is_superuser.eq(new.is_superuser),
                     users::date_joined.eq(now),
@@ -305,6 +340,7 @@ impl User {
                 .values((
                     user_emails::user_id.eq(id),
                     user_emails::email.eq(new.email.as_str()),
+                    user_emails::email_normalized.eq(new.email.normalized()),
                     user_emails::is_verified.eq(new.email_verified),
                     user_emails::validation_hash.eq(crate::auth::random_token()),
                     user_emails::date_hash_added.eq(now),
@@ -345,11 +381,109 @@ impl User {
     pub fn primary_email_verified(&self, conn: &mut AnyConnection) -> QueryResult<bool> {
         user_emails::table
             .filter(user_emails::user_id.eq(self.id))
-            .filter(lower(user_emails::email).eq(self.email.to_lowercase()))
+            .filter(user_emails::email_normalized.eq(&self.email_normalized))
             .select(user_emails::is_verified)
             .first(conn)
             .optional()
             .map(|v| v.unwrap_or(false))
+    }
+}
+
+/// Recomputes every stored normalized address in Rust, in chunks (after the migration that added
+/// the columns filled them with SQL's ASCII-only `lower()`); returns how many rows changed. An
+/// address whose new form collides with another of the same user or organization keeps its old
+/// form, with a warning.
+pub fn normalize_stored_emails(conn: &mut AnyConnection) -> QueryResult<usize> {
+    use crate::db::schema::organization_members as members;
+    let users = renormalize(
+        conn,
+        |conn, after| {
+            users::table
+                .filter(users::id.gt(after))
+                .order(users::id)
+                .limit(RENORMALIZE_CHUNK)
+                .select((users::id, users::email, users::email_normalized))
+                .load(conn)
+        },
+        |conn, id, normalized| {
+            diesel::update(users::table.find(id))
+                .set(users::email_normalized.eq(normalized))
+                .execute(conn)
+        },
+    )?;
+    let addresses = renormalize(
+        conn,
+        |conn, after| {
+            user_emails::table
+                .filter(user_emails::id.gt(after))
+                .order(user_emails::id)
+                .limit(RENORMALIZE_CHUNK)
+                .select((
+                    user_emails::id,
+                    user_emails::email,
+                    user_emails::email_normalized,
+                ))
+                .load(conn)
+        },
+        |conn, id, normalized| {
+            diesel::update(user_emails::table.find(id))
+                .set(user_emails::email_normalized.eq(normalized))
+                .execute(conn)
+        },
+    )?;
+    let invites = renormalize(
+        conn,
+        |conn, after| {
+            members::table
+                .filter(members::id.gt(after))
+                .filter(members::email.is_not_null())
+                .order(members::id)
+                .limit(RENORMALIZE_CHUNK)
+                .select((
+                    members::id,
+                    members::email.assume_not_null(),
+                    members::email_normalized.assume_not_null(),
+                ))
+                .load(conn)
+        },
+        |conn, id, normalized| {
+            diesel::update(members::table.find(id))
+                .set(members::email_normalized.eq(normalized))
+                .execute(conn)
+        },
+    )?;
+    Ok(users + addresses + invites)
+}
+
+const RENORMALIZE_CHUNK: i64 = 1000;
+
+/// Walks a table by id, `load` giving (id, email, stored normalized form) after an id, and `store`
+/// writing a new normalized form.
+fn renormalize(
+    conn: &mut AnyConnection,
+    mut load: impl FnMut(&mut AnyConnection, i64) -> QueryResult<Vec<(i64, String, String)>>,
+    mut store: impl FnMut(&mut AnyConnection, i64, String) -> QueryResult<usize>,
+) -> QueryResult<usize> {
+    let (mut changed, mut after) = (0, 0);
+    loop {
+        let rows = load(conn, after)?;
+        let Some(last) = rows.last() else {
+            return Ok(changed);
+        };
+        after = last.0;
+        for (id, email, stored) in rows {
+            let normalized = normalize_email(&email);
+            if normalized == stored {
+                continue;
+            }
+            match store(conn, id, normalized) {
+                Ok(_) => changed += 1,
+                Err(err) if is_unique_violation(&err) => {
+                    tracing::warn!(id, "two addresses normalize alike; the old form is kept");
+                }
+                Err(err) => return Err(err),
+            }
+        }
     }
 }
 

@@ -268,4 +268,94 @@ on_both_backends! {
         assert_eq!(page.status, StatusCode::OK);
         assert_eq!(page.body.matches("role=\"status\"").count(), orgsettings::web::session::MAX_FLASHES);
     }
+
+    async fn an_invitee_cannot_take_a_username_that_is_someone_elses_email_address(app) {
+        app.owner_of_acme().await;
+        app.get("/settings/acme/members/").await;
+        app.post_form("/settings/acme/members/", &[("action", "invite"), ("email", "newbie@example.com"), ("role", "member")]).await;
+        let link = crate::common::link_in(&crate::common::outbox(&app).await.pop().unwrap().body_text, &app.base, "/accept/").unwrap();
+        let newbie = app.visitor();
+        newbie.get(&link).await;
+        let page = newbie.post_form(&link, &[("username", "owner@example.com"), ("password", PASSWORD), ("password_confirm", PASSWORD)]).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert_eq!(page.field_error("username").as_deref(), Some(orgsettings::models::user::ERR_USERNAME_NOT_OWN_EMAIL));
+        // their own address is fine as a username
+        newbie.post_form(&link, &[("username", "Newbie@Example.com"), ("password", PASSWORD), ("password_confirm", PASSWORD)]).await.assert_redirect("/settings/acme/");
+        // and the owner still logs in by email
+        let owner = app.visitor();
+        owner.get("/login").await;
+        owner.post_form("/login", &[("username", "owner@example.com"), ("password", PASSWORD)]).await.assert_redirect("/organizations/");
+    }
+
+    async fn a_username_that_already_shadows_an_email_does_not_lock_its_owner_out(app) {
+        app.create_user("owner").await;
+        // a squatter from before the rule: username = the owner's address, another password
+        let squatter = orgsettings::models::user::NewUser {
+            username: orgsettings::models::user::Username::parse("squatter").unwrap(),
+            email: orgsettings::models::user::EmailAddress::parse("squatter@example.com").unwrap(),
+            password: Some(orgsettings::models::user::Password::parse("squatters password").unwrap()),
+            is_superuser: false,
+            email_verified: true,
+        };
+        app.with_db(move |conn| {
+            use diesel::prelude::*;
+            use orgsettings::db::schema::users;
+            let user = orgsettings::models::user::User::create(conn, &squatter).unwrap();
+            diesel::update(users::table.find(user.id)).set(users::username.eq("OWNER@example.com")).execute(conn).unwrap();
+        }).await;
+        app.get("/login").await;
+        app.post_form("/login", &[("username", "owner@example.com"), ("password", PASSWORD)]).await.assert_redirect("/organizations/");
+        assert!(app.get("/organizations/").await.contains("owner"));
+    }
+
+    async fn addresses_compare_alike_in_any_case_and_unicode_form(app) {
+        let new_user = orgsettings::models::user::NewUser {
+            username: orgsettings::models::user::Username::parse("elise").unwrap(),
+            email: orgsettings::models::user::EmailAddress::parse("ÉLISE@example.com").unwrap(),
+            password: Some(orgsettings::models::user::Password::parse(PASSWORD).unwrap()),
+            is_superuser: false,
+            email_verified: true,
+        };
+        let elise = app.with_db(move |conn| orgsettings::models::user::User::create(conn, &new_user).unwrap()).await;
+        let verified = app.with_db(move |conn| elise.primary_email_verified(conn).unwrap()).await;
+        assert!(verified, "a verified address counts as verified");
+        // lowercase, and the decomposed é (e + combining acute) of another keyboard
+        for login in ["élise@example.com", "e\u{301}lise@EXAMPLE.com"] {
+            let visitor = app.visitor();
+            visitor.get("/login").await;
+            visitor.post_form("/login", &[("username", login), ("password", PASSWORD)]).await.assert_redirect("/organizations/");
+        }
+        // a member's address in another case is the member's, not a new invitation
+        let (owner, org) = app.owner_of_acme().await;
+        let _ = owner;
+        let (org_id, user_id) = (org.id, app.with_db(|conn| orgsettings::models::user::User::find_by_login(conn, "elise").unwrap()[0].id).await);
+        app.with_db(move |conn| orgsettings::models::member::Member::add_user(conn, org_id, user_id, orgsettings::models::role::Role::Member).unwrap()).await;
+        app.get("/settings/acme/members/").await;
+        let page = app.post_form("/settings/acme/members/", &[("action", "invite"), ("email", "élise@example.com"), ("role", "member")]).await;
+        assert_eq!(page.field_error("email").as_deref(), Some("élise@example.com is already a member of this organization."));
+    }
+}
+
+crate::db_test_on_both_backends! {
+    fn addresses_stored_before_normalization_are_normalized_again(db) {
+        use diesel::prelude::*;
+        use orgsettings::db::schema::{user_emails, users};
+        let pool = db.pool();
+        let mut conn = pool.get().unwrap();
+        let new_user = orgsettings::models::user::NewUser {
+            username: orgsettings::models::user::Username::parse("elise").unwrap(),
+            email: orgsettings::models::user::EmailAddress::parse("ÉLISE@example.com").unwrap(),
+            password: None,
+            is_superuser: false,
+            email_verified: true,
+        };
+        let user = orgsettings::models::user::User::create(&mut conn, &new_user).unwrap();
+        // what the migration's SQL lower() leaves for an old row on SQLite
+        diesel::update(users::table.find(user.id)).set(users::email_normalized.eq("Élise@example.com")).execute(&mut conn).unwrap();
+        diesel::update(user_emails::table.filter(user_emails::user_id.eq(user.id))).set(user_emails::email_normalized.eq("Élise@example.com")).execute(&mut conn).unwrap();
+        assert_eq!(orgsettings::models::user::normalize_stored_emails(&mut conn).unwrap(), 2);
+        let stored: String = users::table.find(user.id).select(users::email_normalized).first(&mut conn).unwrap();
+        assert_eq!(stored, "élise@example.com");
+        assert_eq!(orgsettings::models::user::normalize_stored_emails(&mut conn).unwrap(), 0, "nothing left to do");
+    }
 }
