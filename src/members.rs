@@ -19,9 +19,47 @@ use crate::models::member::Member;
 use crate::models::organization::{Actor, Organization};
 use crate::models::role::Role;
 use crate::models::user::{EmailAddress, User, normalize_email};
+use crate::ratelimit::{self, Limit, Scope};
 use crate::settings::current::REQUIRED_EMAIL_VERIFICATION;
 use crate::settings::flags::{Flag, Flags};
 use crate::validation::{FieldErrors, SaveError};
+
+pub const ERR_RATE_LIMITED: &str = "You are being rate limited for too many invitations.";
+
+/// Invitations (sent or sent again) one user may send per hour, in all organizations.
+pub const INVITES_PER_USER: ratelimit::Policy =
+    ratelimit::Policy::new(50, std::time::Duration::from_secs(3600));
+/// Invitations one organization may send per day (Sentry's `members:invite-by-org`).
+pub const INVITES_PER_ORG: ratelimit::Policy =
+    ratelimit::Policy::new(100, std::time::Duration::from_secs(24 * 3600));
+/// Invitations to one address of one organization per day (Sentry's `members:org-invite-to-email`).
+pub const INVITES_PER_ADDRESS: ratelimit::Policy =
+    ratelimit::Policy::new(10, std::time::Duration::from_secs(24 * 3600));
+
+/// Counts one invitation against the actor's, the organization's and the address's limits, or
+/// refuses it (Sentry's message) when one is used up. Call it inside the invitation's transaction,
+/// after its other checks, so a refused or failed invitation counts for nothing.
+fn count_invitation(
+    conn: &mut AnyConnection,
+    org: &Organization,
+    actor: &Actor,
+    address: &str,
+) -> Result<(), SaveError> {
+    let mut limits = vec![
+        Limit::new(Scope::InvitesByOrg(org.id), INVITES_PER_ORG),
+        Limit::new(
+            Scope::InvitesToAddress(org.id, normalize_email(address)),
+            INVITES_PER_ADDRESS,
+        ),
+    ];
+    if let Some(user_id) = actor.user_id {
+        limits.push(Limit::new(Scope::InvitesByUser(user_id), INVITES_PER_USER));
+    }
+    match ratelimit::acquire(conn, &limits)? {
+        Ok(_counted) => Ok(()),
+        Err(_) => Err(SaveError::RateLimited(ERR_RATE_LIMITED.into())),
+    }
+}
 
 /// How long an invitation can be accepted.
 pub const INVITE_TTL: Duration = Duration::days(30);
@@ -254,6 +292,7 @@ pub fn invite(
                 ),
             )));
         }
+        count_invitation(conn, org, actor, address.as_str())?;
         let now = query::now();
         let (token, expires) = new_token(now);
         let id: i64 = diesel::insert_into(organization_members::table)
@@ -317,6 +356,12 @@ pub fn resend(
         if member.user_id.is_some() {
             return Err(SaveError::Refused("This member has already joined.".into()));
         }
+        count_invitation(
+            conn,
+            org,
+            actor,
+            member.email.as_deref().unwrap_or_default(),
+        )?;
         let (token, expires) = new_token(query::now());
         diesel::update(organization_members::table.find(member.id))
             .set((

@@ -109,6 +109,9 @@ pub enum SaveError {
     /// An upload over the size limit (413, as Sentry answers it).
     #[error("{0}")]
     TooLarge(String),
+    /// Too many of these recently (invitations, say): 429; the message says what.
+    #[error("{0}")]
+    RateLimited(String),
     /// Fields changed by someone else since the form was shown.
     #[error("{} field(s) changed by someone else", .0.len())]
     Conflict(Vec<Conflict>),

@@ -39,9 +39,13 @@ pub struct Organization {
     pub deletion_scheduled_at: Option<NaiveDateTime>,
 }
 
-/// An organization name: trimmed, not blank, at most 64 characters.
+/// An organization name: trimmed, not blank, at most 64 characters, on one line (no control
+/// characters: a NUL, CR or LF would break headers, emails and the audit log's text).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgName(String);
+
+pub const ERR_NAME_CONTROL: &str =
+    "Enter a name without control characters (such as line breaks or tabs).";
 
 impl OrgName {
     pub const MAX_LEN: usize = 64;
@@ -50,6 +54,9 @@ impl OrgName {
         let value = raw.trim();
         if value.is_empty() {
             return Err("This field may not be blank.".into());
+        }
+        if value.chars().any(char::is_control) {
+            return Err(ERR_NAME_CONTROL.into());
         }
         if value.chars().count() > Self::MAX_LEN {
             return Err(format!(

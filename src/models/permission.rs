@@ -10,6 +10,8 @@ pub const KNOWN: [&str; 3] = ["broadcasts.admin", "options.admin", "users.admin"
 
 /// Needed, with superuser mode, to manage users.
 pub const USERS_ADMIN: &str = "users.admin";
+/// Instance options, mail among them: the outbox page.
+pub const OPTIONS_ADMIN: &str = "options.admin";
 
 /// A permission name that orgsettings knows.
 pub fn parse(raw: &str) -> Result<&'static str, String> {

@@ -9,6 +9,10 @@ use crate::models::role::Role;
 
 /// `MAX_SENSITIVE_FIELD_CHARS`
 pub const MAX_SENSITIVE_FIELD_CHARS: usize = 4000;
+/// The same bound for safe fields (Sentry has none; a 7 MB entry made every read 7 MB).
+pub const MAX_SAFE_FIELD_CHARS: usize = 4000;
+/// Longest `relayPiiConfig` (Sentry has no bound; this is far above any hand-written config).
+pub const MAX_PII_CONFIG_CHARS: usize = 100_000;
 /// `STORE_CRASH_REPORTS_MAX`
 pub const STORE_CRASH_REPORTS_MAX: i64 = 100;
 /// `STORE_CRASH_REPORTS_ALL`: keep every crash report.
@@ -238,6 +242,10 @@ impl OptionDef {
             }
             Kind::SafeFields => {
                 let items = drf::string_list(input)?;
+                let total: usize = items.iter().map(|s| s.chars().count()).sum();
+                if total > MAX_SAFE_FIELD_CHARS {
+                    return Err("List of safe fields is too long.".into());
+                }
                 pii::validate_safe_fields(&items)?;
                 Ok(Value::from(items))
             }
@@ -245,7 +253,7 @@ impl OptionDef {
                 if input.is_null() {
                     return Ok(Value::Null);
                 }
-                let text = drf::string(input, true, None)?;
+                let text = drf::string(input, true, Some(MAX_PII_CONFIG_CHARS))?;
                 if !text.is_empty() {
                     pii::config::validate_pii_config(&text)?;
                 }

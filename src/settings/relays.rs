@@ -12,6 +12,10 @@ use super::drf;
 pub const OPTION_KEY: &str = "sentry:trusted-relays";
 pub const FEATURE: &str = "organizations:relay";
 pub const MAX_DESCRIPTION_LEN: usize = 1000;
+/// Longest relay name.
+pub const MAX_NAME_LEN: usize = 200;
+/// Most relays one organization trusts.
+pub const MAX_RELAYS: usize = 1000;
 
 pub const ERR_BAD_STRUCTURE: &str = "Bad structure received for Trusted Relays";
 pub const ERR_MISSING_NAME: &str = "Relay key info with missing name in Trusted Relays";
@@ -97,9 +101,7 @@ pub fn parse_item(item: &Value) -> Result<RelayInput, String> {
             return Err("Relay key info with a name that is not text in Trusted Relays".into());
         }
     };
-    if name.is_empty() {
-        return Err(ERR_EMPTY_NAME.into());
-    }
+    check_name(&name)?;
     let key = match item.get("publicKey") {
         Some(Value::String(key)) => key.as_str(),
         _ => "",
@@ -133,6 +135,31 @@ pub fn parse_item(item: &Value) -> Result<RelayInput, String> {
     })
 }
 
+/// A relay name (already trimmed): not empty, not too long, on one line.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err(ERR_EMPTY_NAME.into());
+    }
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(format!(
+            "Relay key info with a name longer than {MAX_NAME_LEN} characters in Trusted Relays"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(
+            "Relay key info with a name containing control characters (such as line breaks) in \
+             Trusted Relays"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// The list is longer than [`MAX_RELAYS`] (DRF's `ListField(max_length=…)` message).
+pub fn too_many() -> String {
+    format!("Ensure this field has no more than {MAX_RELAYS} elements.")
+}
+
 pub fn description_too_long(name: &str) -> String {
     format!(
         "The description of relay '{name}' is too long: at most {MAX_DESCRIPTION_LEN} characters."
@@ -147,6 +174,7 @@ pub fn duplicated_key(key: &str) -> String {
 /// duplicate checks, as Sentry's serializer does.
 pub fn parse_list(value: &Value, feature_on: bool) -> Result<Vec<RelayInput>, Vec<String>> {
     let items = match value {
+        Value::Array(items) if items.len() > MAX_RELAYS => return Err(vec![too_many()]),
         Value::Array(items) => items,
         other => {
             return Err(vec![format!(
@@ -212,6 +240,9 @@ impl RelaysChange {
                         "This organization already trusts this key, as '{}'.",
                         stored[i].name
                     ));
+                }
+                if list.len() >= MAX_RELAYS {
+                    return Err(too_many());
                 }
                 list.push(relay.clone());
             }

@@ -151,6 +151,10 @@ impl From<SaveError> for AppError {
             SaveError::Invalid(errors) => AppError::BadRequest(errors.to_string()),
             SaveError::Refused(message) => AppError::BadRequest(message),
             SaveError::TooLarge(_) => AppError::PayloadTooLarge,
+            SaveError::RateLimited(message) => AppError::TooManyRequests {
+                message,
+                retry_after: std::time::Duration::from_secs(60),
+            },
             SaveError::Conflict(conflicts) => AppError::BadRequest(format!(
                 "{} field(s) were changed by someone else meanwhile; reload the page.",
                 conflicts.len()

@@ -22,11 +22,19 @@ use crate::accounts::{self, PermissionChange};
 use crate::app::AppState;
 use crate::models::instance_audit::InstanceAuditEntry;
 use crate::models::organization::{Actor, OrgWithRole, Organization};
-use crate::models::permission::{self, USERS_ADMIN};
+use crate::models::permission::{self, OPTIONS_ADMIN, USERS_ADMIN};
 use crate::models::user::{EmailAddress, NewUser, Password, User, Username};
 use crate::validation::{FieldErrors, SaveError};
 
 pub const PAGE_SIZE: i64 = 50;
+/// Pages past this are not served (a `?page=` near `i64::MAX` must not overflow the offset).
+pub const MAX_PAGE: i64 = 1_000_000;
+
+/// The page asked for, between 1 and [`MAX_PAGE`], and its row offset.
+fn page_and_offset(page: Option<i64>) -> (i64, i64) {
+    let page = page.unwrap_or(1).clamp(1, MAX_PAGE);
+    (page, (page - 1) * PAGE_SIZE)
+}
 
 /// A superuser with superuser mode on, and their permissions.
 pub struct Staff {
@@ -116,6 +124,7 @@ fn activity(entries: Vec<InstanceAuditEntry>) -> Vec<ActivityRow> {
 struct IndexPage {
     ctx: PageCtx,
     can_manage_users: bool,
+    can_read_outbox: bool,
     users: i64,
     organizations: Vec<OrgWithRole>,
     activity: Vec<ActivityRow>,
@@ -139,6 +148,7 @@ pub async fn index(
     let page = IndexPage {
         ctx: PageCtx::new(&session, Some(&staff.user))?,
         can_manage_users: staff.permissions.iter().any(|p| p == USERS_ADMIN),
+        can_read_outbox: staff.permissions.iter().any(|p| p == OPTIONS_ADMIN),
         users,
         organizations,
         activity: activity(entries),
@@ -181,10 +191,10 @@ pub async fn users(
 ) -> Result<HttpResponse, AppError> {
     staff.require(USERS_ADMIN)?;
     let q = query.q.trim().to_owned();
-    let page = query.page.unwrap_or(1).max(1);
+    let (page, offset) = page_and_offset(query.page);
     let search = q.clone();
     let (users, total) = state
-        .db(move |conn| User::search(conn, &search, (page - 1) * PAGE_SIZE, PAGE_SIZE))
+        .db(move |conn| User::search(conn, &search, offset, PAGE_SIZE))
         .await?;
     let view = UsersPage {
         ctx: PageCtx::new(&session, Some(&staff.user))?,
@@ -521,17 +531,20 @@ struct OutboxPage {
     smtp: bool,
 }
 
-/// `GET /manage/outbox/`: every email orgsettings wrote, newest first, with its delivery state.
+/// `GET /manage/outbox/`: every email orgsettings wrote, newest first, with its delivery state. It
+/// holds live links (invitations, verifications), so it needs `options.admin` (mail is an instance
+/// option in Sentry), as managing users needs `users.admin`.
 pub async fn outbox(
     state: web::Data<AppState>,
     session: Session,
     staff: Staff,
     query: web::Query<OutboxQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let page = query.page.unwrap_or(1).max(1);
+    staff.require(OPTIONS_ADMIN)?;
+    let (page, offset) = page_and_offset(query.page);
     let unsent = query.unsent == "1";
     let (emails, total) = state
-        .db(move |conn| crate::models::email::list(conn, unsent, (page - 1) * PAGE_SIZE, PAGE_SIZE))
+        .db(move |conn| crate::models::email::list(conn, unsent, offset, PAGE_SIZE))
         .await?;
     let view = OutboxPage {
         ctx: PageCtx::new(&session, Some(&staff.user))?,

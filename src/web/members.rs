@@ -218,7 +218,19 @@ pub async fn submit(
             )
             .await
         }
-        Err(SaveError::Refused(message)) => {
+        Err(SaveError::RateLimited(message)) if action == "invite" => {
+            render_page(
+                &state,
+                &session,
+                &access,
+                email,
+                role,
+                FieldErrors::single("email", message),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await
+        }
+        Err(SaveError::Refused(message) | SaveError::RateLimited(message)) => {
             session::flash(&session, FlashLevel::Error, message)?;
             Ok(see_other(&here))
         }

@@ -16,8 +16,7 @@ use super::session::{self, FlashLevel};
 use crate::app::AppState;
 use crate::models::option::OrgOptions;
 use crate::settings::relays::{
-    self, ERR_EMPTY_NAME, MAX_DESCRIPTION_LEN, RelayInput, RelayPublicKey, RelaysChange,
-    StoredRelay,
+    self, MAX_DESCRIPTION_LEN, RelayInput, RelayPublicKey, RelaysChange, StoredRelay,
 };
 use crate::settings::update::OrganizationUpdate;
 use crate::validation::{FieldErrors, SaveError};
@@ -165,9 +164,7 @@ pub async fn page(
 /// The name and description of the form, checked with the API's messages, on the form's fields.
 fn parse_details(form: &RelayForm, errors: &mut FieldErrors) -> Option<(String, Option<String>)> {
     let name = form.name.trim().to_owned();
-    if name.is_empty() {
-        errors.add("name", ERR_EMPTY_NAME);
-    }
+    let name_ok = errors.take("name", relays::check_name(&name)).is_some();
     let description = (!form.description.trim().is_empty()).then(|| form.description.clone());
     if description
         .as_ref()
@@ -175,7 +172,7 @@ fn parse_details(form: &RelayForm, errors: &mut FieldErrors) -> Option<(String, 
     {
         errors.add("description", relays::description_too_long(&name));
     }
-    (!name.is_empty() && !errors.has("description")).then_some((name, description))
+    (name_ok && !errors.has("description")).then_some((name, description))
 }
 
 fn parse_add(form: &RelayForm) -> Result<RelaysChange, FieldErrors> {

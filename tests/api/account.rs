@@ -306,11 +306,11 @@ async fn the_sender_delivers_the_outbox_over_smtp_and_retries_failures_later() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn superusers_read_the_outbox() {
+async fn superusers_with_options_admin_read_the_outbox() {
     let app = TestApp::spawn(crate::common::Backend::Sqlite)
         .await
         .unwrap();
-    app.create_user_with("admin", true).await;
+    let admin = app.create_user_with("admin", true).await;
     let owner = app.create_user("owner").await;
     app.create_org(&owner, "Acme", "acme").await;
     let visitor = app.visitor();
@@ -335,6 +335,20 @@ async fn superusers_read_the_outbox() {
     app.get("/superuser/").await;
     app.post_form("/superuser/", &[("password", PASSWORD)])
         .await;
+    let refused = app.get("/manage/outbox/").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "options.admin too");
+    assert!(refused.contains("This page needs the options.admin permission."));
+    assert!(!refused.contains("gina@example.com"));
+    let id = admin.id;
+    app.with_db(move |conn| {
+        orgsettings::models::permission::add(
+            conn,
+            id,
+            orgsettings::models::permission::OPTIONS_ADMIN,
+        )
+        .unwrap()
+    })
+    .await;
     let page = app.get("/manage/outbox/").await;
     assert!(page.contains("[orgsettings] Join Acme on orgsettings"));
     assert!(page.contains("gina@example.com"));

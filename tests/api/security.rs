@@ -336,6 +336,115 @@ on_both_backends! {
     }
 }
 
+on_both_backends! {
+    async fn oversized_lists_and_configs_are_refused_and_nothing_is_stored(app) {
+        app.owner_of_acme().await;
+        let url = "/api/0/organizations/acme/";
+        let huge = "a".repeat(7 * 1024 * 1024);
+        let (status, body) = app.api_put(url, json!({"safeFields": [huge]})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body, json!({"safeFields": ["List of safe fields is too long."]}));
+        let (status, body) = app.api_put(url, json!({"relayPiiConfig": format!("{{\"rules\": {{}}, \"x\": \"{}\"}}", "b".repeat(100_000))})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body, json!({"relayPiiConfig": ["Ensure this field has no more than 100000 characters."]}));
+        let keys = crate::common::relay_keys(1001);
+        let relays: Vec<_> = keys.iter().enumerate().map(|(n, key)| json!({"name": format!("r{n}"), "publicKey": key})).collect();
+        let (status, body) = app.api_put(url, json!({"trustedRelays": relays})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body, json!({"trustedRelays": ["Ensure this field has no more than 1000 elements."]}));
+        let (status, body) = app.api_put(url, json!({"trustedRelays": [{"name": "n".repeat(201), "publicKey": keys[0]}]})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body, json!({"trustedRelays": ["Relay key info with a name longer than 200 characters in Trusted Relays"]}));
+        let (_, current) = app.api_get(url).await;
+        assert_eq!(current["safeFields"], json!([]));
+        assert_eq!(current["relayPiiConfig"], json!(null));
+        assert_eq!(current["trustedRelays"], json!([]));
+        // a thousand relays are fine
+        let thousand: Vec<_> = keys[..1000].iter().enumerate().map(|(n, key)| json!({"name": format!("r{n}"), "publicKey": key})).collect();
+        let (status, _) = app.api_put(url, json!({"trustedRelays": thousand})).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    async fn organization_names_refuse_control_characters(app) {
+        app.owner_of_acme().await;
+        for name in ["Acme\nCorp", "Acme\rCorp", "Ac\tme"] {
+            let (status, body) = app.api_put("/api/0/organizations/acme/", json!({"name": name})).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{name:?}");
+            assert_eq!(body, json!({"name": [orgsettings::models::organization::ERR_NAME_CONTROL]}));
+        }
+        let (_, body) = app.api_put("/api/0/organizations/acme/", json!({"name": "Acme\u{0}Corp"})).await;
+        assert_eq!(body, json!({"name": ["Null characters are not allowed."]}));
+        let page = app.submit("/organizations/new/", &[("name", "New\nOrg")]).await;
+        assert_eq!(page.field_error("name").as_deref(), Some(orgsettings::models::organization::ERR_NAME_CONTROL));
+        let (_, current) = app.api_get("/api/0/organizations/acme/").await;
+        assert_eq!(current["name"], json!("Acme"));
+    }
+
+    async fn invitations_and_resends_are_limited_per_address(app) {
+        app.owner_of_acme().await;
+        let page = "/settings/acme/members/";
+        app.get(page).await;
+        app.post_form(page, &[("action", "invite"), ("email", "x@example.com"), ("role", "member")]).await.assert_redirect(page);
+        let member_id = app.with_db(|conn| {
+            use diesel::prelude::*;
+            use orgsettings::db::schema::organization_members as m;
+            m::table.filter(m::email.eq("x@example.com")).select(m::id).first::<i64>(conn).unwrap()
+        }).await.to_string();
+        for _ in 0..9 {
+            app.post_form(page, &[("action", "resend"), ("member", member_id.as_str())]).await.assert_redirect(page);
+        }
+        app.post_form(page, &[("action", "resend"), ("member", member_id.as_str())]).await.assert_redirect(page);
+        assert!(app.get(page).await.contains(orgsettings::members::ERR_RATE_LIMITED));
+        assert_eq!(crate::common::outbox(&app).await.len(), 10, "the eleventh was not sent");
+    }
+
+    async fn invitations_are_limited_per_inviter(app) {
+        app.owner_of_acme().await;
+        let page = "/settings/acme/members/";
+        app.get(page).await;
+        for n in 0..50 {
+            let email = format!("p{n}@example.com");
+            app.post_form(page, &[("action", "invite"), ("email", email.as_str()), ("role", "member")]).await.assert_redirect(page);
+        }
+        let refused = app.post_form(page, &[("action", "invite"), ("email", "p50@example.com"), ("role", "member")]).await;
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.field_error("email").as_deref(), Some(orgsettings::members::ERR_RATE_LIMITED));
+        assert_eq!(refused.input_value("email").as_deref(), Some("p50@example.com"), "the input is kept");
+        // a refused invitation (already invited) does not count
+        assert_eq!(crate::common::outbox(&app).await.len(), 50);
+    }
+
+    async fn invitations_are_limited_per_organization(app) {
+        let (_, org) = app.owner_of_acme().await;
+        let settings = orgsettings::config::Settings::for_url(url::Url::parse(&app.base).unwrap());
+        let refused = app.with_db(move |conn| {
+            let actor = orgsettings::models::organization::Actor::cli();
+            for n in 0..100 {
+                let email = format!("q{n}@example.com");
+                orgsettings::members::invite(conn, &settings, &org, &actor, orgsettings::models::role::Role::Owner, &email, orgsettings::models::role::Role::Member).unwrap();
+            }
+            orgsettings::members::invite(conn, &settings, &org, &actor, orgsettings::models::role::Role::Owner, "q100@example.com", orgsettings::models::role::Role::Member).unwrap_err()
+        }).await;
+        assert!(matches!(refused, orgsettings::validation::SaveError::RateLimited(_)), "{refused:?}");
+    }
+
+    async fn page_numbers_past_the_end_are_clamped_not_overflowed(app) {
+        let admin = app.create_user_with("admin", true).await;
+        let id = admin.id;
+        app.with_db(move |conn| {
+            for permission in orgsettings::models::permission::KNOWN {
+                orgsettings::models::permission::add(conn, id, permission).unwrap();
+            }
+        }).await;
+        app.login("admin", PASSWORD).await;
+        app.get("/superuser/").await;
+        app.post_form("/superuser/", &[("password", PASSWORD)]).await;
+        for path in ["/manage/users/?page=9223372036854775807", "/manage/outbox/?page=9223372036854775807", "/manage/users/?page=-9223372036854775808"] {
+            assert_eq!(app.get(path).await.status, StatusCode::OK, "{path}");
+        }
+    }
+}
+
 crate::db_test_on_both_backends! {
     fn addresses_stored_before_normalization_are_normalized_again(db) {
         use diesel::prelude::*;

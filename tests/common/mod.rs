@@ -917,3 +917,16 @@ pub async fn unverify(app: &TestApp, user: &User) {
     })
     .await;
 }
+
+/// `n` distinct valid Relay public keys (Ed25519, URL-safe base64 without padding), made from seeds.
+pub fn relay_keys(n: usize) -> Vec<String> {
+    use base64::Engine;
+    (0..n)
+        .map(|i| {
+            let mut seed = [7u8; 32];
+            seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            let key = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key();
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes())
+        })
+        .collect()
+}

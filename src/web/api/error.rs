@@ -32,6 +32,9 @@ pub enum ApiError {
     /// An upload over its limit, with Sentry's message (`Image too large`).
     #[error("{0}")]
     TooLarge(String),
+    /// Too many recently (429, `{"detail": …}`).
+    #[error("{0}")]
+    RateLimited(String),
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
 }
@@ -59,6 +62,7 @@ impl From<SaveError> for ApiError {
             SaveError::Invalid(errors) => ApiError::Invalid(errors),
             SaveError::Refused(message) => ApiError::BadRequest(message),
             SaveError::TooLarge(message) => ApiError::TooLarge(message),
+            SaveError::RateLimited(message) => ApiError::RateLimited(message),
             SaveError::Conflict(conflicts) => ApiError::BadRequest(format!(
                 "{} field(s) were changed by someone else meanwhile.",
                 conflicts.len()
@@ -80,6 +84,7 @@ impl ResponseError for ApiError {
             ApiError::Invalid(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge | ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -109,7 +114,9 @@ impl ResponseError for ApiError {
                 json!({"detail": format!("Unsupported media type \"{content_type}\" in request.")})
             }
             ApiError::PayloadTooLarge => json!({"detail": "Request body too large."}),
-            ApiError::TooLarge(message) => json!({"detail": message}),
+            ApiError::TooLarge(message) | ApiError::RateLimited(message) => {
+                json!({"detail": message})
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "API request failed");
                 json!({"detail": "Internal Error"})
