@@ -32,6 +32,8 @@ pub const SESSION_COOKIE: &str = "orgsettings_session";
 pub struct AppState {
     pub pool: Pool,
     pub settings: Arc<Settings>,
+    /// Permits for image work (decoding uploads, resizing avatars), shared by every worker.
+    image_work: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -39,7 +41,24 @@ impl AppState {
         Self {
             pool,
             settings: Arc::new(settings),
+            image_work: Arc::new(tokio::sync::Semaphore::new(
+                crate::settings::avatar::CONCURRENT_IMAGE_WORK,
+            )),
         }
+    }
+
+    /// Runs image work (decoding, resizing) on the blocking pool, at most
+    /// `settings::avatar::CONCURRENT_IMAGE_WORK` at a time in this process; later callers wait.
+    pub async fn image_work<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let _permit =
+            self.image_work.acquire().await.map_err(|e| {
+                AppError::Internal(anyhow::anyhow!("the image work queue closed: {e}"))
+            })?;
+        Ok(actix_web::web::block(f).await?)
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool (diesel and argon2 never run on

@@ -76,7 +76,12 @@ pub fn store_thumbnail(
         .execute(conn);
     match inserted {
         Ok(_) => Ok(()),
+        // made meanwhile by another request, or the file was replaced meanwhile: nothing to keep
         Err(err) if is_unique_violation(&err) => Ok(()),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            _,
+        )) => Ok(()),
         Err(err) => Err(err),
     }
 }

@@ -43,13 +43,25 @@ impl AvatarError {
     }
 }
 
-/// The decoding limits: nothing wider or taller than an accepted avatar, and a memory cap well above
-/// what a 1024×1024 image needs.
+/// What the decoder may allocate for one image, metadata included (an ICC profile is inflated
+/// within it too): a 1024×1024 image with 16-bit RGBA channels needs 8 MiB. With the upload's body
+/// (read once by the CSRF check, once by the form) and the re-encoded PNG, one upload stays under
+/// [`UPLOAD_MEMORY_BUDGET`].
+pub const DECODE_BUDGET: u64 = 16 * 1024 * 1024;
+/// What one upload may cost in memory, all steps together.
+pub const UPLOAD_MEMORY_BUDGET: u64 = 64 * 1024 * 1024;
+/// How many images are decoded or resized at once; more uploads wait their turn, so parallel uploads
+/// cost at most this many budgets (plus their bodies).
+pub const CONCURRENT_IMAGE_WORK: usize = 2;
+
+/// The limits every read of an image runs under, from its header on: nothing wider or taller than an
+/// accepted avatar, and [`DECODE_BUDGET`] of memory. (The image crate's default allows 512 MiB, which
+/// a 1 MB PNG with a compressed ICC profile could claim before the first pixel.)
 pub fn limits() -> Limits {
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_DIMENSION);
     limits.max_image_height = Some(MAX_DIMENSION);
-    limits.max_alloc = Some(32 * 1024 * 1024);
+    limits.max_alloc = Some(DECODE_BUDGET);
     limits
 }
 
@@ -77,10 +89,14 @@ pub fn process_with_limits(bytes: &[u8], limits: Limits) -> Result<Vec<u8>, Avat
         return Err(AvatarError::TooLarge);
     }
     let format = sniff(bytes).ok_or(AvatarError::Format)?;
-    // the header first: a tiny file declaring an enormous image is refused before any decoding
-    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
-        .into_dimensions()
-        .map_err(|_| AvatarError::Corrupt)?;
+    // the header first (under the same limits): a tiny file declaring an enormous image, or
+    // carrying an enormous compressed chunk, is refused before any decoding
+    let mut header = ImageReader::with_format(Cursor::new(bytes), format);
+    header.limits(limits.clone());
+    let (width, height) = header.into_dimensions().map_err(|err| match err {
+        image::ImageError::Limits(_) => AvatarError::Dimensions,
+        _ => AvatarError::Corrupt,
+    })?;
     if width != height || !(MIN_DIMENSION..=MAX_DIMENSION).contains(&width) {
         return Err(AvatarError::Dimensions);
     }

@@ -98,7 +98,10 @@ pub async fn submit(
     // an image only counts when the upload option is chosen
     let photo = match upload.filter(|_| avatar_type == AvatarType::Upload) {
         None => None,
-        Some(bytes) => match web::block(move || images::process_upload(&bytes)).await? {
+        Some(bytes) => match state
+            .image_work(move || images::process_upload(&bytes))
+            .await?
+        {
             Ok(png) => Some(png),
             Err(err) => {
                 let status = if err == AvatarError::TooLarge {
@@ -169,29 +172,40 @@ pub async fn serve(
         },
     };
     let ident = ident.into_inner();
-    let png = state
-        .db(move |conn| -> Result<Option<Vec<u8>>, AppError> {
-            let Some(file_id) = OrgAvatar::find_by_ident(conn, &ident)?.and_then(|a| a.file_id)
-            else {
-                return Ok(None);
-            };
-            let Some(size) = size else {
-                return Ok(file::data(conn, file_id)?);
-            };
-            if let Some(resized) = file::thumbnail(conn, file_id, size)? {
-                return Ok(Some(resized));
-            }
-            let Some(original) = file::data(conn, file_id)? else {
-                return Ok(None);
-            };
-            let resized = images::resize(&original, size).map_err(|e| {
-                AppError::Internal(anyhow::Error::new(e).context("resizing an avatar"))
-            })?;
-            file::store_thumbnail(conn, file_id, size, &resized)?;
-            Ok(Some(resized))
-        })
-        .await?
-        .ok_or(AppError::NotFound)?;
+    // the stored copy of that size, or the original to resize (then stored for next time)
+    let found = state
+        .db(
+            move |conn| -> Result<Option<(i64, Vec<u8>, bool)>, AppError> {
+                let Some(file_id) = OrgAvatar::find_by_ident(conn, &ident)?.and_then(|a| a.file_id)
+                else {
+                    return Ok(None);
+                };
+                if let Some(size) = size
+                    && let Some(resized) = file::thumbnail(conn, file_id, size)?
+                {
+                    return Ok(Some((file_id, resized, false)));
+                }
+                Ok(file::data(conn, file_id)?.map(|data| (file_id, data, size.is_some())))
+            },
+        )
+        .await?;
+    let (file_id, data, needs_resize) = found.ok_or(AppError::NotFound)?;
+    let png = match size.filter(|_| needs_resize) {
+        None => data,
+        Some(size) => {
+            let resized = state
+                .image_work(move || images::resize(&data, size))
+                .await?
+                .map_err(|e| {
+                    AppError::Internal(anyhow::Error::new(e).context("resizing an avatar"))
+                })?;
+            let stored = resized.clone();
+            state
+                .db(move |conn| file::store_thumbnail(conn, file_id, size, &stored))
+                .await?;
+            resized
+        }
+    };
     let origin = req
         .headers()
         .get(header::ORIGIN)

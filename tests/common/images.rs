@@ -103,3 +103,78 @@ pub fn dimensions(bytes: &[u8]) -> (u32, u32) {
         .into_dimensions()
         .unwrap()
 }
+
+/// Compresses `input` into the stream, returning what the compressor wrote for it.
+fn deflate_step(
+    compress: &mut flate2::Compress,
+    input: &[u8],
+    flush: flate2::FlushCompress,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len() / 8 + 64 * 1024);
+    let start = compress.total_in();
+    loop {
+        let consumed = (compress.total_in() - start) as usize;
+        compress
+            .compress_vec(&input[consumed..], &mut out, flush)
+            .unwrap();
+        let all_in = (compress.total_in() - start) as usize == input.len();
+        // the flush is complete once the compressor stops short of the room it had
+        if all_in && out.len() < out.capacity() {
+            return out;
+        }
+        out.reserve(64 * 1024);
+    }
+}
+
+/// A zlib stream that inflates to `megabytes` MiB of zeros, about a thousandth of that in size:
+/// one compressed MiB, repeated (each repeat decodes the same, as the window holds only zeros).
+pub fn zlib_zeros(megabytes: usize) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress};
+    const MIB: usize = 1 << 20;
+    let zeros = vec![0u8; MIB];
+    let mut compress = Compress::new(Compression::best(), true);
+    let head = deflate_step(&mut compress, &zeros, FlushCompress::Sync);
+    let unit = deflate_step(&mut compress, &zeros, FlushCompress::Sync);
+    let mut tail = deflate_step(&mut compress, &[], FlushCompress::Finish);
+    // the Adler-32 of `megabytes` MiB of zeros: a stays 1, b counts the bytes
+    let total = megabytes * MIB;
+    let adler = (((total % 65521) as u32) << 16) | 1;
+    let at = tail.len() - 4;
+    tail[at..].copy_from_slice(&adler.to_be_bytes());
+    let mut out = head;
+    for _ in 1..megabytes {
+        out.extend_from_slice(&unit);
+    }
+    out.extend_from_slice(&tail);
+    out
+}
+
+/// A valid 256×256 PNG whose ICC profile chunk (iCCP) inflates to `megabytes` MiB: a decompression
+/// bomb in metadata, which a decoder may inflate while it reads the header.
+pub fn png_with_profile_bomb(megabytes: usize) -> Vec<u8> {
+    let base = png(256, 256);
+    let mut data = b"bomb\0\0".to_vec();
+    data.extend_from_slice(&zlib_zeros(megabytes));
+    // after the signature (8 bytes) and IHDR (4 + 4 + 13 + 4 bytes)
+    let mut out = base[..33].to_vec();
+    out.extend_from_slice(&chunk(b"iCCP", &data));
+    out.extend_from_slice(&base[33..]);
+    out
+}
+
+/// A full-size avatar that does not compress: 1024×1024 of noise.
+pub fn png_noise(size: u32) -> Vec<u8> {
+    let mut state = 0x2545_F491u32;
+    let image = RgbImage::from_fn(size, size, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let [a, b, c, _] = state.to_le_bytes();
+        Rgb([a, b, c])
+    });
+    let mut out = Cursor::new(Vec::new());
+    DynamicImage::ImageRgb8(image)
+        .write_to(&mut out, ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}

@@ -112,9 +112,19 @@ where
     };
     let is_owner = access.role.is_owner();
     let features = state.settings.features.clone();
-    let update = web::block(move || parse(&data, is_owner, &features))
-        .await
-        .map_err(AppError::from)??;
+    // an image in the body is decoded while parsing: that is image work, queued as such
+    let has_image = ["avatar", "avatar_photo"]
+        .iter()
+        .any(|key| data.get(*key).is_some_and(|v| !v.is_null()));
+    let update = if has_image {
+        state
+            .image_work(move || parse(&data, is_owner, &features))
+            .await??
+    } else {
+        web::block(move || parse(&data, is_owner, &features))
+            .await
+            .map_err(AppError::from)??
+    };
     access.save(&state, &req, update).await??;
     show(&state, &access).await
 }
