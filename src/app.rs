@@ -121,7 +121,7 @@ pub fn build_app<S: SessionStore + 'static>(
                     AppError::BadRequest(format!("The upload could not be read: {err}")).into()
                 }),
         )
-        .configure(routes)
+        .configure(routes::configure)
         .default_service(web::to(not_found))
         .wrap(from_fn(csrf::protect))
         .wrap(sessions)

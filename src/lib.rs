@@ -15,3 +15,6 @@ pub mod ratelimit;
 pub mod settings;
 pub mod validation;
 pub mod web;
+
+#[cfg(test)]
+mod properties;

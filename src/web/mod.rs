@@ -17,6 +17,7 @@ pub mod members;
 pub mod organizations;
 pub mod page;
 pub mod relays;
+pub mod routes;
 pub mod session;
 pub mod session_store;
 pub mod settings;
@@ -35,112 +36,7 @@ use crate::app::AppState;
 pub use audit_log::relative_time as relative;
 use error::AppError;
 
-/// Every route of the app.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/").get(root))
-        .service(web::resource("/healthz").get(health::healthz))
-        .service(web::resource("/static/{file}").get(assets::serve))
-        .service(
-            web::resource("/login")
-                .get(auth::login_page)
-                .post(auth::login),
-        )
-        .service(
-            web::resource("/login/2fa/")
-                .get(auth::two_factor_page)
-                .post(auth::two_factor),
-        )
-        .service(web::resource("/logout").post(auth::logout))
-        .service(
-            web::resource("/superuser/")
-                .get(superuser::page)
-                .post(superuser::submit),
-        )
-        .service(web::resource("/superuser/leave/").post(superuser::leave))
-        .service(web::resource("/manage/").get(manage::index))
-        .service(web::resource("/manage/users/").get(manage::users))
-        .service(web::resource("/manage/outbox/").get(manage::outbox))
-        .service(
-            web::resource("/manage/users/new/")
-                .get(manage::new_user_page)
-                .post(manage::create_user),
-        )
-        .service(
-            web::resource("/manage/users/{id}/")
-                .get(manage::user)
-                .post(manage::user_action),
-        )
-        .service(web::resource("/manage/users/{id}/permissions/").post(manage::permissions))
-        .service(
-            web::resource("/setup/{token}/")
-                .get(setup::setup_page)
-                .post(setup::setup),
-        )
-        .service(
-            web::resource("/account/")
-                .get(account::page)
-                .post(account::send_verification),
-        )
-        .service(web::resource("/account/confirm-email/{user_id}/{hash}/").get(account::confirm))
-        .service(
-            web::resource("/account/security/")
-                .get(account::security)
-                .post(account::security_submit),
-        )
-        .service(
-            web::resource("/accept/{member_id}/{token}/")
-                .get(accept::page)
-                .post(accept::accept),
-        )
-        .service(web::resource("/organizations/").get(organizations::list))
-        .service(
-            web::resource("/api/0/organizations/{org}/")
-                .get(api::organizations::details)
-                .put(api::organizations::update),
-        )
-        .service(
-            web::resource("/api/0/organizations/{org}/avatar/")
-                .get(api::organizations::avatar_details)
-                .put(api::organizations::avatar_update),
-        )
-        .service(
-            web::resource("/organizations/new/")
-                .get(organizations::new_page)
-                .post(organizations::create),
-        )
-        .service(
-            web::resource("/settings/{org}/")
-                .get(settings::general_page)
-                .post(settings::general_submit),
-        )
-        .service(
-            web::resource("/settings/{org}/security-and-privacy/")
-                .get(settings::security_page)
-                .post(settings::security_submit),
-        )
-        .service(
-            web::resource("/settings/{org}/relays/")
-                .get(relays::page)
-                .post(relays::submit),
-        )
-        .service(
-            web::resource("/settings/{org}/avatar/")
-                .get(avatar::page)
-                .post(avatar::submit),
-        )
-        .service(web::resource("/organization-avatar/{ident}/").get(avatar::serve))
-        .service(
-            web::resource("/settings/{org}/members/")
-                .get(members::page)
-                .post(members::submit),
-        )
-        .service(web::resource("/settings/{org}/audit-log/").get(audit_log::page))
-        .service(web::resource("/settings/{org}/audit-log/export.csv").get(audit_log::export_csv))
-        .service(web::resource("/settings/{org}/remove/").post(settings::remove))
-        .service(web::resource("/settings/{org}/restore/").post(settings::restore));
-}
-
-async fn root() -> HttpResponse {
+pub async fn root() -> HttpResponse {
     see_other("/organizations/")
 }
 

@@ -930,3 +930,94 @@ pub fn relay_keys(n: usize) -> Vec<String> {
         })
         .collect()
 }
+
+/// Everything a request could change that matters, as text rows per table: the state before and
+/// after a refused request must be equal. Sessions, rate-limit events and last-login times are left
+/// out (they change on every attempt by design).
+pub async fn snapshot(app: &TestApp) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        row: String,
+    }
+    const TABLES: &[(&str, &str)] = &[
+        (
+            "users",
+            "username, name, email, password_hash, is_active, is_superuser, session_version",
+        ),
+        (
+            "user_emails",
+            "user_id, email, is_verified, validation_hash",
+        ),
+        ("user_permissions", "user_id, permission"),
+        (
+            "organizations",
+            "name, slug, status, flags, default_role, deletion_scheduled_at",
+        ),
+        (
+            "organization_members",
+            "organization_id, user_id, email, role, token, token_expires_at",
+        ),
+        ("organization_options", "organization_id, key, value"),
+        ("organization_slug_redirects", "slug, organization_id"),
+        ("files", "name, size"),
+        (
+            "organization_avatars",
+            "organization_id, avatar_type, file_id, ident",
+        ),
+        (
+            "audit_log_entries",
+            "organization_id, actor_label, event, data",
+        ),
+        ("instance_audit_entries", "actor_label, event, data"),
+        ("authenticators", "user_id, kind, config, last_step"),
+        ("emails", "to_address, subject, kind"),
+        ("jobs", "kind, organization_id, finished_at"),
+        ("setup_tokens", "token"),
+    ];
+    app.with_db(|conn| {
+        let mut rows = Vec::new();
+        for (table, columns) in TABLES {
+            let concat = columns
+                .split(", ")
+                .map(|c| format!("COALESCE(CAST({c} AS TEXT), '∅')"))
+                .collect::<Vec<_>>()
+                .join(" || '|' || ");
+            let query = format!(
+                "SELECT CAST(id AS TEXT) || ':' || {concat} AS row FROM {table} ORDER BY id"
+            );
+            let found: Vec<Row> = diesel::sql_query(query).load(conn).expect("snapshot");
+            rows.extend(found.into_iter().map(|r| format!("{table} {}", r.row)));
+        }
+        rows
+    })
+    .await
+}
+
+impl Visitor {
+    /// POSTs a multipart form (text fields and one file field) with the session's CSRF token.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, Vec<u8>),
+    ) -> Page {
+        let token = self.csrf_token().await;
+        let mut form = reqwest::multipart::Form::new().text("csrf_token", token);
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        form = form.part(
+            file.0.to_owned(),
+            reqwest::multipart::Part::bytes(file.1).file_name("upload.png"),
+        );
+        let response = self
+            .client
+            .post(self.url(path))
+            .multipart(form)
+            .send()
+            .await
+            .expect("multipart POST");
+        self.page(response).await
+    }
+}

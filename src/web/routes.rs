@@ -1,0 +1,83 @@
+//! The route table: every path, its methods and their handlers, in one place. The same table is
+//! also data ([`ROUTES`]), so the tests can check that every state-changing route has its row in the
+//! role × route and CSRF tests: a route cannot be added without them.
+
+use actix_web::web;
+
+use super::{
+    accept, account, api, assets, audit_log, auth, avatar, health, manage, members, organizations,
+    relays, root, settings, setup, superuser,
+};
+
+/// One route: an HTTP method (lowercase) and a path pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+}
+
+impl Route {
+    /// Whether requests of this method change state (and so need a CSRF token and a role check).
+    pub fn is_state_changing(&self) -> bool {
+        !matches!(self.method, "get" | "head" | "options")
+    }
+}
+
+macro_rules! route_table {
+    ($( $path:literal => { $( $method:ident => $handler:path ),+ $(,)? } ),* $(,)?) => {
+        /// Every route of the app, in the order of the table.
+        pub const ROUTES: &[Route] = &[
+            $( $( Route { method: stringify!($method), path: $path }, )+ )*
+        ];
+
+        /// Registers every route of the table.
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $( cfg.service(web::resource($path) $( .$method($handler) )+ ); )*
+        }
+    };
+}
+
+route_table! {
+    "/" => { get => root },
+    "/healthz" => { get => health::healthz },
+    "/static/{file}" => { get => assets::serve },
+    "/login" => { get => auth::login_page, post => auth::login },
+    "/login/2fa/" => { get => auth::two_factor_page, post => auth::two_factor },
+    "/logout" => { post => auth::logout },
+    "/superuser/" => { get => superuser::page, post => superuser::submit },
+    "/superuser/leave/" => { post => superuser::leave },
+    "/manage/" => { get => manage::index },
+    "/manage/users/" => { get => manage::users },
+    "/manage/outbox/" => { get => manage::outbox },
+    "/manage/users/new/" => { get => manage::new_user_page, post => manage::create_user },
+    "/manage/users/{id}/" => { get => manage::user, post => manage::user_action },
+    "/manage/users/{id}/permissions/" => { post => manage::permissions },
+    "/setup/{token}/" => { get => setup::setup_page, post => setup::setup },
+    "/account/" => { get => account::page, post => account::send_verification },
+    "/account/confirm-email/{user_id}/{hash}/" => { get => account::confirm },
+    "/account/security/" => { get => account::security, post => account::security_submit },
+    "/accept/{member_id}/{token}/" => { get => accept::page, post => accept::accept },
+    "/organizations/" => { get => organizations::list },
+    "/organizations/new/" => { get => organizations::new_page, post => organizations::create },
+    "/api/0/organizations/{org}/" => {
+        get => api::organizations::details,
+        put => api::organizations::update,
+    },
+    "/api/0/organizations/{org}/avatar/" => {
+        get => api::organizations::avatar_details,
+        put => api::organizations::avatar_update,
+    },
+    "/settings/{org}/" => { get => settings::general_page, post => settings::general_submit },
+    "/settings/{org}/security-and-privacy/" => {
+        get => settings::security_page,
+        post => settings::security_submit,
+    },
+    "/settings/{org}/relays/" => { get => relays::page, post => relays::submit },
+    "/settings/{org}/avatar/" => { get => avatar::page, post => avatar::submit },
+    "/organization-avatar/{ident}/" => { get => avatar::serve },
+    "/settings/{org}/members/" => { get => members::page, post => members::submit },
+    "/settings/{org}/audit-log/" => { get => audit_log::page },
+    "/settings/{org}/audit-log/export.csv" => { get => audit_log::export_csv },
+    "/settings/{org}/remove/" => { post => settings::remove },
+    "/settings/{org}/restore/" => { post => settings::restore },
+}
