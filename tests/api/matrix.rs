@@ -191,7 +191,6 @@ fn refusal(access: Access, api: bool, who: Who) -> Option<StatusCode> {
         (_, Who::Member) => Some(StatusCode::FORBIDDEN),
         // another organization's people, and a superuser outside superuser mode, do not see it
         (_, Who::OtherOwner | Who::SuperuserOff) => Some(StatusCode::NOT_FOUND),
-        (_, Who::Manager | Who::Owner | Who::SuperuserOn) => None,
     }
 }
 
