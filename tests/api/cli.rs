@@ -292,3 +292,47 @@ fn the_permissions_command_explains_itself() {
         assert!(stdout(&out).contains(sub));
     }
 }
+
+#[test]
+fn serve_refuses_the_old_trust_proxy_setting_and_names_its_replacement() {
+    let db = TestDb::create(Backend::Sqlite).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_orgsettings"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("DATABASE_URL", db.url())
+        .env("ORGSETTINGS_LOG", "warn")
+        .env("ORGSETTINGS_TRUST_PROXY", "true")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run orgsettings");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("Error: ORGSETTINGS_TRUST_PROXY is gone"),
+        "{err}"
+    );
+    assert!(err.contains("ORGSETTINGS_TRUSTED_PROXIES"), "{err}");
+}
+
+#[test]
+fn serve_refuses_trusted_proxies_that_are_not_addresses() {
+    let db = TestDb::create(Backend::Sqlite).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_orgsettings"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--trusted-proxies",
+            "10.0.0.0/8,proxy.local",
+        ])
+        .env("DATABASE_URL", db.url())
+        .env("ORGSETTINGS_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run orgsettings");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("`proxy.local` in ORGSETTINGS_TRUSTED_PROXIES"),
+        "{}",
+        stderr(&out)
+    );
+}
