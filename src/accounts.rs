@@ -7,8 +7,8 @@ use serde_json::json;
 
 use crate::db::schema::authenticators;
 use crate::db::{AnyConnection, write_tx};
+use crate::models::actor::Actor;
 use crate::models::instance_audit::{self, event};
-use crate::models::organization::Actor;
 use crate::models::permission;
 use crate::models::user::{NewUser, User, normalize_email};
 use crate::validation::SaveError;
@@ -208,7 +208,7 @@ pub fn emails_of(conn: &mut AnyConnection, user_id: i64) -> QueryResult<Vec<User
 /// Sends (through the outbox) a new verification link for one of the user's unverified addresses.
 pub fn send_verification(
     conn: &mut AnyConnection,
-    settings: &crate::config::Settings,
+    config: &crate::config::Config,
     user: &User,
     address: &str,
 ) -> Result<(), SaveError> {
@@ -231,8 +231,8 @@ pub fn send_verification(
             Some(_) => {}
         }
         let hash = crate::members::new_validation_hash(conn, user.id, address)?;
-        let url = settings.absolute_url(&format!("/account/confirm-email/{}/{hash}/", user.id));
-        let message = crate::mail::confirm_email(&settings.mail, address, &url).map_err(|e| {
+        let url = config.absolute_url(&format!("/account/confirm-email/{}/{hash}/", user.id));
+        let message = crate::mail::confirm_email(&config.mail, address, &url).map_err(|e| {
             SaveError::Internal(anyhow::Error::new(e).context("rendering the email"))
         })?;
         crate::models::email::queue(conn, &message)?;
@@ -260,7 +260,7 @@ pub fn confirm_email(
             .load(conn)?;
         let found = rows
             .into_iter()
-            .find(|(_, _, stored, _)| crate::auth::secrets_match(stored, hash));
+            .find(|(_, _, stored, _)| crate::secrets::secrets_match(stored, hash));
         let Some((id, address, _, added)) = found else {
             return Err(SaveError::Refused(
                 "This verification link is not valid. Send a new one from your account page."
@@ -276,7 +276,7 @@ pub fn confirm_email(
             .set((
                 user_emails::is_verified.eq(true),
                 // the link works once
-                user_emails::validation_hash.eq(crate::auth::random_token()),
+                user_emails::validation_hash.eq(crate::secrets::random_token()),
             ))
             .execute(conn)?;
         Ok(address)

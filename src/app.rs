@@ -15,7 +15,7 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
-use crate::config::Settings;
+use crate::config::Config;
 use crate::db::{AnyConnection, Pool};
 use crate::web::error::AppError;
 pub use crate::web::session_store::Sessions;
@@ -31,16 +31,16 @@ pub const SESSION_COOKIE: &str = "orgsettings_session";
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
-    pub settings: Arc<Settings>,
+    pub config: Arc<Config>,
     /// Permits for image work (decoding uploads, resizing avatars), shared by every worker.
     image_work: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
-    pub fn new(pool: Pool, settings: Settings) -> Self {
+    pub fn new(pool: Pool, config: Config) -> Self {
         Self {
             pool,
-            settings: Arc::new(settings),
+            config: Arc::new(config),
             image_work: Arc::new(tokio::sync::Semaphore::new(
                 crate::settings::avatar::CONCURRENT_IMAGE_WORK,
             )),
@@ -92,7 +92,7 @@ pub fn build_app<S: SessionStore + 'static>(
         InitError = (),
     >,
 > {
-    let cookie_secure = state.settings.cookie_secure;
+    let cookie_secure = state.config.cookie_secure;
     let sessions = SessionMiddleware::builder(store, key)
         .cookie_name(SESSION_COOKIE.to_owned())
         .cookie_secure(cookie_secure)

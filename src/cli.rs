@@ -10,13 +10,14 @@ use tracing_subscriber::EnvFilter;
 use crate::accounts::{self, PermissionChange};
 use crate::app::{self, AppState, Sessions};
 use crate::config::{
-    self, Cli, Command, CreateOrgArgs, CreateUserArgs, GlobalArgs, PermissionsCommand, ServeArgs,
-    Settings,
+    self, Cli, Command, Config, CreateOrgArgs, CreateUserArgs, GlobalArgs, PermissionsCommand,
+    ServeArgs,
 };
 use crate::db::{self, AnyConnection, DatabaseUrl, Pool, write_tx};
 use crate::demo;
+use crate::models::actor::Actor;
 use crate::models::member::Member;
-use crate::models::organization::{Actor, OrgName, Organization};
+use crate::models::organization::{OrgName, Organization};
 use crate::models::permission;
 use crate::models::role::Role;
 use crate::models::setup;
@@ -136,41 +137,41 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let listener =
         TcpListener::bind(args.bind).with_context(|| format!("cannot listen on {}", args.bind))?;
     let bound = listener.local_addr().context("reading the bound address")?;
-    let settings = Settings::from_args(&args, bound)?;
+    let config = Config::from_args(&args, bound)?;
     let key = config::session_key(&args, &url)?;
     let key = Key::try_from(key.as_slice()).context("the session key is too short")?;
     if args.demo {
-        print_demo(&pool, &settings)?;
+        print_demo(&pool, &config)?;
     }
     let mut conn = pool.get().context("getting a database connection")?;
     if let Some(token) = setup::issue_if_empty(&mut conn)? {
         println!(
             "\nThis instance has no users yet. Open this one-time link to create the first superuser \
              and organization:\n\n    {}\n",
-            settings.absolute_url(&format!("/setup/{token}/"))
+            config.absolute_url(&format!("/setup/{token}/"))
         );
     }
     drop(conn);
     println!(
         "orgsettings is serving {} (listening on {bound})",
-        settings.public_url
+        config.public_url
     );
     actix_web::rt::System::new().block_on(async move {
         let sessions = match &args.redis_url {
             Some(redis) => Sessions::redis(redis).await?,
             None => Sessions::Database(pool.clone()),
         };
-        let smtp = match &settings.mail.smtp_url {
+        let smtp = match &config.mail.smtp_url {
             Some(url) => Some(crate::mail::sender::transport(url)?),
             None => {
                 println!("No SMTP server configured (ORGSETTINGS_SMTP_URL): emails stay in the outbox, readable at /manage/outbox/.");
                 None
             }
         };
-        let state = AppState::new(pool.clone(), settings);
-        actix_web::rt::spawn(crate::jobs::run(pool.clone(), state.settings.clone()));
+        let state = AppState::new(pool.clone(), config);
+        actix_web::rt::spawn(crate::jobs::run(pool.clone(), state.config.clone()));
         if let Some(smtp) = smtp {
-            actix_web::rt::spawn(crate::mail::sender::run(pool, state.settings.mail.clone(), smtp));
+            actix_web::rt::spawn(crate::mail::sender::run(pool, state.config.mail.clone(), smtp));
         }
         app::start(listener, state, sessions, key, args.workers)?
             .await
@@ -178,7 +179,7 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
-fn print_demo(pool: &Pool, settings: &Settings) -> anyhow::Result<()> {
+fn print_demo(pool: &Pool, config: &Config) -> anyhow::Result<()> {
     let mut conn = pool.get().context("getting a database connection")?;
     match demo::fill(&mut conn)? {
         None => println!("--demo: the database already has users; no demo data added."),
@@ -186,7 +187,7 @@ fn print_demo(pool: &Pool, settings: &Settings) -> anyhow::Result<()> {
             println!(
                 "\nDemo data created: organization `{}`. Log in at {} as:\n",
                 demo::ORG_SLUG,
-                settings.absolute_url("/login")
+                config.absolute_url("/login")
             );
             for login in logins {
                 println!(

@@ -9,8 +9,6 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::db::{Backend, DatabaseUrl};
-use crate::mail::MailSettings;
-use crate::ratelimit;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -260,6 +258,35 @@ impl Default for Features {
     }
 }
 
+/// How emails are sent and signed.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// The `From:` address.
+    pub from: String,
+    /// Put before every subject (Sentry's `mail.subject-prefix`).
+    pub subject_prefix: String,
+    /// `smtp://USER:PASSWORD@HOST:587` (STARTTLS), `smtps://…:465`, or `None`: emails stay in the outbox.
+    pub smtp_url: Option<String>,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            from: "orgsettings@localhost".into(),
+            subject_prefix: "[orgsettings]".into(),
+            smtp_url: None,
+        }
+    }
+}
+
+/// How many failed password or code checks a client address or an account may have within a window
+/// (`ORGSETTINGS_LOGIN_MAX_FAILURES`, `ORGSETTINGS_LOGIN_WINDOW_SECS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginThrottle {
+    pub max_failures: u32,
+    pub window: Duration,
+}
+
 /// The reverse proxies in front of the app (`ORGSETTINGS_TRUSTED_PROXIES`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustedProxies(Vec<ipnet::IpNet>);
@@ -339,33 +366,36 @@ fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
 
 /// The resolved settings the running app uses (built from [`ServeArgs`], or directly by tests).
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct Config {
     pub public_url: url::Url,
     pub cookie_secure: bool,
     /// The reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: TrustedProxies,
     /// Failed password or code checks allowed per client address and per account.
-    pub login_throttle: ratelimit::Policy,
+    pub login_throttle: LoginThrottle,
     pub features: Features,
     /// Superuser mode ends after this long without a request.
     pub superuser_idle: Duration,
     /// Superuser mode ends this long after it was turned on.
     pub superuser_max: Duration,
-    pub mail: MailSettings,
+    pub mail: MailConfig,
 }
 
-impl Settings {
+impl Config {
     /// Defaults for a server reachable at `public_url`.
     pub fn for_url(public_url: url::Url) -> Self {
         Self {
             cookie_secure: public_url.scheme() == "https",
             public_url,
             trusted_proxies: TrustedProxies::default(),
-            login_throttle: ratelimit::Policy::new(10, Duration::from_secs(900)),
+            login_throttle: LoginThrottle {
+                max_failures: 10,
+                window: Duration::from_secs(900),
+            },
             features: Features::default(),
             superuser_idle: Duration::from_secs(15 * 60),
             superuser_max: Duration::from_secs(6 * 3600),
-            mail: MailSettings::default(),
+            mail: MailConfig::default(),
         }
     }
 
@@ -376,9 +406,9 @@ impl Settings {
             None => url::Url::parse(&format!("http://{bound}/"))
                 .with_context(|| format!("making a URL of the bind address {bound}"))?,
         };
-        let mut settings = Self::for_url(public_url);
+        let mut config = Self::for_url(public_url);
         if let Some(secure) = args.cookie_secure {
-            settings.cookie_secure = secure;
+            config.cookie_secure = secure;
         }
         if args.trust_proxy.is_some() {
             bail!(
@@ -387,20 +417,20 @@ impl Settings {
                  client cannot choose its own address with X-Forwarded-For"
             );
         }
-        settings.trusted_proxies = TrustedProxies::parse(&args.trusted_proxies)?;
-        settings.login_throttle = ratelimit::Policy::new(
-            args.login_max_failures.max(1),
-            Duration::from_secs(args.login_window_secs.max(1)),
-        );
-        settings.features = Features::parse(&args.features)?;
-        settings.superuser_idle = Duration::from_secs(args.superuser_idle_secs.max(1));
-        settings.superuser_max = Duration::from_secs(args.superuser_max_secs.max(1));
-        settings.mail = MailSettings {
+        config.trusted_proxies = TrustedProxies::parse(&args.trusted_proxies)?;
+        config.login_throttle = LoginThrottle {
+            max_failures: args.login_max_failures.max(1),
+            window: Duration::from_secs(args.login_window_secs.max(1)),
+        };
+        config.features = Features::parse(&args.features)?;
+        config.superuser_idle = Duration::from_secs(args.superuser_idle_secs.max(1));
+        config.superuser_max = Duration::from_secs(args.superuser_max_secs.max(1));
+        config.mail = MailConfig {
             from: args.mail_from.clone(),
             subject_prefix: args.mail_subject_prefix.clone(),
             smtp_url: args.smtp_url.clone().filter(|url| !url.trim().is_empty()),
         };
-        Ok(settings)
+        Ok(config)
     }
 
     /// An absolute link to a path of this app.

@@ -2,14 +2,15 @@
 
 use anyhow::Context;
 
-use crate::auth::random_token;
 use crate::db::{AnyConnection, write_tx};
+use crate::models::actor::Actor;
 use crate::models::member::Member;
-use crate::models::organization::{Actor, OrgName, Organization};
+use crate::models::organization::{OrgName, Organization};
 use crate::models::permission;
 use crate::models::role::Role;
 use crate::models::slug::Slug;
 use crate::models::user::{EmailAddress, NewUser, Password, User, Username};
+use crate::secrets::random_token;
 use crate::validation::SaveError;
 
 pub const ORG_SLUG: &str = "demo";

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::Settings;
+use crate::config::Config;
 use crate::db::{Pool, query};
 use crate::members;
 use crate::models::session;
@@ -20,16 +20,16 @@ pub const INTERVAL: Duration = Duration::from_secs(60);
 /// Runs the requirement jobs a save recorded on a task of their own, so the save answers at once
 /// however many members a job removes. A failure is logged; the job stays unfinished and `run`
 /// finishes it later. Running a job twice at once is safe (see `members::run_requirement_job`).
-pub fn start_requirement_jobs(pool: Pool, settings: Arc<Settings>, job_ids: Vec<i64>) {
+pub fn start_requirement_jobs(pool: Pool, config: Arc<Config>, job_ids: Vec<i64>) {
     if job_ids.is_empty() {
         return;
     }
     actix_web::rt::spawn(async move {
         for job_id in job_ids {
-            let (pool, settings) = (pool.clone(), settings.clone());
+            let (pool, config) = (pool.clone(), config.clone());
             let result = actix_web::web::block(move || -> anyhow::Result<usize> {
                 let mut conn = pool.get()?;
-                members::run_requirement_job(&mut conn, &settings, job_id)
+                members::run_requirement_job(&mut conn, &config, job_id)
             })
             .await;
             match result {
@@ -50,15 +50,15 @@ pub fn start_requirement_jobs(pool: Pool, settings: Arc<Settings>, job_ids: Vec<
 }
 
 /// Runs forever on the actix runtime.
-pub async fn run(pool: Pool, settings: Arc<Settings>) {
+pub async fn run(pool: Pool, config: Arc<Config>) {
     let mut interval = actix_web::rt::time::interval(INTERVAL);
     loop {
         interval.tick().await;
-        let (pool, settings) = (pool.clone(), settings.clone());
+        let (pool, config) = (pool.clone(), config.clone());
         let result = actix_web::web::block(move || -> anyhow::Result<(Vec<String>, usize)> {
             let mut conn = pool.get()?;
             let deleted = delete::delete_due(&mut conn, query::now())?;
-            let removed = members::run_unfinished_jobs(&mut conn, &settings)?;
+            let removed = members::run_unfinished_jobs(&mut conn, &config)?;
             session::purge_expired(&mut conn)?;
             ratelimit::purge(&mut conn, RATE_EVENTS_KEPT)?;
             Ok((deleted, removed))

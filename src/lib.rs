@@ -12,6 +12,7 @@ pub mod mail;
 pub mod members;
 pub mod models;
 pub mod ratelimit;
+pub mod secrets;
 pub mod settings;
 pub mod validation;
 pub mod web;

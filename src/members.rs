@@ -7,19 +7,20 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use crate::auth::{random_token, secrets_match};
-use crate::config::Settings;
+use crate::config::Config;
 use crate::db::schema::{authenticators, organization_members, user_emails, users};
 use crate::db::{AnyConnection, query, write_tx};
 use crate::mail;
+use crate::models::actor::Actor;
 use crate::models::audit::{self, AuditEvent, NewAuditEntry};
 use crate::models::email;
 use crate::models::job::{self, Job, kind};
 use crate::models::member::Member;
-use crate::models::organization::{Actor, Organization};
+use crate::models::organization::Organization;
 use crate::models::role::Role;
 use crate::models::user::{EmailAddress, User, normalize_email};
 use crate::ratelimit::{self, Limit, Scope};
+use crate::secrets::{random_token, secrets_match};
 use crate::settings::current::REQUIRED_EMAIL_VERIFICATION;
 use crate::settings::flags::{Flag, Flags};
 use crate::validation::{FieldErrors, SaveError};
@@ -202,8 +203,8 @@ fn new_token(now: NaiveDateTime) -> (String, NaiveDateTime) {
 }
 
 /// The link that accepts an invitation.
-pub fn invite_url(settings: &Settings, member: &Member) -> String {
-    settings.absolute_url(&format!(
+pub fn invite_url(config: &Config, member: &Member) -> String {
+    config.absolute_url(&format!(
         "/accept/{}/{}/",
         member.id,
         member.token.as_deref().unwrap_or_default()
@@ -212,7 +213,7 @@ pub fn invite_url(settings: &Settings, member: &Member) -> String {
 
 fn queue_invite(
     conn: &mut AnyConnection,
-    settings: &Settings,
+    config: &Config,
     org: &Organization,
     member: &Member,
     inviter: &str,
@@ -222,12 +223,12 @@ fn queue_invite(
         .map(|t| t.format("%Y-%m-%d").to_string())
         .unwrap_or_default();
     let message = mail::invite(
-        &settings.mail,
+        &config.mail,
         member.email.as_deref().unwrap_or_default(),
         inviter,
         &org.name,
         member.role().name(),
-        &invite_url(settings, member),
+        &invite_url(config, member),
         &expires,
     )
     .map_err(|e| SaveError::Internal(anyhow::Error::new(e).context("rendering the invitation")))?;
@@ -239,7 +240,7 @@ fn queue_invite(
 /// entry. Refused for a member's address, an address already invited, or a role above the inviter's.
 pub fn invite(
     conn: &mut AnyConnection,
-    settings: &Settings,
+    config: &Config,
     org: &Organization,
     actor: &Actor,
     actor_role: Role,
@@ -308,7 +309,7 @@ pub fn invite(
             .returning(organization_members::id)
             .get_result(conn)?;
         let member = find_member(conn, org.id, id)?;
-        queue_invite(conn, settings, org, &member, &actor.label)?;
+        queue_invite(conn, config, org, &member, &actor.label)?;
         audit::record(
             conn,
             &member_entry(
@@ -345,7 +346,7 @@ fn member_entry<'a>(
 /// Sends a pending invitation again, with a new token and expiry (an expired one works again).
 pub fn resend(
     conn: &mut AnyConnection,
-    settings: &Settings,
+    config: &Config,
     org: &Organization,
     actor: &Actor,
     member_id: i64,
@@ -370,7 +371,7 @@ pub fn resend(
             ))
             .execute(conn)?;
         let member = find_member(conn, org.id, member_id)?;
-        queue_invite(conn, settings, org, &member, &actor.label)?;
+        queue_invite(conn, config, org, &member, &actor.label)?;
         let email = member.email.clone().unwrap_or_default();
         audit::record(
             conn,
@@ -501,12 +502,12 @@ pub fn unmet_requirements(
     conn: &mut AnyConnection,
     org: &Organization,
     user: &User,
-    settings: &Settings,
+    config: &Config,
 ) -> QueryResult<Vec<&'static str>> {
     let flags = Flags::from_bits(org.flags);
     let mut unmet = Vec::new();
     if flags.get(Flag::RequireEmailVerification)
-        && settings.features.has(REQUIRED_EMAIL_VERIFICATION)
+        && config.features.has(REQUIRED_EMAIL_VERIFICATION)
         && !user.primary_email_verified(conn)?
     {
         unmet.push("a verified email address");
@@ -520,7 +521,7 @@ pub fn unmet_requirements(
 /// Accepts an invitation as `user`: they become the member, with the invited role.
 pub fn accept(
     conn: &mut AnyConnection,
-    settings: &Settings,
+    config: &Config,
     member_id: i64,
     token: &str,
     user: &User,
@@ -552,7 +553,7 @@ pub fn accept(
                 org.name
             )));
         }
-        let unmet = unmet_requirements(conn, &org, user, settings)?;
+        let unmet = unmet_requirements(conn, &org, user, config)?;
         if !unmet.is_empty() {
             return Err(SaveError::Refused(format!(
                 "{} requires {} from every member. Set it up first, then open this link again.",
@@ -622,7 +623,7 @@ fn complies(conn: &mut AnyConnection, user: &User, requirement: &str) -> QueryRe
 /// Returns how many members were removed.
 pub fn run_requirement_job(
     conn: &mut AnyConnection,
-    settings: &Settings,
+    config: &Config,
     job_id: i64,
 ) -> anyhow::Result<usize> {
     let Some(job) = job::find(conn, job_id)? else {
@@ -646,7 +647,7 @@ pub fn run_requirement_job(
             .select(organization_members::id)
             .load(conn)?;
         for member_id in candidates {
-            if remove_if_non_compliant(conn, settings, &org, &job, member_id)? {
+            if remove_if_non_compliant(conn, config, &org, &job, member_id)? {
                 removed += 1;
             }
         }
@@ -657,7 +658,7 @@ pub fn run_requirement_job(
 
 fn remove_if_non_compliant(
     conn: &mut AnyConnection,
-    settings: &Settings,
+    config: &Config,
     org: &Organization,
     job: &Job,
     member_id: i64,
@@ -701,20 +702,20 @@ fn remove_if_non_compliant(
             ))
             .execute(conn)?;
         let pending = find_member(conn, org.id, member.id)?;
-        let invite = invite_url(settings, &pending);
+        let invite = invite_url(config, &pending);
         let message = if job.kind == kind::REQUIRE_2FA {
             mail::setup_2fa(
-                &settings.mail,
+                &config.mail,
                 &user.email,
                 &org.name,
-                &settings.absolute_url("/account/security/"),
+                &config.absolute_url("/account/security/"),
                 &invite,
             )?
         } else {
             let hash = new_validation_hash(conn, user.id, &user.email)?;
             let confirm =
-                settings.absolute_url(&format!("/account/confirm-email/{}/{hash}/", user.id));
-            mail::setup_email(&settings.mail, &user.email, &org.name, &confirm, &invite)?
+                config.absolute_url(&format!("/account/confirm-email/{}/{hash}/", user.id));
+            mail::setup_email(&config.mail, &user.email, &org.name, &confirm, &invite)?
         };
         email::queue(conn, &message)?;
         let actor = job.actor();
@@ -760,10 +761,10 @@ pub fn new_validation_hash(
 }
 
 /// Runs every unfinished job (at start and periodically); returns how many members were removed.
-pub fn run_unfinished_jobs(conn: &mut AnyConnection, settings: &Settings) -> anyhow::Result<usize> {
+pub fn run_unfinished_jobs(conn: &mut AnyConnection, config: &Config) -> anyhow::Result<usize> {
     let mut removed = 0;
     for job in job::unfinished(conn)? {
-        removed += run_requirement_job(conn, settings, job.id)?;
+        removed += run_requirement_job(conn, config, job.id)?;
     }
     Ok(removed)
 }

@@ -14,7 +14,7 @@ use crate::settings::pii::selector::validate_pii_selector;
 use crate::settings::relays::{RelayPublicKey, parse_list};
 use crate::settings::update::OrganizationUpdate;
 use crate::validation::SaveError;
-use crate::web::settings::form::{SettingsPage, Submission, changed_fields};
+use crate::web::settings_pages::form::{SettingsPage, Submission, changed_fields};
 
 /// Any JSON value, a few levels deep.
 fn json() -> impl Strategy<Value = Value> {

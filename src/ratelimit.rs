@@ -26,6 +26,12 @@ pub struct Policy {
     pub window: Duration,
 }
 
+impl From<crate::config::LoginThrottle> for Policy {
+    fn from(throttle: crate::config::LoginThrottle) -> Self {
+        Self::new(throttle.max_failures, throttle.window)
+    }
+}
+
 impl Policy {
     pub const fn new(max: u32, window: Duration) -> Self {
         Self { max, window }

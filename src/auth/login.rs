@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use diesel::QueryResult;
 
-use super::{password, throttle};
+use super::throttle;
+use crate::config::LoginThrottle;
 use crate::db::AnyConnection;
 use crate::models::user::User;
-use crate::ratelimit::{self, Policy, Scope};
+use crate::ratelimit::{self, Scope};
+use crate::secrets::password;
 
 pub const INVALID_LOGIN: &str = "Please enter a correct username and password.";
 
@@ -35,7 +37,7 @@ pub fn authenticate(
     login: &str,
     password_input: &str,
     ip: &str,
-    policy: Policy,
+    policy: LoginThrottle,
 ) -> QueryResult<LoginOutcome> {
     let candidates: Vec<User> = if login.trim().is_empty() {
         Vec::new()

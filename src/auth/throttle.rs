@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use crate::config::LoginThrottle;
 use crate::db::AnyConnection;
 use crate::ratelimit::{self, Limit, Policy, Scope};
 
@@ -43,7 +44,12 @@ pub enum Check {
 }
 
 /// The limits of one check: the client's address and the account's secret.
-pub fn limits(policy: Policy, ip: &str, scopes: impl IntoIterator<Item = Scope>) -> Vec<Limit> {
+pub fn limits(
+    throttle: LoginThrottle,
+    ip: &str,
+    scopes: impl IntoIterator<Item = Scope>,
+) -> Vec<Limit> {
+    let policy = Policy::from(throttle);
     std::iter::once(Scope::Ip(ip.to_owned()))
         .chain(scopes)
         .map(|scope| Limit::new(scope, policy))
@@ -54,7 +60,7 @@ pub fn limits(policy: Policy, ip: &str, scopes: impl IntoIterator<Item = Scope>)
 /// clears the account's failures of that kind; a failure stays counted.
 pub fn check(
     conn: &mut AnyConnection,
-    policy: Policy,
+    policy: LoginThrottle,
     ip: &str,
     secret: Secret,
     verify: impl FnOnce(&mut AnyConnection) -> anyhow::Result<bool>,

@@ -4,7 +4,6 @@
 
 use diesel::prelude::*;
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::db::schema::authenticators;
@@ -66,7 +65,7 @@ fn matching_step(secret: &str, code: &str, now: u64) -> anyhow::Result<Option<i6
     let generator = totp(secret, "x")?;
     let current = now / STEP;
     for step in [current.saturating_sub(1), current, current + 1] {
-        if crate::auth::secrets_match(&generator.generate(step * STEP), &code) {
+        if crate::secrets::secrets_match(&generator.generate(step * STEP), &code) {
             return Ok(Some(step as i64));
         }
     }
@@ -84,8 +83,7 @@ fn hash_code(code: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .flat_map(|c| c.to_lowercase())
         .collect();
-    let digest = Sha256::digest(normalized.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::secrets::sha256_hex(&normalized)
 }
 
 /// Ten new recovery codes (`xxxxx-xxxxx`, 50 random bits each).
@@ -196,7 +194,7 @@ pub fn verify(conn: &mut AnyConnection, user: &User, code: &str) -> anyhow::Resu
             let mut hashes: Vec<String> = serde_json::from_str(config).unwrap_or_default();
             if let Some(i) = hashes
                 .iter()
-                .position(|h| crate::auth::secrets_match(h, &hashed))
+                .position(|h| crate::secrets::secrets_match(h, &hashed))
             {
                 hashes.remove(i);
                 let changed = diesel::update(

@@ -5,29 +5,9 @@ pub mod sender;
 
 use askama::Template;
 
+use crate::config::MailConfig;
 use crate::models::email::NewEmail;
 use crate::settings::pyfmt::py_capitalize;
-
-/// How emails are sent and signed.
-#[derive(Debug, Clone)]
-pub struct MailSettings {
-    /// The `From:` address.
-    pub from: String,
-    /// Put before every subject (Sentry's `mail.subject-prefix`).
-    pub subject_prefix: String,
-    /// `smtp://USER:PASSWORD@HOST:587` (STARTTLS), `smtps://…:465`, or `None`: emails stay in the outbox.
-    pub smtp_url: Option<String>,
-}
-
-impl Default for MailSettings {
-    fn default() -> Self {
-        Self {
-            from: "orgsettings@localhost".into(),
-            subject_prefix: "[orgsettings]".into(),
-            smtp_url: None,
-        }
-    }
-}
 
 fn email<T: Template, H: Template>(
     to: &str,
@@ -67,7 +47,7 @@ struct InviteHtml<'a> {
 
 /// "Join {org}": an invitation with its accept link.
 pub fn invite(
-    mail: &MailSettings,
+    mail: &MailConfig,
     to: &str,
     inviter: &str,
     organization: &str,
@@ -118,7 +98,7 @@ struct SetupEmailHtml<'a> {
 /// "Mandatory: Verify Email Address" (Sentry's `setup_email`), to a member removed for an unverified
 /// address: the verification link and the invite link to come back.
 pub fn setup_email(
-    mail: &MailSettings,
+    mail: &MailConfig,
     to: &str,
     organization: &str,
     confirm_url: &str,
@@ -166,7 +146,7 @@ struct Setup2faHtml<'a> {
 
 /// "Mandatory: Enable Two-Factor Authentication" (Sentry's `setup_2fa`), with the invite link.
 pub fn setup_2fa(
-    mail: &MailSettings,
+    mail: &MailConfig,
     to: &str,
     organization: &str,
     security_url: &str,
@@ -209,7 +189,7 @@ struct ConfirmHtml<'a> {
 }
 
 /// "Confirm your email address": the verification link of one of the user's addresses.
-pub fn confirm_email(mail: &MailSettings, to: &str, url: &str) -> askama::Result<NewEmail> {
+pub fn confirm_email(mail: &MailConfig, to: &str, url: &str) -> askama::Result<NewEmail> {
     let subject = format!("{} Confirm your email address", mail.subject_prefix);
     email(
         to,

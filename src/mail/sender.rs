@@ -6,7 +6,7 @@ use anyhow::Context;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{Message, SmtpTransport, Transport};
 
-use super::MailSettings;
+use super::MailConfig;
 use crate::db::{AnyConnection, Pool, query};
 use crate::models::email::{self, Email};
 
@@ -31,7 +31,7 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn message(mail: &MailSettings, email: &Email) -> anyhow::Result<Message> {
+fn message(mail: &MailConfig, email: &Email) -> anyhow::Result<Message> {
     let from: Mailbox = mail
         .from
         .parse()
@@ -55,7 +55,7 @@ fn message(mail: &MailSettings, email: &Email) -> anyhow::Result<Message> {
 /// never send the same one. Failures are recorded with the next attempt time.
 pub fn deliver_due(
     conn: &mut AnyConnection,
-    mail: &MailSettings,
+    mail: &MailConfig,
     smtp: &SmtpTransport,
 ) -> anyhow::Result<usize> {
     let mut sent = 0;
@@ -81,7 +81,7 @@ pub fn deliver_due(
 }
 
 /// Runs forever on the actix runtime, delivering the outbox every few seconds.
-pub async fn run(pool: Pool, mail: MailSettings, smtp: SmtpTransport) {
+pub async fn run(pool: Pool, mail: MailConfig, smtp: SmtpTransport) {
     let mut interval = actix_web::rt::time::interval(INTERVAL);
     loop {
         interval.tick().await;

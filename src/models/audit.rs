@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::organization::{Actor, Organization};
+use super::actor::Actor;
 use crate::db::schema::audit_log_entries;
 use crate::db::{AnyConnection, query};
 
@@ -105,16 +105,16 @@ pub struct NewAuditEntry<'a> {
 impl<'a> NewAuditEntry<'a> {
     /// An entry about the organization itself (target = the organization).
     pub fn new(
-        org: &Organization,
+        organization_id: i64,
         actor: &'a Actor,
         event: AuditEvent,
         data: serde_json::Value,
     ) -> Self {
         Self {
-            organization_id: org.id,
+            organization_id,
             actor,
             event,
-            target_object: Some(org.id),
+            target_object: Some(organization_id),
             target_user_id: None,
             data,
         }

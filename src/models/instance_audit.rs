@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
-use super::organization::Actor;
+use super::actor::Actor;
 use crate::db::schema::instance_audit_entries;
 use crate::db::{AnyConnection, query};
 

@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::organization::Actor;
+use super::actor::Actor;
 use crate::db::schema::jobs;
 use crate::db::{AnyConnection, query};
 

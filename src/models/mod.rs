@@ -1,5 +1,6 @@
 //! One module per table or aggregate; each model owns its queries.
 
+pub mod actor;
 pub mod audit;
 pub mod avatar;
 pub mod email;

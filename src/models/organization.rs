@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::actor::Actor;
 use super::audit::{self, AuditEvent, NewAuditEntry};
 use super::avatar::OrgAvatar;
 use super::member::Member;
@@ -80,37 +81,6 @@ pub struct OrgWithRole {
     pub role: Option<Role>,
     /// The ident of the uploaded avatar image, when that is the organization's avatar.
     pub upload_ident: Option<String>,
-}
-
-/// Who performs a change, for the audit log.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub user_id: Option<i64>,
-    pub label: String,
-    pub ip_address: Option<String>,
-    /// An active superuser acting on an organization they are not a member of.
-    pub is_staff: bool,
-}
-
-impl Actor {
-    pub fn user(user: &User, ip_address: Option<String>) -> Self {
-        Self {
-            user_id: Some(user.id),
-            label: user.username.clone(),
-            ip_address,
-            is_staff: false,
-        }
-    }
-
-    /// Changes made with the `orgsettings` command line.
-    pub fn cli() -> Self {
-        Self {
-            user_id: None,
-            label: "CLI".into(),
-            ip_address: None,
-            is_staff: false,
-        }
-    }
 }
 
 impl Organization {
@@ -305,7 +275,7 @@ impl Organization {
             let org = Organization::find(conn, id)?;
             audit::record(
                 conn,
-                &NewAuditEntry::new(&org, actor, AuditEvent::OrgAdd, org.audit_log_data()),
+                &NewAuditEntry::new(org.id, actor, AuditEvent::OrgAdd, org.audit_log_data()),
             )?;
             Ok(org)
         });

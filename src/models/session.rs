@@ -4,17 +4,13 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::db::schema::sessions;
 use crate::db::{AnyConnection, query};
 
 /// The stored form of a session key.
 pub fn key_hash(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::secrets::sha256_hex(key)
 }
 
 /// The state of an unexpired session.

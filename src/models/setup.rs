@@ -3,13 +3,14 @@
 
 use diesel::prelude::*;
 
-use crate::auth::{random_token, secrets_match};
 use crate::db::schema::setup_tokens;
 use crate::db::{AnyConnection, query, write_tx};
-use crate::models::organization::{Actor, OrgName, Organization};
+use crate::models::actor::Actor;
+use crate::models::organization::{OrgName, Organization};
 use crate::models::permission;
 use crate::models::slug::Slug;
 use crate::models::user::{NewUser, User};
+use crate::secrets::{random_token, secrets_match};
 use crate::validation::SaveError;
 
 /// When the instance has no user yet, makes a fresh setup token (replacing any earlier one) and

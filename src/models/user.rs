@@ -3,10 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::auth::password;
 use crate::db::schema::{user_emails, users};
 use crate::db::{AnyConnection, is_unique_violation, query, write_tx};
 use crate::models::lower;
+use crate::secrets::password;
 use crate::validation::{FieldErrors, SaveError};
 
 pub const ERR_USERNAME_NOT_OWN_EMAIL: &str =
@@ -342,7 +342,7 @@ impl User {
                     user_emails::email.eq(new.email.as_str()),
                     user_emails::email_normalized.eq(new.email.normalized()),
                     user_emails::is_verified.eq(new.email_verified),
-                    user_emails::validation_hash.eq(crate::auth::random_token()),
+                    user_emails::validation_hash.eq(crate::secrets::random_token()),
                     user_emails::date_hash_added.eq(now),
                 ))
                 .execute(conn)?;

@@ -7,9 +7,10 @@ use diesel::prelude::*;
 
 use crate::db::schema::organizations;
 use crate::db::{AnyConnection, query, write_tx};
+use crate::models::actor::Actor;
 use crate::models::audit::{self, AuditEvent, NewAuditEntry};
 use crate::models::avatar::OrgAvatar;
-use crate::models::organization::{Actor, Organization, status};
+use crate::models::organization::{Organization, status};
 use crate::validation::SaveError;
 
 /// How long a scheduled deletion waits, during which owners can restore the organization.
@@ -41,7 +42,7 @@ pub fn schedule(
         org.updated_at = now;
         audit::record(
             conn,
-            &NewAuditEntry::new(&org, actor, AuditEvent::OrgRemove, org.audit_log_data()),
+            &NewAuditEntry::new(org.id, actor, AuditEvent::OrgRemove, org.audit_log_data()),
         )?;
         Ok(org)
     })

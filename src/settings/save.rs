@@ -18,11 +18,12 @@ use super::update::{AvatarChange, OrganizationUpdate};
 use crate::config::Features;
 use crate::db::schema::organizations;
 use crate::db::{AnyConnection, query, write_tx};
+use crate::models::actor::Actor;
 use crate::models::audit::{self, AuditEvent, NewAuditEntry};
 use crate::models::avatar::{AvatarType, OrgAvatar};
 use crate::models::job;
 use crate::models::option;
-use crate::models::organization::{Actor, Organization, slug_in_use, status};
+use crate::models::organization::{Organization, slug_in_use, status};
 use crate::models::user::User;
 use crate::validation::{Conflict, FieldErrors, SaveError};
 
@@ -176,7 +177,7 @@ pub fn save(
             audit::record(
                 conn,
                 &NewAuditEntry::new(
-                    &org,
+                    org.id,
                     ctx.actor,
                     AuditEvent::OrgRestore,
                     org.audit_log_data(),
@@ -187,7 +188,7 @@ pub fn save(
             audit::record(
                 conn,
                 &NewAuditEntry::new(
-                    &org,
+                    org.id,
                     ctx.actor,
                     AuditEvent::OrgEdit,
                     Value::Object(changes.clone()),

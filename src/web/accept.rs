@@ -15,8 +15,9 @@ use super::{client_ip, see_other};
 use crate::app::AppState;
 use crate::db::{query, write_tx};
 use crate::members;
+use crate::models::actor::Actor;
 use crate::models::member::Member;
-use crate::models::organization::{Actor, Organization};
+use crate::models::organization::Organization;
 use crate::models::user::{EmailAddress, NewUser, Password, User, Username};
 use crate::validation::{FieldErrors, SaveError};
 
@@ -52,13 +53,13 @@ async fn load(
     token: String,
     user: Option<User>,
 ) -> Result<Invite, AppError> {
-    let settings = state.settings.clone();
+    let config = state.config.clone();
     state
         .db(move |conn| -> Result<Invite, AppError> {
             let (member, org) = members::find_invite(conn, member_id, &token)?
                 .ok_or_else(|| AppError::BadRequest(INVALID.into()))?;
             let unmet = match &user {
-                Some(user) => members::unmet_requirements(conn, &org, user, &settings)?,
+                Some(user) => members::unmet_requirements(conn, &org, user, &config)?,
                 None => Vec::new(),
             };
             Ok(Invite { member, org, unmet })
@@ -138,7 +139,7 @@ pub async fn accept(
     let form = form.into_inner();
     let invite = load(&state, member_id, token.clone(), user.clone()).await?;
     let ip = client_ip(&req);
-    let settings = state.settings.clone();
+    let config = state.config.clone();
     // logged in: accept as that user; otherwise: an account for the invited address, then accept
     let new_account = match &user {
         Some(_) => None,
@@ -184,7 +185,7 @@ pub async fn accept(
                     (None, None) => return Err(SaveError::Refused(INVALID.into())),
                 };
                 let actor = Actor::user(&user, ip);
-                let org = members::accept(conn, &settings, member_id, &token, &user, &actor)?;
+                let org = members::accept(conn, &config, member_id, &token, &user, &actor)?;
                 Ok((user, org))
             }))
         })

@@ -13,8 +13,9 @@ use super::error::AppError;
 use super::session::{log_out, session_identity, valid_session_user};
 use super::superuser;
 use crate::app::AppState;
+use crate::models::actor::Actor;
 use crate::models::avatar::OrgAvatar;
-use crate::models::organization::{Actor, Organization};
+use crate::models::organization::Organization;
 use crate::models::role::Role;
 use crate::models::user::User;
 use crate::settings::flags::{Flag, Flags};
@@ -61,7 +62,7 @@ impl OrgAccess {
     ) -> Result<Result<Saved, SaveError>, AppError> {
         let actor = self.actor(req);
         let (org_id, user) = (self.org.id, self.user.clone());
-        let features = state.settings.features.clone();
+        let features = state.config.features.clone();
         let saved = state
             .db(move |conn| {
                 let ctx = SaveContext {
@@ -75,7 +76,7 @@ impl OrgAccess {
         if let Ok(saved) = &saved {
             crate::jobs::start_requirement_jobs(
                 state.pool.clone(),
-                state.settings.clone(),
+                state.config.clone(),
                 saved.jobs.clone(),
             );
         }

@@ -61,11 +61,11 @@ pub async fn send_verification(
     form: web::Form<SendForm>,
 ) -> Result<HttpResponse, AppError> {
     let address = form.into_inner().email;
-    let settings = state.settings.clone();
+    let config = state.config.clone();
     let target = address.clone();
     let sent = state
         .db(move |conn| {
-            Ok::<_, AppError>(accounts::send_verification(conn, &settings, &user, &target))
+            Ok::<_, AppError>(accounts::send_verification(conn, &config, &user, &target))
         })
         .await?;
     match sent {
@@ -213,7 +213,7 @@ pub async fn security_submit(
 ) -> Result<HttpResponse, AppError> {
     let SecurityForm { action, code } = form.into_inner();
     let ip = client_ip(&req).unwrap_or_else(|| "unknown".into());
-    let policy = state.settings.login_throttle;
+    let policy = state.config.login_throttle;
     let secret_of = Secret::SecondFactor { user_id: user.id };
     let refused = |checked: Check| match checked {
         Check::Throttled { retry_after } => format!(

@@ -98,7 +98,7 @@ pub async fn login(
         next,
     } = form.into_inner();
     let ip = client_ip(&req).unwrap_or_else(|| "unknown".into());
-    let policy = state.settings.login_throttle;
+    let policy = state.config.login_throttle;
     let login_name = username.clone();
     let outcome = state
         .db(move |conn| login::authenticate(conn, &login_name, &password, &ip, policy))
@@ -218,7 +218,7 @@ pub async fn two_factor(
     };
     let code = form.into_inner().code;
     let ip = client_ip(&req).unwrap_or_else(|| "unknown".into());
-    let policy = state.settings.login_throttle;
+    let policy = state.config.login_throttle;
     let user_id = pending.user_id;
     let outcome = state
         .db(move |conn| -> Result<Result<User, String>, AppError> {

@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 
 use super::error::AppError;
 use crate::app::AppState;
-use crate::auth::{random_token, secrets_match};
+use crate::secrets::{random_token, secrets_match};
 
 const SESSION_KEY: &str = "csrf";
 pub const FORM_FIELD: &str = "csrf_token";
@@ -124,7 +124,7 @@ fn check_origin(req: &ServiceRequest) -> Result<(), AppError> {
     let own = format!("{}://{}", info.scheme(), info.host());
     let public = req
         .app_data::<web::Data<AppState>>()
-        .map(|state| state.settings.public_url.origin().ascii_serialization());
+        .map(|state| state.config.public_url.origin().ascii_serialization());
     if origin.eq_ignore_ascii_case(&own) || public.as_deref() == Some(origin) {
         Ok(())
     } else {

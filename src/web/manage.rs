@@ -20,8 +20,9 @@ use super::superuser::{self, Mode};
 use super::{client_ip, relative};
 use crate::accounts::{self, PermissionChange};
 use crate::app::AppState;
+use crate::models::actor::Actor;
 use crate::models::instance_audit::InstanceAuditEntry;
-use crate::models::organization::{Actor, OrgWithRole, Organization};
+use crate::models::organization::{OrgWithRole, Organization};
 use crate::models::permission::{self, OPTIONS_ADMIN, USERS_ADMIN};
 use crate::models::user::{EmailAddress, NewUser, Password, User, Username};
 use crate::validation::{FieldErrors, SaveError};
@@ -569,7 +570,7 @@ pub async fn outbox(
         page,
         pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
         unsent,
-        smtp: state.settings.mail.smtp_url.is_some(),
+        smtp: state.config.mail.smtp_url.is_some(),
     };
     render(StatusCode::OK, &view)
 }

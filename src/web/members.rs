@@ -162,27 +162,21 @@ pub async fn submit(
     let parsed_role = Role::parse(&role).ok();
     let actor = access.actor(&req);
     let (org, actor_role) = (access.org.clone(), access.role);
-    let settings = state.settings.clone();
+    let config = state.config.clone();
     let (invite_email, chosen) = (email.clone(), action.clone());
     let result = state
         .db(move |conn| {
             Ok::<_, AppError>(match (chosen.as_str(), member, parsed_role) {
-                ("invite", _, Some(role)) => members::invite(
-                    conn,
-                    &settings,
-                    &org,
-                    &actor,
-                    actor_role,
-                    &invite_email,
-                    role,
-                )
-                .map(|m| format!("Invitation sent to {}.", m.email.unwrap_or_default())),
+                ("invite", _, Some(role)) => {
+                    members::invite(conn, &config, &org, &actor, actor_role, &invite_email, role)
+                        .map(|m| format!("Invitation sent to {}.", m.email.unwrap_or_default()))
+                }
                 ("invite", _, None) => Err(SaveError::Invalid(FieldErrors::single(
                     "role",
                     "Invalid role",
                 ))),
                 ("resend", Some(id), _) => {
-                    members::resend(conn, &settings, &org, &actor, id).map(|m| {
+                    members::resend(conn, &config, &org, &actor, id).map(|m| {
                         format!(
                             "Invitation sent again to {}; it is valid for 30 days.",
                             m.email.unwrap_or_default()

@@ -20,7 +20,7 @@ pub mod relays;
 pub mod routes;
 pub mod session;
 pub mod session_store;
-pub mod settings;
+pub mod settings_pages;
 pub mod setup;
 pub mod superuser;
 
@@ -67,7 +67,7 @@ pub fn client_ip(req: &HttpRequest) -> Option<String> {
     let Some(state) = req.app_data::<web::Data<AppState>>() else {
         return Some(peer.to_string());
     };
-    let proxies = &state.settings.trusted_proxies;
+    let proxies = &state.config.trusted_proxies;
     if proxies.is_empty() {
         return Some(peer.to_string());
     }

@@ -12,7 +12,8 @@ use super::page::{PageCtx, render};
 use super::session::{self, CurrentUser, FlashLevel};
 use super::{client_ip, see_other};
 use crate::app::AppState;
-use crate::models::organization::{Actor, OrgName, OrgWithRole, Organization};
+use crate::models::actor::Actor;
+use crate::models::organization::{OrgName, OrgWithRole, Organization};
 use crate::models::slug::Slug;
 use crate::validation::{FieldErrors, SaveError};
 

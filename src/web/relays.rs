@@ -105,7 +105,7 @@ async fn render_page(
     view: View,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let enabled = state.settings.features.has(relays::FEATURE);
+    let enabled = state.config.features.has(relays::FEATURE);
     let stored = if enabled {
         stored(state, access.org.id).await?
     } else {
@@ -139,7 +139,7 @@ pub async fn page(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let editing = match &query.edit {
-        Some(key) if state.settings.features.has(relays::FEATURE) => stored(&state, access.org.id)
+        Some(key) if state.config.features.has(relays::FEATURE) => stored(&state, access.org.id)
             .await?
             .into_iter()
             .find(|r| &r.public_key == key)
@@ -216,7 +216,7 @@ pub async fn submit(
     form: web::Form<RelayForm>,
 ) -> Result<HttpResponse, AppError> {
     access.require_write()?;
-    if !state.settings.features.has(relays::FEATURE) {
+    if !state.config.features.has(relays::FEATURE) {
         return Err(AppError::forbidden(
             "Relays are not enabled for this organization.",
         ));

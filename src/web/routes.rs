@@ -6,7 +6,7 @@ use actix_web::web;
 
 use super::{
     accept, account, api, assets, audit_log, auth, avatar, health, manage, members, organizations,
-    relays, root, settings, setup, superuser,
+    relays, root, settings_pages, setup, superuser,
 };
 
 /// One route: an HTTP method (lowercase) and a path pattern.
@@ -67,10 +67,10 @@ route_table! {
         get => api::organizations::avatar_details,
         put => api::organizations::avatar_update,
     },
-    "/settings/{org}/" => { get => settings::general_page, post => settings::general_submit },
+    "/settings/{org}/" => { get => settings_pages::general_page, post => settings_pages::general_submit },
     "/settings/{org}/security-and-privacy/" => {
-        get => settings::security_page,
-        post => settings::security_submit,
+        get => settings_pages::security_page,
+        post => settings_pages::security_submit,
     },
     "/settings/{org}/relays/" => { get => relays::page, post => relays::submit },
     "/settings/{org}/avatar/" => { get => avatar::page, post => avatar::submit },
@@ -78,6 +78,6 @@ route_table! {
     "/settings/{org}/members/" => { get => members::page, post => members::submit },
     "/settings/{org}/audit-log/" => { get => audit_log::page },
     "/settings/{org}/audit-log/export.csv" => { get => audit_log::export_csv },
-    "/settings/{org}/remove/" => { post => settings::remove },
-    "/settings/{org}/restore/" => { post => settings::restore },
+    "/settings/{org}/remove/" => { post => settings_pages::remove },
+    "/settings/{org}/restore/" => { post => settings_pages::restore },
 }

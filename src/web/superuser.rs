@@ -14,14 +14,14 @@ use super::page::{PageCtx, render};
 use super::session::{self, CurrentUser, FlashLevel};
 use super::{client_ip, see_other};
 use crate::app::AppState;
-use crate::auth::password;
 use crate::auth::throttle::{self, Check, Secret};
-use crate::config::Settings;
+use crate::config::Config;
 use crate::db::write_tx;
+use crate::models::actor::Actor;
 use crate::models::instance_audit::{self, event};
-use crate::models::organization::Actor;
 use crate::models::user::User;
 use crate::ratelimit;
+use crate::secrets::password;
 
 const GRANT: &str = "su";
 pub const REASON_MAX_LEN: usize = 256;
@@ -106,7 +106,7 @@ pub fn use_powers(session: &Session, user: &User) -> Result<Mode, AppError> {
     }
 }
 
-fn enter(session: &Session, user: &User, settings: &Settings) -> Result<(), AppError> {
+fn enter(session: &Session, user: &User, config: &Config) -> Result<(), AppError> {
     let now = now();
     session.renew();
     session.insert(
@@ -115,8 +115,8 @@ fn enter(session: &Session, user: &User, settings: &Settings) -> Result<(), AppE
             user_id: user.id,
             since: now,
             last: now,
-            idle_secs: settings.superuser_idle.as_secs() as i64,
-            max_secs: settings.superuser_max.as_secs() as i64,
+            idle_secs: config.superuser_idle.as_secs() as i64,
+            max_secs: config.superuser_max.as_secs() as i64,
         },
     )?;
     Ok(())
@@ -212,7 +212,7 @@ pub async fn submit(
         .take(REASON_MAX_LEN)
         .collect::<String>();
     let ip = client_ip(&req);
-    let policy = state.settings.login_throttle;
+    let policy = state.config.login_throttle;
     let actor = Actor::user(&user, ip.clone());
     let (stored, user_id, audit_reason) = (user.password_hash.clone(), user.id, reason.clone());
     let ip = ip.unwrap_or_else(|| "unknown".into());
@@ -246,7 +246,7 @@ pub async fn submit(
         .await?;
     match outcome {
         Ok(()) => {
-            enter(&session, &user, &state.settings)?;
+            enter(&session, &user, &state.config)?;
             session::flash(&session, FlashLevel::Info, "Superuser mode is on.")?;
             Ok(see_other(safe_next(&next).unwrap_or("/manage/")))
         }

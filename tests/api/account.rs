@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use orgsettings::mail::MailSettings;
+use orgsettings::config::MailConfig;
 use reqwest::StatusCode;
 
 use crate::common::{
@@ -143,7 +143,7 @@ on_both_backends! {
 
     async fn two_senders_delivering_the_outbox_at_once_send_each_email_once(app) {
         const QUEUED: usize = 20;
-        let mail = MailSettings::default();
+        let mail = MailConfig::default();
         for i in 0..QUEUED {
             let queued = orgsettings::mail::confirm_email(&mail, &format!("u{i}@example.com"), "http://x/confirm").unwrap();
             app.with_db(move |conn| orgsettings::models::email::queue(conn, &queued).unwrap()).await;
@@ -250,7 +250,7 @@ async fn the_sender_delivers_the_outbox_over_smtp_and_retries_failures_later() {
     let app = TestApp::spawn(crate::common::Backend::Sqlite)
         .await
         .unwrap();
-    let mail = MailSettings::default();
+    let mail = MailConfig::default();
     let queued =
         orgsettings::mail::confirm_email(&mail, "frank@example.com", "http://x/confirm").unwrap();
     app.with_db(move |conn| orgsettings::models::email::queue(conn, &queued).unwrap())
@@ -262,12 +262,12 @@ async fn the_sender_delivers_the_outbox_over_smtp_and_retries_failures_later() {
         .local_addr()
         .unwrap()
         .port();
-    let settings = mail.clone();
+    let config = mail.clone();
     let sent = app
         .with_db(move |conn| {
             let smtp = orgsettings::mail::sender::transport(&format!("smtp://127.0.0.1:{closed}"))
                 .unwrap();
-            orgsettings::mail::sender::deliver_due(conn, &settings, &smtp).unwrap()
+            orgsettings::mail::sender::deliver_due(conn, &config, &smtp).unwrap()
         })
         .await;
     assert_eq!(sent, 0);
@@ -287,12 +287,12 @@ async fn the_sender_delivers_the_outbox_over_smtp_and_retries_failures_later() {
     })
     .await;
     let server = FakeSmtp::start();
-    let settings = mail.clone();
+    let config = mail.clone();
     let url = server.url();
     let sent = app
         .with_db(move |conn| {
             let smtp = orgsettings::mail::sender::transport(&url).unwrap();
-            orgsettings::mail::sender::deliver_due(conn, &settings, &smtp).unwrap()
+            orgsettings::mail::sender::deliver_due(conn, &config, &smtp).unwrap()
         })
         .await;
     assert_eq!(sent, 1);

@@ -238,7 +238,7 @@ on_both_backends! {
     async fn deletion_blocks_other_saves_until_an_owner_restores_with_cancel_deletion(app) {
         let org = owner_app(&app).await;
         let org_id = org.id;
-        let actor = orgsettings::models::organization::Actor::cli();
+        let actor = orgsettings::models::actor::Actor::cli();
         app.with_db(move |conn| orgsettings::settings::delete::schedule(conn, org_id, &actor).unwrap()).await;
         let (_, body) = app.api_get(URL).await;
         assert_eq!(body["status"], json!({"id": "pending_deletion", "name": "pending deletion"}));

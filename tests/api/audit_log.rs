@@ -1,7 +1,8 @@
 //! `/settings/{org}/audit-log/` and its CSV export.
 
+use orgsettings::models::actor::Actor;
 use orgsettings::models::audit::{self, AuditEvent, NewAuditEntry};
-use orgsettings::models::organization::{Actor, Organization};
+use orgsettings::models::organization::Organization;
 use orgsettings::models::role::Role;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -22,7 +23,7 @@ async fn add_entries(app: &TestApp, org: &Organization, count: usize, event: Aud
         };
         for n in 0..count {
             let data = json!({"name": format!("from {n} to {}", n + 1)});
-            audit::record(conn, &NewAuditEntry::new(&org, &actor, event, data)).unwrap();
+            audit::record(conn, &NewAuditEntry::new(org.id, &actor, event, data)).unwrap();
         }
     })
     .await;

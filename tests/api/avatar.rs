@@ -229,7 +229,7 @@ on_both_backends! {
         let org = owner_app(&app).await;
         app.upload_avatar("acme", "upload", Some(png(256, 256))).await;
         let org_id = org.id;
-        let actor = orgsettings::models::organization::Actor::cli();
+        let actor = orgsettings::models::actor::Actor::cli();
         let files = app.with_db(move |conn| {
             use diesel::prelude::*;
             let scheduled = orgsettings::settings::delete::schedule(conn, org_id, &actor).unwrap();

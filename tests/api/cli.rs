@@ -37,7 +37,7 @@ db_test_on_both_backends! {
         assert_eq!(found.len(), 1);
         assert!(found[0].is_superuser);
         assert!(found[0].primary_email_verified(&mut conn).unwrap());
-        assert!(orgsettings::auth::password::verify("correct horse", &found[0].password_hash));
+        assert!(orgsettings::secrets::password::verify("correct horse", &found[0].password_hash));
     }
 
     fn createuser_refuses_a_taken_username_in_any_case_with_one_line_and_exit_1(db) {

@@ -57,7 +57,7 @@ on_both_backends! {
         let owner = app.create_user("owner").await;
         let doomed = app.create_org(&owner, "Doomed", "doomed").await;
         let kept = app.create_org(&owner, "Kept", "kept").await;
-        let actor = orgsettings::models::organization::Actor::cli();
+        let actor = orgsettings::models::actor::Actor::cli();
         let doomed_id = doomed.id;
         let scheduled = app.with_db(move |conn| delete::schedule(conn, doomed_id, &actor).unwrap()).await;
         let due = scheduled.deletion_scheduled_at.unwrap();
@@ -77,7 +77,7 @@ on_both_backends! {
     async fn an_organization_restored_while_due_deletions_run_is_kept(app) {
         let owner = app.create_user("owner").await;
         let org = app.create_org(&owner, "Saved", "saved").await;
-        let actor = orgsettings::models::organization::Actor::cli();
+        let actor = orgsettings::models::actor::Actor::cli();
         let org_id = org.id;
         let due = app.with_db(move |conn| delete::schedule(conn, org_id, &actor).unwrap()).await.deletion_scheduled_at.unwrap();
         // the restore has changed the row but not committed yet when the deletion runs

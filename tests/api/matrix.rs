@@ -497,7 +497,7 @@ async fn request_for(world: &World, case: &Case, who: Who) -> Request {
         }
         ("post", "/settings/{org}/restore/") => {
             app.with_db(move |conn| {
-                let actor = orgsettings::models::organization::Actor::cli();
+                let actor = orgsettings::models::actor::Actor::cli();
                 let _ = orgsettings::settings::delete::schedule(conn, org_id, &actor);
             })
             .await;

@@ -121,7 +121,7 @@ on_both_backends! {
 
     async fn two_owners_removing_each_other_at_once_leave_one_owner(app) {
         use orgsettings::members;
-        use orgsettings::models::organization::Actor;
+        use orgsettings::models::actor::Actor;
         for round in 0..5 {
             let ann = app.create_user(&format!("ann{round}")).await;
             let bob = app.create_user(&format!("bob{round}")).await;
@@ -158,7 +158,7 @@ on_both_backends! {
     }
 
     async fn one_invitation_accepted_by_two_users_at_once_lets_only_one_join(app) {
-        use orgsettings::models::organization::Actor;
+        use orgsettings::models::actor::Actor;
         let org = owner_app(&app).await;
         invite(&app, "shared@example.com", "member").await.assert_redirect(PAGE);
         let org_id = org.id;
@@ -168,16 +168,16 @@ on_both_backends! {
             m::table.filter(m::organization_id.eq(org_id)).filter(m::user_id.is_null())
                 .select((m::id, m::token.assume_not_null())).first::<(i64, String)>(conn).unwrap()
         }).await;
-        let settings = orgsettings::config::Settings::for_url(url::Url::parse(&app.base).unwrap());
+        let config = orgsettings::config::Config::for_url(url::Url::parse(&app.base).unwrap());
         let start = std::sync::Arc::new(std::sync::Barrier::new(2));
         let mut accepts = Vec::new();
         for name in ["kim", "lou"] {
             let user = app.create_user(name).await;
-            let (pool, settings, start, token) = (app.pool.clone(), settings.clone(), start.clone(), token.clone());
+            let (pool, config, start, token) = (app.pool.clone(), config.clone(), start.clone(), token.clone());
             accepts.push(tokio::task::spawn_blocking(move || {
                 let mut conn = pool.get().unwrap();
                 start.wait();
-                orgsettings::members::accept(&mut conn, &settings, member_id, &token, &user, &Actor::user(&user, None)).is_ok()
+                orgsettings::members::accept(&mut conn, &config, member_id, &token, &user, &Actor::user(&user, None)).is_ok()
             }));
         }
         let mut joined = 0;

@@ -29,9 +29,9 @@ on_both_backends! {
         app.login("alice", PASSWORD).await;
         let page = app.submit("/organizations/new/", &[("name", "  Acme Corp!  "), ("slug", "")]).await;
         page.assert_redirect("/settings/acme-corp/");
-        let settings = app.get("/settings/acme-corp/").await;
-        assert!(settings.contains("Organization Acme Corp! created. You are its owner."), "{}", settings.body);
-        assert!(settings.contains("Owner"));
+        let created = app.get("/settings/acme-corp/").await;
+        assert!(created.contains("Organization Acme Corp! created. You are its owner."), "{}", created.body);
+        assert!(created.contains("Owner"));
         let second = app.submit("/organizations/new/", &[("name", "Acme Corp"), ("slug", "")]).await;
         second.assert_redirect("/settings/acme-corp-2/");
     }

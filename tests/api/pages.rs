@@ -52,7 +52,7 @@ on_both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
     let mut options = crate::common::Options::new(crate::common::Backend::Sqlite);
-    options.settings = Box::new(|settings| settings.cookie_secure = true);
+    options.config = Box::new(|config| config.cookie_secure = true);
     let app = crate::common::TestApp::spawn_with(options).await.unwrap();
     let response = app.client.get(app.url("/login")).send().await.unwrap();
     let cookie = response.headers()["set-cookie"]

@@ -237,7 +237,7 @@ on_both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_relay_feature_off_the_page_says_so_and_the_api_refuses() {
     let mut options = crate::common::Options::new(crate::common::Backend::Sqlite);
-    options.settings = Box::new(|s| {
+    options.config = Box::new(|s| {
         s.features = orgsettings::config::Features::parse("-organizations:relay").unwrap()
     });
     let app = TestApp::spawn_with(options).await.unwrap();

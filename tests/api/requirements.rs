@@ -58,7 +58,7 @@ on_both_backends! {
         assert!(outbox(&app).await.len() == before_mail, "nothing happens before confirming");
         app.resubmit(&asked, SECURITY, &[]).await.assert_redirect(SECURITY);
         let saved = app.get(SECURITY).await;
-        assert!(saved.contains("Changes saved.") && saved.contains(orgsettings::web::settings::JOBS_STARTED), "{}", saved.body);
+        assert!(saved.contains("Changes saved.") && saved.contains(orgsettings::web::settings_pages::JOBS_STARTED), "{}", saved.body);
         app.wait_for_jobs().await;
 
         let states = member_states(&app, org.id).await;
@@ -188,13 +188,13 @@ on_both_backends! {
             use diesel::prelude::*;
             use orgsettings::db::schema::organizations;
             diesel::update(organizations::table.find(org_id)).set(organizations::flags.eq(1 | 64)).execute(conn).unwrap();
-            let actor = orgsettings::models::organization::Actor::user(&owner, Some("198.51.100.7".into()));
+            let actor = orgsettings::models::actor::Actor::user(&owner, Some("198.51.100.7".into()));
             orgsettings::models::job::create(conn, orgsettings::models::job::kind::REQUIRE_EMAIL_VERIFICATION, org_id, &actor).unwrap();
         }).await;
         let before = outbox(&app).await.len();
-        let settings = orgsettings::config::Settings::for_url(url::Url::parse(&app.base).unwrap());
-        let again = settings.clone();
-        let removed = app.with_db(move |conn| orgsettings::members::run_unfinished_jobs(conn, &settings).unwrap()).await;
+        let config = orgsettings::config::Config::for_url(url::Url::parse(&app.base).unwrap());
+        let again = config.clone();
+        let removed = app.with_db(move |conn| orgsettings::members::run_unfinished_jobs(conn, &config).unwrap()).await;
         assert_eq!(removed, 2);
         let removed_again = app.with_db(move |conn| orgsettings::members::run_unfinished_jobs(conn, &again).unwrap()).await;
         assert_eq!(removed_again, 0);
@@ -228,17 +228,17 @@ on_both_backends! {
                 orgsettings::models::member::Member::add_user(conn, org_id, user.id, Role::Member).unwrap();
             }
             diesel::update(organizations::table.find(org_id)).set(organizations::flags.eq(1 | 64)).execute(conn).unwrap();
-            let actor = orgsettings::models::organization::Actor::user(&owner, None);
+            let actor = orgsettings::models::actor::Actor::user(&owner, None);
             orgsettings::models::job::create(conn, orgsettings::models::job::kind::REQUIRE_EMAIL_VERIFICATION, org_id, &actor).unwrap()
         }).await;
-        let settings = orgsettings::config::Settings::for_url(url::Url::parse(&app.base).unwrap());
+        let config = orgsettings::config::Config::for_url(url::Url::parse(&app.base).unwrap());
         let start = std::sync::Arc::new(std::sync::Barrier::new(2));
         let runs: Vec<_> = (0..2).map(|_| {
-            let (pool, settings, start) = (app.pool.clone(), settings.clone(), start.clone());
+            let (pool, config, start) = (app.pool.clone(), config.clone(), start.clone());
             tokio::task::spawn_blocking(move || {
                 let mut conn = pool.get().unwrap();
                 start.wait();
-                orgsettings::members::run_requirement_job(&mut conn, &settings, job_id).unwrap()
+                orgsettings::members::run_requirement_job(&mut conn, &config, job_id).unwrap()
             })
         }).collect();
         let mut removed = 0;
@@ -257,7 +257,7 @@ on_both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_feature_off_require_email_verification_is_ignored_but_still_validated() {
     let mut options = crate::common::Options::new(crate::common::Backend::Sqlite);
-    options.settings = Box::new(|s| {
+    options.config = Box::new(|s| {
         s.features =
             orgsettings::config::Features::parse("-organizations:required-email-verification")
                 .unwrap()

@@ -11,8 +11,8 @@ use crate::common::{PASSWORD, TestApp, Visitor, enrol_totp, totp_code};
 use crate::on_both_backends;
 
 /// Settings for an app behind a reverse proxy on 127.0.0.1 (the test client's address).
-fn behind_proxy(settings: &mut orgsettings::config::Settings) {
-    settings.trusted_proxies = TrustedProxies::parse("127.0.0.1").unwrap();
+fn behind_proxy(config: &mut orgsettings::config::Config) {
+    config.trusted_proxies = TrustedProxies::parse("127.0.0.1").unwrap();
 }
 
 async fn sessions_of(app: &TestApp, user_id: i64) -> i64 {
@@ -416,14 +416,14 @@ on_both_backends! {
 
     async fn invitations_are_limited_per_organization(app) {
         let (_, org) = app.owner_of_acme().await;
-        let settings = orgsettings::config::Settings::for_url(url::Url::parse(&app.base).unwrap());
+        let config = orgsettings::config::Config::for_url(url::Url::parse(&app.base).unwrap());
         let refused = app.with_db(move |conn| {
-            let actor = orgsettings::models::organization::Actor::cli();
+            let actor = orgsettings::models::actor::Actor::cli();
             for n in 0..100 {
                 let email = format!("q{n}@example.com");
-                orgsettings::members::invite(conn, &settings, &org, &actor, orgsettings::models::role::Role::Owner, &email, orgsettings::models::role::Role::Member).unwrap();
+                orgsettings::members::invite(conn, &config, &org, &actor, orgsettings::models::role::Role::Owner, &email, orgsettings::models::role::Role::Member).unwrap();
             }
-            orgsettings::members::invite(conn, &settings, &org, &actor, orgsettings::models::role::Role::Owner, "q100@example.com", orgsettings::models::role::Role::Member).unwrap_err()
+            orgsettings::members::invite(conn, &config, &org, &actor, orgsettings::models::role::Role::Owner, "q100@example.com", orgsettings::models::role::Role::Member).unwrap_err()
         }).await;
         assert!(matches!(refused, orgsettings::validation::SaveError::RateLimited(_)), "{refused:?}");
     }

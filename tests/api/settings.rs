@@ -319,7 +319,7 @@ on_both_backends! {
     async fn the_require_email_verification_field_is_hidden_when_its_feature_is_off(app) {
         drop(app);
         let mut options = crate::common::Options::new(crate::common::Backend::Sqlite);
-        options.settings = Box::new(|s| s.features = orgsettings::config::Features::parse("-organizations:required-email-verification").unwrap());
+        options.config = Box::new(|s| s.features = orgsettings::config::Features::parse("-organizations:required-email-verification").unwrap());
         let app = TestApp::spawn_with(options).await.unwrap();
         owner_app(&app).await;
         assert!(!app.get(SECURITY).await.contains("requireEmailVerification"));

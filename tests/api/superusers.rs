@@ -216,7 +216,7 @@ on_both_backends! {
 
     async fn two_superusers_revoking_each_other_at_once_leave_one_superuser(app) {
         use orgsettings::accounts;
-        use orgsettings::models::organization::Actor;
+        use orgsettings::models::actor::Actor;
         use orgsettings::models::user::User;
         for round in 0..5 {
             let ann = app.create_user_with(&format!("ann{round}"), true).await;
@@ -289,7 +289,7 @@ on_both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_superuser_mode_sends_the_browser_back_with_the_page_it_wanted() {
     let mut options = Options::new(crate::common::Backend::Sqlite);
-    options.settings = Box::new(|s| s.superuser_idle = std::time::Duration::from_secs(1));
+    options.config = Box::new(|s| s.superuser_idle = std::time::Duration::from_secs(1));
     let app = TestApp::spawn_with(options).await.unwrap();
     admin_app(&app).await;
     enter_superuser_mode(&app, "/manage/").await;
@@ -315,7 +315,7 @@ async fn an_expired_superuser_mode_sends_the_browser_back_with_the_page_it_wante
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn superuser_mode_ends_at_its_absolute_limit_even_when_used() {
     let mut options = Options::new(crate::common::Backend::Sqlite);
-    options.settings = Box::new(|s| s.superuser_max = std::time::Duration::from_secs(2));
+    options.config = Box::new(|s| s.superuser_max = std::time::Duration::from_secs(2));
     let app = TestApp::spawn_with(options).await.unwrap();
     admin_app(&app).await;
     enter_superuser_mode(&app, "/manage/").await;

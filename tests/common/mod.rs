@@ -16,10 +16,11 @@ use actix_web::cookie::Key;
 use actix_web::dev::ServerHandle;
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 use orgsettings::app::{self, AppState, Sessions};
-use orgsettings::config::Settings;
+use orgsettings::config::Config;
 use orgsettings::db::{self, AnyConnection, DatabaseUrl, Pool};
+use orgsettings::models::actor::Actor;
 use orgsettings::models::member::Member;
-use orgsettings::models::organization::{Actor, OrgName, Organization};
+use orgsettings::models::organization::{OrgName, Organization};
 use orgsettings::models::role::Role;
 use orgsettings::models::slug::Slug;
 use orgsettings::models::user::{EmailAddress, NewUser, Password, User, Username};
@@ -190,7 +191,7 @@ fn rand_suffix() -> String {
 pub struct Options {
     pub backend: Backend,
     pub redis: bool,
-    pub settings: Box<dyn FnOnce(&mut Settings) + Send>,
+    pub config: Box<dyn FnOnce(&mut Config) + Send>,
 }
 
 impl Options {
@@ -198,7 +199,7 @@ impl Options {
         Self {
             backend,
             redis: false,
-            settings: Box::new(|_| {}),
+            config: Box::new(|_| {}),
         }
     }
 }
@@ -246,9 +247,9 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let port = listener.local_addr().expect("local addr").port();
         let base = format!("http://127.0.0.1:{port}");
-        let mut settings = Settings::for_url(url::Url::parse(&base).expect("base URL"));
-        (options.settings)(&mut settings);
-        let state = AppState::new(pool.clone(), settings);
+        let mut config = Config::for_url(url::Url::parse(&base).expect("base URL"));
+        (options.config)(&mut config);
+        let state = AppState::new(pool.clone(), config);
         let key = Key::generate();
         let server = app::start(listener, state, sessions.clone(), key.clone(), Some(2))
             .expect("start server");
@@ -268,12 +269,9 @@ impl TestApp {
 
     /// Another app on the same backend, with changed settings (for tests inside `on_both_backends!`
     /// that need a setting of their own; the first app is dropped).
-    pub async fn respawn_with(
-        self,
-        settings: impl FnOnce(&mut Settings) + Send + 'static,
-    ) -> TestApp {
+    pub async fn respawn_with(self, config: impl FnOnce(&mut Config) + Send + 'static) -> TestApp {
         let mut options = Options::new(self.backend);
-        options.settings = Box::new(settings);
+        options.config = Box::new(config);
         drop(self);
         TestApp::spawn_with(options)
             .await
@@ -364,8 +362,8 @@ impl TestApp {
     pub async fn second_instance(&self) -> SecondInstance {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let settings = Settings::for_url(url::Url::parse(&base).unwrap());
-        let state = AppState::new(self.pool.clone(), settings);
+        let config = Config::for_url(url::Url::parse(&base).unwrap());
+        let state = AppState::new(self.pool.clone(), config);
         let server = app::start(
             listener,
             state,

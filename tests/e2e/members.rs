@@ -40,7 +40,7 @@ async fn requiring_email_verification_turns_an_unverified_member_into_a_pending_
         assert_eq!(text_of(&driver, ".flash-success").await, "Changes saved.");
         assert_eq!(
             text_of(&driver, ".flash-info").await,
-            orgsettings::web::settings::JOBS_STARTED
+            orgsettings::web::settings_pages::JOBS_STARTED
         );
 
         // the removal runs after the save answered: reload until it shows

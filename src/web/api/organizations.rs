@@ -33,7 +33,7 @@ async fn show(
     Ok(HttpResponse::Ok().json(serialize::organization(
         &current,
         access.role,
-        &state.settings,
+        &state.config,
     )))
 }
 
@@ -111,7 +111,7 @@ where
         )));
     };
     let is_owner = access.role.is_owner();
-    let features = state.settings.features.clone();
+    let features = state.config.features.clone();
     // an image in the body is decoded while parsing: that is image work, queued as such
     let has_image = ["avatar", "avatar_photo"]
         .iter()

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::config::{Features, Settings};
+use crate::config::{Config, Features};
 use crate::models::organization::status;
 use crate::models::role::Role;
 use crate::settings::current::OrgSettings;
@@ -36,12 +36,12 @@ fn int_option(current: &OrgSettings, api_key: &str, features: &Features, default
 }
 
 /// The avatar block: type, and the ident and URL of an uploaded image (null without one).
-fn avatar_json(current: &OrgSettings, settings: &Settings) -> Value {
+fn avatar_json(current: &OrgSettings, config: &Config) -> Value {
     match &current.avatar {
         Some(avatar) if avatar.file_id.is_some() => json!({
             "avatarType": avatar.avatar_type().id(),
             "avatarUuid": avatar.ident,
-            "avatarUrl": settings.absolute_url(&format!("/organization-avatar/{}/", avatar.ident)),
+            "avatarUrl": config.absolute_url(&format!("/organization-avatar/{}/", avatar.ident)),
         }),
         Some(avatar) => {
             json!({"avatarType": avatar.avatar_type().id(), "avatarUuid": null, "avatarUrl": null})
@@ -51,8 +51,8 @@ fn avatar_json(current: &OrgSettings, settings: &Settings) -> Value {
 }
 
 /// `DetailedOrganizationSerializer` for a member with `role`.
-pub fn organization(current: &OrgSettings, role: Role, settings: &Settings) -> Value {
-    let features = &settings.features;
+pub fn organization(current: &OrgSettings, role: Role, config: &Config) -> Value {
+    let features = &config.features;
     let org = &current.org;
     let mut body = Map::new();
     body.insert("id".into(), json!(org.id.to_string()));
@@ -70,7 +70,7 @@ pub fn organization(current: &OrgSettings, role: Role, settings: &Settings) -> V
         "dateCreated".into(),
         json!(org.date_added.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()),
     );
-    body.insert("avatar".into(), avatar_json(current, settings));
+    body.insert("avatar".into(), avatar_json(current, config));
     body.insert(
         "features".into(),
         json!(
@@ -83,8 +83,8 @@ pub fn organization(current: &OrgSettings, role: Role, settings: &Settings) -> V
     body.insert(
         "links".into(),
         json!({
-            "organizationUrl": settings.absolute_url(&format!("/settings/{}/", org.slug)),
-            "regionUrl": settings.public_url.as_str().trim_end_matches('/'),
+            "organizationUrl": config.absolute_url(&format!("/settings/{}/", org.slug)),
+            "regionUrl": config.public_url.as_str().trim_end_matches('/'),
         }),
     );
     body.insert("hasAuthProvider".into(), json!(false));

@@ -16,7 +16,6 @@ use super::page::{PageCtx, Section, render};
 use super::see_other;
 use super::session::{self, FlashLevel};
 use crate::app::AppState;
-use crate::auth::password;
 use crate::auth::throttle::{self, Check, Secret};
 use crate::config::Features;
 use crate::members;
@@ -24,6 +23,7 @@ use crate::models::job;
 use crate::models::organization::Organization;
 use crate::models::role::Role;
 use crate::ratelimit;
+use crate::secrets::password;
 use crate::settings::current::{OrgSettings, REQUIRED_EMAIL_VERIFICATION};
 use crate::settings::delete;
 use crate::settings::flags::Flag;
@@ -282,7 +282,7 @@ async fn show(
     access: OrgAccess,
 ) -> Result<HttpResponse, AppError> {
     let current = load_options(&state, &access).await?;
-    let features = &state.settings.features;
+    let features = &state.config.features;
     render_form(
         page,
         &session,
@@ -353,7 +353,7 @@ async fn submit(
         .get(SHOWN_FIELD)
         .and_then(|text| serde_json::from_str(text).ok());
     let confirmed = submission.get(CONFIRM_FIELD) == Some("1");
-    let features = state.settings.features.clone();
+    let features = state.config.features.clone();
     let (org_id, role) = (access.org.id, access.role);
     let current = load_options(&state, &access).await?;
     let fields: Vec<&'static FieldSpec> = page
@@ -404,7 +404,7 @@ async fn submit(
             }
         }
     };
-    let features = &state.settings.features;
+    let features = &state.config.features;
     let mut overlay = Overlay {
         submission: Some(submission),
         shown: claimed_shown,
@@ -651,7 +651,7 @@ pub async fn remove(
         let (org_id, user_id) = (access.org.id, access.user.id);
         let stored_hash = access.user.password_hash.clone();
         let ip = actor.ip_address.clone().unwrap_or_else(|| "unknown".into());
-        let policy = state.settings.login_throttle;
+        let policy = state.config.login_throttle;
         // the password goes through the login throttle, like every password check
         let result = state
             .db(move |conn| -> Result<_, AppError> {
@@ -704,7 +704,7 @@ pub async fn remove(
         remove_error: error,
         ..Overlay::default()
     };
-    let features = &state.settings.features;
+    let features = &state.config.features;
     render_form(
         SettingsPage::General,
         &session,
