@@ -2,8 +2,6 @@
 //! `orgsettings serve` and by the tests, so both run exactly the same stack.
 
 use std::net::TcpListener;
-use std::sync::Arc;
-use std::time::Duration;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{PersistentSession, TtlExtensionPolicy};
@@ -15,68 +13,12 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
-use crate::config::Config;
-use crate::db::{AnyConnection, Pool};
 use crate::web::error::AppError;
+use crate::web::limits::{FORM_LIMIT, UPLOAD_LIMIT};
+use crate::web::session::{SESSION_COOKIE, SESSION_TTL};
 pub use crate::web::session_store::Sessions;
+pub use crate::web::state::AppState;
 use crate::web::{csrf, form_error, log_request, not_found, routes};
-
-/// Largest form body accepted (URL-encoded forms); larger gets 413.
-pub const FORM_LIMIT: usize = 256 * 1024;
-/// How long a session lives without being used.
-pub const SESSION_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
-pub const SESSION_COOKIE: &str = "orgsettings_session";
-
-/// State shared by every request.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: Pool,
-    pub config: Arc<Config>,
-    /// Permits for image work (decoding uploads, resizing avatars), shared by every worker.
-    image_work: Arc<tokio::sync::Semaphore>,
-}
-
-impl AppState {
-    pub fn new(pool: Pool, config: Config) -> Self {
-        Self {
-            pool,
-            config: Arc::new(config),
-            image_work: Arc::new(tokio::sync::Semaphore::new(
-                crate::settings::avatar::CONCURRENT_IMAGE_WORK,
-            )),
-        }
-    }
-
-    /// Runs image work (decoding, resizing) on the blocking pool, at most
-    /// `settings::avatar::CONCURRENT_IMAGE_WORK` at a time in this process; later callers wait.
-    pub async fn image_work<T, F>(&self, f: F) -> Result<T, AppError>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        let _permit =
-            self.image_work.acquire().await.map_err(|e| {
-                AppError::Internal(anyhow::anyhow!("the image work queue closed: {e}"))
-            })?;
-        Ok(actix_web::web::block(f).await?)
-    }
-
-    /// Runs `f` with a pooled connection on the blocking thread pool (diesel and argon2 never run on
-    /// the async workers).
-    pub async fn db<T, E, F>(&self, f: F) -> Result<T, AppError>
-    where
-        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: Into<AppError> + Send + 'static,
-    {
-        let pool = self.pool.clone();
-        actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(AppError::from)?;
-            f(&mut conn).map_err(Into::into)
-        })
-        .await?
-    }
-}
 
 /// The whole application: state, routes and middleware.
 pub fn build_app<S: SessionStore + 'static>(
@@ -115,8 +57,8 @@ pub fn build_app<S: SessionStore + 'static>(
         )
         .app_data(
             actix_multipart::form::MultipartFormConfig::default()
-                .total_limit(csrf::UPLOAD_LIMIT)
-                .memory_limit(csrf::UPLOAD_LIMIT)
+                .total_limit(UPLOAD_LIMIT)
+                .memory_limit(UPLOAD_LIMIT)
                 .error_handler(|err, _| {
                     AppError::BadRequest(format!("The upload could not be read: {err}")).into()
                 }),

@@ -121,6 +121,12 @@ pub enum SaveError {
     Internal(#[from] anyhow::Error),
 }
 
+impl crate::db::FromUnavailable for SaveError {
+    fn from_unavailable(err: crate::db::Unavailable) -> Self {
+        SaveError::Internal(anyhow::Error::new(err))
+    }
+}
+
 impl From<FieldErrors> for SaveError {
     fn from(errors: FieldErrors) -> Self {
         SaveError::Invalid(errors)

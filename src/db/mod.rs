@@ -310,6 +310,38 @@ where
     }
 }
 
+/// Why a database call on the blocking pool could not even run: no connection came from the pool,
+/// or the blocking task failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Unavailable {
+    #[error("no database connection: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    #[error("the blocking task failed: {0}")]
+    Blocking(String),
+}
+
+/// An error type that a database call on the blocking pool may return, which can also say that the
+/// call could not run at all ([`Unavailable`]). The web layer's `AppState::db` needs it of the
+/// closure's error type, so each call returns its own error type directly.
+pub trait FromUnavailable {
+    fn from_unavailable(err: Unavailable) -> Self;
+}
+
+impl FromUnavailable for diesel::result::Error {
+    fn from_unavailable(err: Unavailable) -> Self {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ClosedConnection,
+            Box::new(err.to_string()),
+        )
+    }
+}
+
+impl FromUnavailable for anyhow::Error {
+    fn from_unavailable(err: Unavailable) -> Self {
+        anyhow::Error::new(err)
+    }
+}
+
 /// Whether the error is a unique-constraint violation (on either backend).
 pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
     matches!(

@@ -12,7 +12,6 @@ use super::error::AppError;
 use super::page::{PageCtx, render};
 use super::session::{self, FlashLevel, MaybeUser};
 use super::{client_ip, see_other};
-use crate::app::AppState;
 use crate::db::{query, write_tx};
 use crate::members;
 use crate::models::actor::Actor;
@@ -20,6 +19,7 @@ use crate::models::member::Member;
 use crate::models::organization::Organization;
 use crate::models::user::{EmailAddress, NewUser, Password, User, Username};
 use crate::validation::{FieldErrors, SaveError};
+use crate::web::state::AppState;
 
 #[derive(Template)]
 #[template(path = "accept.html")]

@@ -12,7 +12,6 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use super::error::AppError;
 use super::session::{log_out, session_identity, valid_session_user};
 use super::superuser;
-use crate::app::AppState;
 use crate::models::actor::Actor;
 use crate::models::avatar::OrgAvatar;
 use crate::models::organization::Organization;
@@ -22,6 +21,7 @@ use crate::settings::flags::{Flag, Flags};
 use crate::settings::save::{SaveContext, Saved, save};
 use crate::settings::update::OrganizationUpdate;
 use crate::validation::SaveError;
+use crate::web::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct OrgAccess {

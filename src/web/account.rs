@@ -12,13 +12,13 @@ use super::page::{PageCtx, render};
 use super::session::{self, CurrentUser, FlashLevel, MaybeUser};
 use super::{client_ip, see_other};
 use crate::accounts::{self, UserEmail};
-use crate::app::AppState;
 use crate::auth::throttle::{self, Check, Secret};
 use crate::auth::two_factor;
 use crate::models::organization::Organization;
 use crate::ratelimit;
 use crate::settings::flags::{Flag, Flags};
 use crate::validation::SaveError;
+use crate::web::state::AppState;
 
 #[derive(Template)]
 #[template(path = "account/index.html")]

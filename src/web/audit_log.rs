@@ -11,9 +11,9 @@ use serde::Deserialize;
 use super::access::OrgAccess;
 use super::error::AppError;
 use super::page::{PageCtx, Section, render};
-use crate::app::AppState;
 use crate::db::query;
 use crate::models::audit::{AuditEntry, AuditEvent, AuditQuery};
+use crate::web::state::AppState;
 
 pub const PAGE_SIZE: i64 = 50;
 

@@ -10,12 +10,12 @@ use super::error::AppError;
 use super::page::{PageCtx, render};
 use super::session::{self, FlashLevel, MaybeUser};
 use super::{client_ip, see_other};
-use crate::app::AppState;
 use crate::auth::login::{self, INVALID_LOGIN, LoginOutcome};
 use crate::auth::throttle::{self, Check, Secret};
 use crate::auth::two_factor;
 use crate::models::user::User;
 use crate::ratelimit;
+use crate::web::state::AppState;
 
 /// Where to go after login when no (acceptable) `next` was given.
 pub const DEFAULT_LANDING: &str = "/organizations/";

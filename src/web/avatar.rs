@@ -15,12 +15,12 @@ use super::error::AppError;
 use super::page::{AvatarView, PageCtx, Section, render};
 use super::see_other;
 use super::session::{self, FlashLevel};
-use crate::app::AppState;
 use crate::models::avatar::{AvatarType, OrgAvatar};
 use crate::models::file;
 use crate::settings::avatar::{self as images, AvatarError};
 use crate::settings::update::{AvatarChange, AvatarFields, OrganizationUpdate};
 use crate::validation::{FieldErrors, SaveError};
+use crate::web::state::AppState;
 
 /// The avatar form: `avatarType` and the file input `avatar` (the CSRF token is checked by the
 /// middleware before this is read).

@@ -15,16 +15,13 @@ use actix_web::{HttpResponse, web};
 use futures_util::StreamExt;
 
 use super::error::AppError;
-use crate::app::AppState;
+use super::limits::{DRAIN_LIMIT, UPLOAD_LIMIT};
 use crate::secrets::{random_token, secrets_match};
+use crate::web::state::AppState;
 
 const SESSION_KEY: &str = "csrf";
 pub const FORM_FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrftoken";
-/// Largest multipart body (an avatar of at most 5 MB and the form around it); larger gets 413.
-pub const UPLOAD_LIMIT: usize = 5_000_000 + 64 * 1024;
-/// How much of an oversized upload is read and dropped before answering 413.
-const DRAIN_LIMIT: usize = 32 * 1024 * 1024;
 
 /// The session's token, created on first use.
 pub fn token(session: &Session) -> Result<String, AppError> {

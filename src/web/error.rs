@@ -119,6 +119,18 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+impl From<crate::db::Unavailable> for AppError {
+    fn from(err: crate::db::Unavailable) -> Self {
+        AppError::Internal(anyhow::Error::new(err))
+    }
+}
+
+impl crate::db::FromUnavailable for AppError {
+    fn from_unavailable(err: crate::db::Unavailable) -> Self {
+        err.into()
+    }
+}
+
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(err: diesel::r2d2::PoolError) -> Self {
         AppError::Internal(anyhow::Error::new(err).context("getting a database connection"))

@@ -2,8 +2,8 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::app::AppState;
 use crate::db;
+use crate::web::state::AppState;
 
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     match state.db(db::ping).await {

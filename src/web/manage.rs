@@ -19,13 +19,13 @@ use super::session::{self, CurrentUser, FlashLevel, request_path};
 use super::superuser::{self, Mode};
 use super::{client_ip, relative};
 use crate::accounts::{self, PermissionChange};
-use crate::app::AppState;
 use crate::models::actor::Actor;
 use crate::models::instance_audit::InstanceAuditEntry;
 use crate::models::organization::{OrgWithRole, Organization};
 use crate::models::permission::{self, OPTIONS_ADMIN, USERS_ADMIN};
 use crate::models::user::{EmailAddress, NewUser, Password, User, Username};
 use crate::validation::{FieldErrors, SaveError};
+use crate::web::state::AppState;
 
 pub const PAGE_SIZE: i64 = 50;
 /// Pages past this are not served (a `?page=` near `i64::MAX` must not overflow the offset).

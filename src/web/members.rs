@@ -12,11 +12,11 @@ use super::error::AppError;
 use super::page::{PageCtx, Section, render};
 use super::see_other;
 use super::session::{self, FlashLevel};
-use crate::app::AppState;
 use crate::db::query;
 use crate::members::{self, MemberView};
 use crate::models::role::Role;
 use crate::validation::{FieldErrors, SaveError};
+use crate::web::state::AppState;
 
 pub struct MemberRow {
     pub id: i64,

@@ -12,6 +12,7 @@ pub mod avatar;
 pub mod csrf;
 pub mod error;
 pub mod health;
+pub mod limits;
 pub mod manage;
 pub mod members;
 pub mod organizations;
@@ -22,6 +23,7 @@ pub mod session;
 pub mod session_store;
 pub mod settings_pages;
 pub mod setup;
+pub mod state;
 pub mod superuser;
 
 use std::time::Instant;
@@ -32,7 +34,7 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::app::AppState;
+use crate::web::state::AppState;
 pub use audit_log::relative_time as relative;
 use error::AppError;
 

@@ -11,11 +11,11 @@ use super::page::AvatarView;
 use super::page::{PageCtx, render};
 use super::session::{self, CurrentUser, FlashLevel};
 use super::{client_ip, see_other};
-use crate::app::AppState;
 use crate::models::actor::Actor;
 use crate::models::organization::{OrgName, OrgWithRole, Organization};
 use crate::models::slug::Slug;
 use crate::validation::{FieldErrors, SaveError};
+use crate::web::state::AppState;
 
 pub struct OrgItem {
     pub org: Organization,

@@ -13,13 +13,13 @@ use super::error::AppError;
 use super::page::{PageCtx, Section, render};
 use super::see_other;
 use super::session::{self, FlashLevel};
-use crate::app::AppState;
 use crate::models::option::OrgOptions;
 use crate::settings::relays::{
     self, MAX_DESCRIPTION_LEN, RelayInput, RelayPublicKey, RelaysChange, StoredRelay,
 };
 use crate::settings::update::OrganizationUpdate;
 use crate::validation::{FieldErrors, SaveError};
+use crate::web::state::AppState;
 
 pub struct RelayRow {
     pub public_key: String,

@@ -9,8 +9,13 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use serde::{Deserialize, Serialize};
 
 use super::error::AppError;
-use crate::app::AppState;
 use crate::models::user::User;
+use crate::web::state::AppState;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "orgsettings_session";
+/// How long a logged-in session lives without being used.
+pub const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(14 * 24 * 3600);
 
 /// The logged-in user's id (the session store reads it to tie the row to the user).
 pub(crate) const USER_ID: &str = "uid";

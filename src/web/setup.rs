@@ -11,12 +11,12 @@ use super::error::AppError;
 use super::page::{PageCtx, render};
 use super::session::{self, FlashLevel};
 use super::{client_ip, see_other};
-use crate::app::AppState;
 use crate::models::organization::OrgName;
 use crate::models::setup;
 use crate::models::slug::Slug;
 use crate::models::user::{EmailAddress, NewUser, Password, Username};
 use crate::validation::{FieldErrors, SaveError};
+use crate::web::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SetupForm {

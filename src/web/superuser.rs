@@ -13,7 +13,6 @@ use super::error::AppError;
 use super::page::{PageCtx, render};
 use super::session::{self, CurrentUser, FlashLevel};
 use super::{client_ip, see_other};
-use crate::app::AppState;
 use crate::auth::throttle::{self, Check, Secret};
 use crate::config::Config;
 use crate::db::write_tx;
@@ -22,6 +21,7 @@ use crate::models::instance_audit::{self, event};
 use crate::models::user::User;
 use crate::ratelimit;
 use crate::secrets::password;
+use crate::web::state::AppState;
 
 const GRANT: &str = "su";
 pub const REASON_MAX_LEN: usize = 256;

@@ -78,7 +78,7 @@ on_both_backends! {
     async fn a_form_body_over_the_limit_gets_413_and_changes_nothing(app) {
         let owner = app.create_user("alice").await;
         app.login("alice", PASSWORD).await;
-        let huge = "x".repeat(orgsettings::app::FORM_LIMIT + 1);
+        let huge = "x".repeat(orgsettings::web::limits::FORM_LIMIT + 1);
         let page = app.post_form("/organizations/new/", &[("name", huge.as_str())]).await;
         assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
         assert!(page.contains("larger than this form accepts"), "{}", page.body);

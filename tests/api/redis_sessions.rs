@@ -40,7 +40,7 @@ async fn two_instances_sharing_redis_and_a_database_share_sessions() {
         .get(second.url("/organizations/"))
         .header(
             "cookie",
-            format!("{}={cookie}", orgsettings::app::SESSION_COOKIE),
+            format!("{}={cookie}", orgsettings::web::session::SESSION_COOKIE),
         )
         .send()
         .await

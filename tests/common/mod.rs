@@ -600,7 +600,7 @@ impl Visitor {
         use reqwest::cookie::CookieStore;
         let url = url::Url::parse(&self.base).ok()?;
         let header = self.jar.cookies(&url)?;
-        let prefix = format!("{}=", app::SESSION_COOKIE);
+        let prefix = format!("{}=", orgsettings::web::session::SESSION_COOKIE);
         header
             .to_str()
             .ok()?
@@ -612,8 +612,13 @@ impl Visitor {
     /// Replaces the client's session cookie (to replay an old one).
     pub fn set_session_cookie(&self, value: &str) {
         let url = url::Url::parse(&self.base).unwrap();
-        self.jar
-            .add_cookie_str(&format!("{}={value}; Path=/", app::SESSION_COOKIE), &url);
+        self.jar.add_cookie_str(
+            &format!(
+                "{}={value}; Path=/",
+                orgsettings::web::session::SESSION_COOKIE
+            ),
+            &url,
+        );
     }
 }
 

@@ -56,6 +56,18 @@ impl From<AppError> for ApiError {
     }
 }
 
+impl From<crate::db::Unavailable> for ApiError {
+    fn from(err: crate::db::Unavailable) -> Self {
+        ApiError::Internal(anyhow::Error::new(err))
+    }
+}
+
+impl crate::db::FromUnavailable for ApiError {
+    fn from_unavailable(err: crate::db::Unavailable) -> Self {
+        err.into()
+    }
+}
+
 impl From<SaveError> for ApiError {
     fn from(err: SaveError) -> Self {
         match err {

@@ -5,16 +5,14 @@ use serde_json::{Map, Value};
 
 use super::error::ApiError;
 use super::{ApiAccess, json_body, serialize};
-use crate::app::AppState;
 use crate::config::Features;
 use crate::models::organization::Organization;
 use crate::settings::current::OrgSettings;
 use crate::settings::update::{AvatarChange, AvatarFields, OrganizationUpdate};
 use crate::validation::{FieldErrors, SaveError};
 use crate::web::error::AppError;
-
-/// Largest JSON body: room for a 5 MB avatar in base64.
-pub const API_BODY_LIMIT: usize = 8 * 1024 * 1024;
+use crate::web::limits::API_BODY_LIMIT;
+use crate::web::state::AppState;
 
 async fn load(state: &AppState, org_id: i64) -> Result<OrgSettings, ApiError> {
     Ok(state

@@ -15,7 +15,6 @@ use super::error::AppError;
 use super::page::{PageCtx, Section, render};
 use super::see_other;
 use super::session::{self, FlashLevel};
-use crate::app::AppState;
 use crate::auth::throttle::{self, Check, Secret};
 use crate::config::Features;
 use crate::members;
@@ -30,6 +29,7 @@ use crate::settings::flags::Flag;
 use crate::settings::save::Saved;
 use crate::settings::update::OrganizationUpdate;
 use crate::validation::{Conflict, FieldErrors, SaveError};
+use crate::web::state::AppState;
 use form::{FieldSpec, Input, SettingsPage, Submission, changed_fields};
 
 /// Hidden field: the values the form showed, as JSON (for conflict detection).
@@ -254,9 +254,9 @@ async fn load_current(state: &AppState, org_id: i64) -> Result<OrgSettings, AppE
 /// The settings of the organization the request resolved (its row is fresh: loaded for this request).
 async fn load_options(state: &AppState, access: &OrgAccess) -> Result<OrgSettings, AppError> {
     let (org, avatar) = (access.org.clone(), access.avatar.clone());
-    state
+    Ok(state
         .db(move |conn| OrgSettings::with_avatar(conn, org, avatar))
-        .await
+        .await?)
 }
 
 pub async fn general_page(

@@ -1,0 +1,63 @@
+//! `AppState`: what every request shares (the pool, the configuration, the image-work queue), and the
+//! two ways handlers leave the async workers: `db` for database work, `image_work` for images.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::db::{AnyConnection, FromUnavailable, Pool, Unavailable};
+
+/// State shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub config: Arc<Config>,
+    /// Permits for image work (decoding uploads, resizing avatars), shared by every worker.
+    image_work: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    pub fn new(pool: Pool, config: Config) -> Self {
+        Self {
+            pool,
+            config: Arc::new(config),
+            image_work: Arc::new(tokio::sync::Semaphore::new(
+                crate::settings::avatar::CONCURRENT_IMAGE_WORK,
+            )),
+        }
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool (diesel and argon2 never run on
+    /// the async workers). The answer is `f`'s own: a model's `QueryResult`, a domain call's
+    /// `SaveError`; that the call could not run at all comes back in the same type.
+    pub async fn db<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: FromUnavailable + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || match pool.get() {
+            Ok(mut conn) => f(&mut conn),
+            Err(err) => Err(E::from_unavailable(Unavailable::Pool(err))),
+        })
+        .await
+        .unwrap_or_else(|err| Err(E::from_unavailable(Unavailable::Blocking(err.to_string()))))
+    }
+
+    /// Runs image work (decoding, resizing) on the blocking pool, at most
+    /// `settings::avatar::CONCURRENT_IMAGE_WORK` at a time in this process; later callers wait.
+    pub async fn image_work<T, F>(&self, f: F) -> Result<T, Unavailable>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let _permit = self
+            .image_work
+            .acquire()
+            .await
+            .map_err(|e| Unavailable::Blocking(format!("the image work queue closed: {e}")))?;
+        actix_web::web::block(f)
+            .await
+            .map_err(|e| Unavailable::Blocking(e.to_string()))
+    }
+}
