@@ -14,6 +14,7 @@ use crate::mail;
 use crate::models::actor::Actor;
 use crate::models::audit::{self, AuditEvent, NewAuditEntry};
 use crate::models::email;
+use crate::models::flags::Flag;
 use crate::models::job::{self, Job, kind};
 use crate::models::member::Member;
 use crate::models::organization::Organization;
@@ -22,7 +23,6 @@ use crate::models::user::{EmailAddress, User, normalize_email};
 use crate::ratelimit::{self, Limit, Scope};
 use crate::secrets::{random_token, secrets_match};
 use crate::settings::current::REQUIRED_EMAIL_VERIFICATION;
-use crate::settings::flags::{Flag, Flags};
 use crate::validation::{FieldErrors, SaveError};
 
 pub const ERR_RATE_LIMITED: &str = "You are being rate limited for too many invitations.";
@@ -504,7 +504,7 @@ pub fn unmet_requirements(
     user: &User,
     config: &Config,
 ) -> QueryResult<Vec<&'static str>> {
-    let flags = Flags::from_bits(org.flags);
+    let flags = org.flags;
     let mut unmet = Vec::new();
     if flags.get(Flag::RequireEmailVerification)
         && config.features.has(REQUIRED_EMAIL_VERIFICATION)
@@ -640,7 +640,7 @@ pub fn run_requirement_job(
     };
     let mut removed = 0;
     // the requirement may have been turned off again before an interrupted job was resumed
-    if Flags::from_bits(org.flags).get(flag) {
+    if org.flags.get(flag) {
         let candidates: Vec<i64> = organization_members::table
             .filter(organization_members::organization_id.eq(org.id))
             .filter(organization_members::user_id.is_not_null())

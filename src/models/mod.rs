@@ -5,6 +5,7 @@ pub mod audit;
 pub mod avatar;
 pub mod email;
 pub mod file;
+pub mod flags;
 pub mod instance_audit;
 pub mod job;
 pub mod member;

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::actor::Actor;
 use super::audit::{self, AuditEvent, NewAuditEntry};
 use super::avatar::OrgAvatar;
+use super::flags::Flags;
 use super::member::Member;
 use super::role::Role;
 use super::slug::Slug;
@@ -16,15 +17,57 @@ use crate::db::schema::{
 use crate::db::{AnyConnection, is_unique_violation, query, write_tx};
 use crate::validation::{FieldErrors, SaveError};
 
-/// Organization status (reference §8).
-pub mod status {
-    pub const ACTIVE: i32 = 0;
-    pub const PENDING_DELETION: i32 = 1;
-    pub const DELETION_IN_PROGRESS: i32 = 2;
+/// An organization's status, stored as Sentry's numbers (docs/compatibility.md, "Organization").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgStatus {
+    Active,
+    PendingDeletion,
+    DeletionInProgress,
+}
+
+impl OrgStatus {
+    /// The stored number.
+    pub fn code(self) -> i32 {
+        match self {
+            OrgStatus::Active => 0,
+            OrgStatus::PendingDeletion => 1,
+            OrgStatus::DeletionInProgress => 2,
+        }
+    }
+
+    /// Sentry's API id and label.
+    pub fn api_id(self) -> &'static str {
+        match self {
+            OrgStatus::Active => "active",
+            OrgStatus::PendingDeletion => "pending_deletion",
+            OrgStatus::DeletionInProgress => "deletion_in_progress",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            OrgStatus::Active => "active",
+            OrgStatus::PendingDeletion => "pending deletion",
+            OrgStatus::DeletionInProgress => "deletion in progress",
+        }
+    }
+}
+
+impl TryFrom<i32> for OrgStatus {
+    type Error = String;
+
+    fn try_from(code: i32) -> Result<Self, String> {
+        match code {
+            0 => Ok(OrgStatus::Active),
+            1 => Ok(OrgStatus::PendingDeletion),
+            2 => Ok(OrgStatus::DeletionInProgress),
+            other => Err(format!("unknown organization status {other}")),
+        }
+    }
 }
 
 /// New organizations allow open membership (flag bit 0), as in Sentry.
-pub const DEFAULT_FLAGS: i64 = 1;
+pub const DEFAULT_FLAGS: Flags = Flags::from_bits(1);
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = organizations)]
@@ -32,9 +75,12 @@ pub struct Organization {
     pub id: i64,
     pub name: String,
     pub slug: String,
-    pub status: i32,
-    pub flags: i64,
-    pub default_role: String,
+    #[diesel(deserialize_as = i32)]
+    pub status: OrgStatus,
+    #[diesel(deserialize_as = i64)]
+    pub flags: Flags,
+    #[diesel(deserialize_as = String)]
+    pub default_role: Role,
     pub date_added: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub deletion_scheduled_at: Option<NaiveDateTime>,
@@ -264,7 +310,7 @@ impl Organization {
                 .values((
                     organizations::name.eq(name.as_str()),
                     organizations::slug.eq(slug.as_str()),
-                    organizations::flags.eq(DEFAULT_FLAGS),
+                    organizations::flags.eq(DEFAULT_FLAGS.bits()),
                     organizations::default_role.eq(Role::Member.id()),
                     organizations::date_added.eq(now),
                     organizations::updated_at.eq(now),
@@ -291,17 +337,14 @@ impl Organization {
             "id": self.id,
             "slug": self.slug,
             "name": self.name,
-            "status": self.status,
-            "flags": self.flags,
-            "default_role": self.default_role,
+            "status": self.status.code(),
+            "flags": self.flags.bits(),
+            "default_role": self.default_role.id(),
         })
     }
 
     pub fn is_pending_deletion(&self) -> bool {
-        matches!(
-            self.status,
-            status::PENDING_DELETION | status::DELETION_IN_PROGRESS
-        )
+        self.status != OrgStatus::Active
     }
 }
 

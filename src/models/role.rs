@@ -14,6 +14,14 @@ pub enum Role {
     Owner,
 }
 
+impl TryFrom<String> for Role {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        Role::parse(&raw)
+    }
+}
+
 impl Role {
     pub const ALL: [Role; 4] = [Role::Member, Role::Admin, Role::Manager, Role::Owner];
 

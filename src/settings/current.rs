@@ -3,12 +3,12 @@
 use diesel::QueryResult;
 use serde_json::Value;
 
-use super::flags::Flags;
 use super::options::{self, OPTIONS};
 use super::update::flag_field_by_api_key;
 use crate::config::Features;
 use crate::db::AnyConnection;
 use crate::models::avatar::OrgAvatar;
+use crate::models::flags::Flags;
 use crate::models::option::OrgOptions;
 use crate::models::organization::Organization;
 
@@ -43,7 +43,7 @@ impl OrgSettings {
     }
 
     pub fn flags(&self) -> Flags {
-        Flags::from_bits(self.org.flags)
+        self.org.flags
     }
 
     /// Whether the organization has a legacy rate-limit option, without which neither can be set.
@@ -60,7 +60,7 @@ impl OrgSettings {
         match api_key {
             "name" => return Some(Value::from(self.org.name.as_str())),
             "slug" => return Some(Value::from(self.org.slug.as_str())),
-            "defaultRole" => return Some(Value::from(self.org.default_role.as_str())),
+            "defaultRole" => return Some(Value::from(self.org.default_role.id())),
             _ => {}
         }
         if let Some(field) = flag_field_by_api_key(api_key) {

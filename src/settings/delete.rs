@@ -10,7 +10,7 @@ use crate::db::{AnyConnection, query, write_tx};
 use crate::models::actor::Actor;
 use crate::models::audit::{self, AuditEvent, NewAuditEntry};
 use crate::models::avatar::OrgAvatar;
-use crate::models::organization::{Organization, status};
+use crate::models::organization::{OrgStatus, Organization};
 use crate::validation::SaveError;
 
 /// How long a scheduled deletion waits, during which owners can restore the organization.
@@ -30,11 +30,11 @@ pub fn schedule(
             return Err(SaveError::Refused(ERR_ALREADY_SCHEDULED.into()));
         }
         let now = query::now();
-        org.status = status::PENDING_DELETION;
+        org.status = OrgStatus::PendingDeletion;
         org.deletion_scheduled_at = Some(now + GRACE_PERIOD);
         diesel::update(organizations::table.find(org.id))
             .set((
-                organizations::status.eq(org.status),
+                organizations::status.eq(org.status.code()),
                 organizations::deletion_scheduled_at.eq(org.deletion_scheduled_at),
                 organizations::updated_at.eq(now),
             ))
@@ -54,7 +54,7 @@ pub fn schedule(
 pub fn delete_due(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<Vec<String>> {
     write_tx(conn, |conn| {
         let due: Vec<i64> = organizations::table
-            .filter(organizations::status.eq(status::PENDING_DELETION))
+            .filter(organizations::status.eq(OrgStatus::PendingDeletion.code()))
             .filter(organizations::deletion_scheduled_at.le(now))
             .select(organizations::id)
             .load(conn)?;

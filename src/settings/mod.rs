@@ -10,7 +10,6 @@ pub mod avatar;
 pub mod current;
 pub mod delete;
 pub mod drf;
-pub mod flags;
 pub mod options;
 pub mod pii;
 pub mod pyfmt;

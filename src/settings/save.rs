@@ -10,7 +10,6 @@ use diesel::prelude::*;
 use serde_json::{Map, Value};
 
 use super::current::{OrgSettings, REQUIRED_EMAIL_VERIFICATION};
-use super::flags::{Flag, Flags};
 use super::options::Kind;
 use super::pyfmt::py_str;
 use super::relays::{self, RelaysChange};
@@ -21,9 +20,10 @@ use crate::db::{AnyConnection, query, write_tx};
 use crate::models::actor::Actor;
 use crate::models::audit::{self, AuditEvent, NewAuditEntry};
 use crate::models::avatar::{AvatarType, OrgAvatar};
+use crate::models::flags::Flag;
 use crate::models::job;
 use crate::models::option;
-use crate::models::organization::{Organization, slug_in_use, status};
+use crate::models::organization::{OrgStatus, Organization, slug_in_use};
 use crate::models::user::User;
 use crate::validation::{Conflict, FieldErrors, SaveError};
 
@@ -99,23 +99,27 @@ pub fn save(
             org.slug = slug.as_str().to_owned();
         }
         if let Some(role) = update.default_role {
-            org.default_role = role.id().to_owned();
+            org.default_role = role;
         }
         if restoring {
-            org.status = status::ACTIVE;
+            org.status = OrgStatus::Active;
             org.deletion_scheduled_at = None;
         }
         for (key, old, new) in [
-            ("name", &before.name, &org.name),
-            ("slug", &before.slug, &org.slug),
-            ("default_role", &before.default_role, &org.default_role),
+            ("name", before.name.as_str(), org.name.as_str()),
+            ("slug", before.slug.as_str(), org.slug.as_str()),
+            (
+                "default_role",
+                before.default_role.id(),
+                org.default_role.id(),
+            ),
         ] {
             if old != new {
                 changes.insert(key.into(), Value::from(format!("from {old} to {new}")));
             }
         }
 
-        let snapshot = Flags::from_bits(before.flags);
+        let snapshot = before.flags;
         let mut flags = snapshot;
         for (field, on) in &update.flags {
             if field.flag == Flag::RequireEmailVerification
@@ -131,7 +135,7 @@ pub fn save(
                 changes.insert(flag.name().into(), Value::from(format!("to {to}")));
             }
         }
-        org.flags = flags.bits();
+        org.flags = flags;
         let mut jobs = Vec::new();
         for (flag, kind) in [
             (
@@ -160,9 +164,9 @@ pub fn save(
                     .set((
                         organizations::name.eq(&org.name),
                         organizations::slug.eq(&org.slug),
-                        organizations::default_role.eq(&org.default_role),
-                        organizations::flags.eq(org.flags),
-                        organizations::status.eq(org.status),
+                        organizations::default_role.eq(org.default_role.id()),
+                        organizations::flags.eq(org.flags.bits()),
+                        organizations::status.eq(org.status.code()),
                         organizations::deletion_scheduled_at.eq(org.deletion_scheduled_at),
                         organizations::updated_at.eq(now),
                     ))

@@ -6,11 +6,11 @@ use serde_json::{Map, Value};
 
 use super::avatar as images;
 use super::drf;
-use super::flags::Flag;
 use super::options::{OPTIONS, OptionDef};
 use super::relays::{self, RelaysChange};
 use crate::config::Features;
 use crate::models::avatar::AvatarType;
+use crate::models::flags::Flag;
 use crate::models::organization::OrgName;
 use crate::models::role::Role;
 use crate::models::slug::Slug;

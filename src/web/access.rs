@@ -14,10 +14,10 @@ use super::session::{log_out, session_identity, valid_session_user};
 use super::superuser;
 use crate::models::actor::Actor;
 use crate::models::avatar::OrgAvatar;
+use crate::models::flags::Flag;
 use crate::models::organization::Organization;
 use crate::models::role::Role;
 use crate::models::user::User;
-use crate::settings::flags::{Flag, Flags};
 use crate::settings::save::{SaveContext, Saved, save};
 use crate::settings::update::OrganizationUpdate;
 use crate::validation::SaveError;
@@ -143,10 +143,7 @@ impl OrgAccess {
                     }
                 };
                 // reference §1: members without 2FA get 401 while the organization requires it
-                if Flags::from_bits(org.flags).get(Flag::Require2fa)
-                    && !staff
-                    && !user.has_two_factor(conn)?
-                {
+                if org.flags.get(Flag::Require2fa) && !staff && !user.has_two_factor(conn)? {
                     return Ok(Lookup::TwoFactorRequired(org.name));
                 }
                 Ok(Lookup::Found(Box::new(OrgAccess {

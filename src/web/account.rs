@@ -14,9 +14,9 @@ use super::{client_ip, see_other};
 use crate::accounts::{self, UserEmail};
 use crate::auth::throttle::{self, Check, Secret};
 use crate::auth::two_factor;
+use crate::models::flags::Flag;
 use crate::models::organization::Organization;
 use crate::ratelimit;
-use crate::settings::flags::{Flag, Flags};
 use crate::validation::SaveError;
 use crate::web::state::AppState;
 
@@ -143,7 +143,7 @@ async fn security_page(
             let left = two_factor::recovery_codes_left(conn, user_for_db.id)?;
             let required_by: Vec<String> = Organization::list_for_user(conn, user_for_db.id)?
                 .into_iter()
-                .filter(|item| Flags::from_bits(item.org.flags).get(Flag::Require2fa))
+                .filter(|item| item.org.flags.get(Flag::Require2fa))
                 .map(|item| item.org.name)
                 .collect();
             Ok((enrolled, left, required_by))
@@ -267,9 +267,7 @@ pub async fn security_submit(
                             let required: Vec<String> =
                                 Organization::list_for_user(conn, acting.id)?
                                     .into_iter()
-                                    .filter(|item| {
-                                        Flags::from_bits(item.org.flags).get(Flag::Require2fa)
-                                    })
+                                    .filter(|item| item.org.flags.get(Flag::Require2fa))
                                     .map(|item| item.org.name)
                                     .collect();
                             if !required.is_empty() {

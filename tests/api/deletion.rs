@@ -90,7 +90,7 @@ on_both_backends! {
                 let mut conn = pool.get().unwrap();
                 orgsettings::db::write_tx(&mut conn, |conn| -> diesel::QueryResult<()> {
                     diesel::update(organizations::table.find(org_id))
-                        .set((organizations::status.eq(orgsettings::models::organization::status::ACTIVE), organizations::deletion_scheduled_at.eq(None::<chrono::NaiveDateTime>)))
+                        .set((organizations::status.eq(orgsettings::models::organization::OrgStatus::Active.code()), organizations::deletion_scheduled_at.eq(None::<chrono::NaiveDateTime>)))
                         .execute(conn)?;
                     restored.wait();
                     std::thread::sleep(std::time::Duration::from_millis(300));

@@ -420,7 +420,12 @@ async fn request_for(world: &World, case: &Case, who: Who) -> Request {
         }
         ("put", "/api/0/organizations/{org}/") => {
             let early = app
-                .with_db(move |conn| Organization::find(conn, org_id).unwrap().flags & 4 != 0)
+                .with_db(move |conn| {
+                    Organization::find(conn, org_id)
+                        .unwrap()
+                        .flags
+                        .get(orgsettings::models::flags::Flag::EarlyAdopter)
+                })
                 .await;
             Request::Json(
                 Method::PUT,

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::config::{Config, Features};
-use crate::models::organization::status;
+use crate::models::organization::OrgStatus;
 use crate::models::role::Role;
 use crate::settings::current::OrgSettings;
 use crate::settings::options::OPTIONS;
@@ -19,13 +19,8 @@ pub fn scopes(role: Role) -> Vec<&'static str> {
     }
 }
 
-fn status_json(code: i32) -> Value {
-    let (id, name) = match code {
-        status::PENDING_DELETION => ("pending_deletion", "pending deletion"),
-        status::DELETION_IN_PROGRESS => ("deletion_in_progress", "deletion in progress"),
-        _ => ("active", "active"),
-    };
-    json!({"id": id, "name": name})
+fn status_json(status: OrgStatus) -> Value {
+    json!({"id": status.api_id(), "name": status.label()})
 }
 
 fn int_option(current: &OrgSettings, api_key: &str, features: &Features, default: i64) -> i64 {
@@ -98,7 +93,7 @@ pub fn organization(current: &OrgSettings, role: Role, config: &Config) -> Value
             "projectLimit": int_option(current, "projectRateLimit", features, 100),
         }),
     );
-    body.insert("defaultRole".into(), json!(org.default_role));
+    body.insert("defaultRole".into(), json!(org.default_role.id()));
     body.insert(
         "availableRoles".into(),
         Value::from(

@@ -81,12 +81,18 @@ impl fmt::Display for Flag {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Flags(i64);
 
+impl From<i64> for Flags {
+    fn from(bits: i64) -> Self {
+        Self::from_bits(bits)
+    }
+}
+
 impl Flags {
-    pub fn from_bits(bits: i64) -> Self {
+    pub const fn from_bits(bits: i64) -> Self {
         Self(bits)
     }
 
-    pub fn bits(self) -> i64 {
+    pub const fn bits(self) -> i64 {
         self.0
     }
 
