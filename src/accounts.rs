@@ -230,7 +230,7 @@ pub fn send_verification(
             }
             Some(_) => {}
         }
-        let hash = crate::members::new_validation_hash(conn, user.id, address)?;
+        let hash = crate::models::user::new_validation_hash(conn, user.id, address)?;
         let url = config.absolute_url(&format!("/account/confirm-email/{}/{hash}/", user.id));
         let message = crate::mail::confirm_email(&config.mail, address, &url).map_err(|e| {
             SaveError::Internal(anyhow::Error::new(e).context("rendering the email"))

@@ -5,21 +5,76 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::actor::Actor;
+use super::flags::Flag;
 use crate::db::schema::jobs;
 use crate::db::{AnyConnection, query};
 
-pub mod kind {
-    /// Turn members without a verified primary email into pending invites.
-    pub const REQUIRE_EMAIL_VERIFICATION: &str = "require_email_verification";
-    /// Turn members without two-factor authentication into pending invites.
-    pub const REQUIRE_2FA: &str = "require_2fa";
+/// The member requirement a job enforces: members who do not meet it become pending invites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// A verified primary email address.
+    VerifiedEmail,
+    /// Two-factor authentication.
+    TwoFactor,
+}
+
+impl Requirement {
+    /// The job kind as stored.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Requirement::VerifiedEmail => "require_email_verification",
+            Requirement::TwoFactor => "require_2fa",
+        }
+    }
+
+    /// The organization flag that turns it on.
+    pub fn flag(self) -> Flag {
+        match self {
+            Requirement::VerifiedEmail => Flag::RequireEmailVerification,
+            Requirement::TwoFactor => Flag::Require2fa,
+        }
+    }
+
+    /// The requirement a flag turns on, if it is one.
+    pub fn of_flag(flag: Flag) -> Option<Self> {
+        [Requirement::VerifiedEmail, Requirement::TwoFactor]
+            .into_iter()
+            .find(|r| r.flag() == flag)
+    }
+
+    /// How Sentry's log lines name it (`2FA noncompliant user removed from org`).
+    pub fn log_label(self) -> &'static str {
+        match self {
+            Requirement::VerifiedEmail => "verified email",
+            Requirement::TwoFactor => "2FA",
+        }
+    }
+}
+
+impl TryFrom<String> for Requirement {
+    type Error = String;
+
+    fn try_from(kind: String) -> Result<Self, String> {
+        [Requirement::VerifiedEmail, Requirement::TwoFactor]
+            .into_iter()
+            .find(|r| r.kind() == kind)
+            .ok_or_else(|| format!("unknown job kind {kind}"))
+    }
+}
+
+/// Starts the requirement jobs a save recorded, once the save's transaction has committed.
+/// `jobs::Background` runs them on a thread of their own; a failure leaves the job unfinished for
+/// `serve`'s periodic runner.
+pub trait Runner: Send + Sync {
+    fn start(&self, job_ids: Vec<i64>);
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = jobs)]
 pub struct Job {
     pub id: i64,
-    pub kind: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: Requirement,
     pub organization_id: i64,
     pub actor_id: Option<i64>,
     pub actor_label: String,
@@ -42,13 +97,13 @@ impl Job {
 /// Records a job (inside the transaction that makes it necessary).
 pub fn create(
     conn: &mut AnyConnection,
-    kind: &str,
+    kind: Requirement,
     organization_id: i64,
     actor: &Actor,
 ) -> QueryResult<i64> {
     diesel::insert_into(jobs::table)
         .values((
-            jobs::kind.eq(kind),
+            jobs::kind.eq(kind.kind()),
             jobs::organization_id.eq(organization_id),
             jobs::actor_id.eq(actor.user_id),
             jobs::actor_label.eq(&actor.label),

@@ -487,6 +487,26 @@ fn renormalize(
     }
 }
 
+/// A fresh verification hash for one of a user's addresses (the link in the email carries it).
+pub fn new_validation_hash(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    address: &str,
+) -> QueryResult<String> {
+    let hash = crate::secrets::random_token();
+    diesel::update(
+        user_emails::table
+            .filter(user_emails::user_id.eq(user_id))
+            .filter(user_emails::email_normalized.eq(normalize_email(address))),
+    )
+    .set((
+        user_emails::validation_hash.eq(&hash),
+        user_emails::date_hash_added.eq(query::now()),
+    ))
+    .execute(conn)?;
+    Ok(hash)
+}
+
 fn taken_username() -> SaveError {
     SaveError::Invalid(FieldErrors::single(
         "username",

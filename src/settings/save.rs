@@ -21,7 +21,7 @@ use crate::models::actor::Actor;
 use crate::models::audit::{self, AuditEvent, NewAuditEntry};
 use crate::models::avatar::{AvatarType, OrgAvatar};
 use crate::models::flags::Flag;
-use crate::models::job;
+use crate::models::job::{self, Requirement};
 use crate::models::option;
 use crate::models::organization::{OrgStatus, Organization, slug_in_use};
 use crate::models::user::User;
@@ -137,15 +137,10 @@ pub fn save(
         }
         org.flags = flags;
         let mut jobs = Vec::new();
-        for (flag, kind) in [
-            (
-                Flag::RequireEmailVerification,
-                job::kind::REQUIRE_EMAIL_VERIFICATION,
-            ),
-            (Flag::Require2fa, job::kind::REQUIRE_2FA),
-        ] {
+        for requirement in [Requirement::VerifiedEmail, Requirement::TwoFactor] {
+            let flag = requirement.flag();
             if flags.get(flag) && !snapshot.get(flag) {
-                jobs.push(job::create(conn, kind, org.id, ctx.actor)?);
+                jobs.push(job::create(conn, requirement, org.id, ctx.actor)?);
             }
         }
         if let Some(change) = &update.avatar {

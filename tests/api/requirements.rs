@@ -189,7 +189,7 @@ on_both_backends! {
             use orgsettings::db::schema::organizations;
             diesel::update(organizations::table.find(org_id)).set(organizations::flags.eq(1 | 64)).execute(conn).unwrap();
             let actor = orgsettings::models::actor::Actor::user(&owner, Some("198.51.100.7".into()));
-            orgsettings::models::job::create(conn, orgsettings::models::job::kind::REQUIRE_EMAIL_VERIFICATION, org_id, &actor).unwrap();
+            orgsettings::models::job::create(conn, orgsettings::models::job::Requirement::VerifiedEmail, org_id, &actor).unwrap();
         }).await;
         let before = outbox(&app).await.len();
         let config = orgsettings::config::Config::for_url(url::Url::parse(&app.base).unwrap());
@@ -229,7 +229,7 @@ on_both_backends! {
             }
             diesel::update(organizations::table.find(org_id)).set(organizations::flags.eq(1 | 64)).execute(conn).unwrap();
             let actor = orgsettings::models::actor::Actor::user(&owner, None);
-            orgsettings::models::job::create(conn, orgsettings::models::job::kind::REQUIRE_EMAIL_VERIFICATION, org_id, &actor).unwrap()
+            orgsettings::models::job::create(conn, orgsettings::models::job::Requirement::VerifiedEmail, org_id, &actor).unwrap()
         }).await;
         let config = orgsettings::config::Config::for_url(url::Url::parse(&app.base).unwrap());
         let start = std::sync::Arc::new(std::sync::Barrier::new(2));

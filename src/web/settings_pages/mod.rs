@@ -574,12 +574,12 @@ async fn requirement_previews(
     for (field, on) in &update.flags {
         let (kind, what, fix) = match field.flag {
             Flag::Require2fa => (
-                job::kind::REQUIRE_2FA,
+                job::Requirement::TwoFactor,
                 "two-factor authentication",
                 "set it up",
             ),
             Flag::RequireEmailVerification if features.has(REQUIRED_EMAIL_VERIFICATION) => (
-                job::kind::REQUIRE_EMAIL_VERIFICATION,
+                job::Requirement::VerifiedEmail,
                 "a verified email address",
                 "verify their address",
             ),
