@@ -5,6 +5,8 @@
 use diesel::prelude::*;
 use serde_json::json;
 
+use crate::auth::throttle;
+use crate::config::LoginThrottle;
 use crate::db::schema::authenticators;
 use crate::db::{AnyConnection, write_tx};
 use crate::models::actor::Actor;
@@ -184,6 +186,45 @@ pub fn change_permission(
         )?;
         Ok(PermissionChange::Done)
     })
+}
+
+/// Turns on superuser mode for `user` once they re-entered their password (checked under the login
+/// throttle), and records it with the reason they gave.
+pub fn enter_superuser_mode(
+    conn: &mut AnyConnection,
+    throttle: LoginThrottle,
+    actor: &Actor,
+    user: &User,
+    password: &str,
+    reason: &str,
+) -> Result<(), SaveError> {
+    let ip = actor.ip_address.as_deref().unwrap_or("unknown");
+    throttle::require_password(conn, throttle, ip, user, password)?;
+    write_tx(conn, |conn| {
+        instance_audit::record(
+            conn,
+            actor,
+            event::SUPERUSER_ENTER,
+            Some(user.id),
+            json!({"reason": reason}),
+        )
+    })?;
+    Ok(())
+}
+
+/// Records that `user` left superuser mode.
+pub fn record_superuser_leave(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    user_id: i64,
+) -> QueryResult<()> {
+    instance_audit::record(
+        conn,
+        actor,
+        event::SUPERUSER_LEAVE,
+        Some(user_id),
+        json!({}),
+    )
 }
 
 /// How long an email verification link works.

@@ -15,10 +15,12 @@ use anyhow::Context;
 
 use crate::web::error::AppError;
 use crate::web::limits::{FORM_LIMIT, UPLOAD_LIMIT};
+use crate::web::log::log_request;
+use crate::web::respond::{form_error, not_found};
 use crate::web::session::{SESSION_COOKIE, SESSION_TTL};
 pub use crate::web::session_store::Sessions;
 pub use crate::web::state::AppState;
-use crate::web::{csrf, form_error, log_request, not_found, routes};
+use crate::web::{csrf, routes};
 
 /// The whole application: state, routes and middleware.
 pub fn build_app<S: SessionStore + 'static>(

@@ -211,49 +211,74 @@ pub struct CreateOrgArgs {
     pub owner: String,
 }
 
+/// A feature that can be switched on or off for the whole instance (Sentry's feature names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feature {
+    /// `organizations:relay`: trusted relays.
+    Relay,
+    /// `organizations:required-email-verification`: the requirement of a verified email.
+    RequiredEmailVerification,
+}
+
+impl Feature {
+    pub const ALL: [Feature; 2] = [Feature::Relay, Feature::RequiredEmailVerification];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Feature::Relay => "organizations:relay",
+            Feature::RequiredEmailVerification => "organizations:required-email-verification",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
 /// Instance-wide feature switches (`ORGSETTINGS_FEATURES`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Features {
-    enabled: Vec<&'static str>,
+    enabled: Vec<Feature>,
 }
 
 impl Features {
-    pub const KNOWN: [&'static str; 2] = [
-        "organizations:relay",
-        "organizations:required-email-verification",
-    ];
-
     /// Parses `+name,-name,name` on top of the defaults (every known feature on).
     pub fn parse(spec: &str) -> anyhow::Result<Self> {
-        let mut enabled: Vec<&'static str> = Self::KNOWN.to_vec();
+        let mut enabled: Vec<Feature> = Feature::ALL.to_vec();
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (on, name) = match item.strip_prefix('-') {
                 Some(name) => (false, name),
                 None => (true, item.strip_prefix('+').unwrap_or(item)),
             };
-            let Some(known) = Self::KNOWN.into_iter().find(|k| *k == name) else {
+            let Some(feature) = Feature::from_name(name) else {
+                let known: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
                 bail!(
                     "unknown feature `{name}` in ORGSETTINGS_FEATURES; known features: {}",
-                    Self::KNOWN.join(", ")
+                    known.join(", ")
                 );
             };
-            enabled.retain(|f| *f != known);
+            enabled.retain(|f| *f != feature);
             if on {
-                enabled.push(known);
+                enabled.push(feature);
             }
         }
         Ok(Self { enabled })
     }
 
-    pub fn has(&self, name: &str) -> bool {
-        self.enabled.contains(&name)
+    pub fn has(&self, feature: Feature) -> bool {
+        self.enabled.contains(&feature)
+    }
+
+    /// The features that are on, in Sentry's order.
+    pub fn enabled(&self) -> impl Iterator<Item = Feature> + '_ {
+        Feature::ALL.into_iter().filter(|f| self.has(*f))
     }
 }
 
 impl Default for Features {
     fn default() -> Self {
         Self {
-            enabled: Self::KNOWN.to_vec(),
+            enabled: Feature::ALL.to_vec(),
         }
     }
 }
@@ -518,13 +543,13 @@ mod tests {
     #[test]
     fn features_default_on_and_can_be_switched_off_and_on() {
         let defaults = Features::parse("").unwrap();
-        assert!(defaults.has("organizations:relay"));
-        assert!(defaults.has("organizations:required-email-verification"));
+        assert!(defaults.has(Feature::Relay));
+        assert!(defaults.has(Feature::RequiredEmailVerification));
         let off = Features::parse("-organizations:relay").unwrap();
-        assert!(!off.has("organizations:relay"));
-        assert!(off.has("organizations:required-email-verification"));
+        assert!(!off.has(Feature::Relay));
+        assert!(off.has(Feature::RequiredEmailVerification));
         let back = Features::parse("-organizations:relay, +organizations:relay").unwrap();
-        assert!(back.has("organizations:relay"));
+        assert!(back.has(Feature::Relay));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::db::{Pool, query};
 use crate::members;
+use crate::models::job::Runner;
 use crate::models::session;
 use crate::ratelimit;
 use crate::settings::delete;
@@ -17,36 +18,48 @@ const RATE_EVENTS_KEPT: Duration = Duration::from_secs(24 * 3600);
 
 pub const INTERVAL: Duration = Duration::from_secs(60);
 
-/// Runs the requirement jobs a save recorded on a task of their own, so the save answers at once
+/// Runs the requirement jobs a save recorded on a thread of their own, so the save answers at once
 /// however many members a job removes. A failure is logged; the job stays unfinished and `run`
 /// finishes it later. Running a job twice at once is safe (see `members::run_requirement_job`).
-pub fn start_requirement_jobs(pool: Pool, config: Arc<Config>, job_ids: Vec<i64>) {
-    if job_ids.is_empty() {
-        return;
+#[derive(Clone)]
+pub struct Background {
+    pool: Pool,
+    config: Arc<Config>,
+}
+
+impl Background {
+    pub fn new(pool: Pool, config: Arc<Config>) -> Self {
+        Self { pool, config }
     }
-    actix_web::rt::spawn(async move {
-        for job_id in job_ids {
-            let (pool, config) = (pool.clone(), config.clone());
-            let result = actix_web::web::block(move || -> anyhow::Result<usize> {
-                let mut conn = pool.get()?;
-                members::run_requirement_job(&mut conn, &config, job_id)
-            })
-            .await;
-            match result {
-                Ok(Ok(removed)) => tracing::info!(job_id, removed, "requirement job finished"),
-                Ok(Err(err)) => tracing::error!(
-                    job_id,
-                    error = format!("{err:#}"),
-                    "requirement job failed; it is retried later"
-                ),
-                Err(err) => tracing::error!(
-                    job_id,
-                    error = %err,
-                    "requirement job failed; it is retried later"
-                ),
-            }
+}
+
+impl Runner for Background {
+    fn start(&self, job_ids: Vec<i64>) {
+        if job_ids.is_empty() {
+            return;
         }
-    });
+        let (pool, config) = (self.pool.clone(), self.config.clone());
+        let spawned = std::thread::Builder::new()
+            .name("requirement-jobs".into())
+            .spawn(move || {
+                for job_id in job_ids {
+                    let result = pool.get().map_err(anyhow::Error::new).and_then(|mut conn| {
+                        members::run_requirement_job(&mut conn, &config, job_id)
+                    });
+                    match result {
+                        Ok(removed) => tracing::info!(job_id, removed, "requirement job finished"),
+                        Err(err) => tracing::error!(
+                            job_id,
+                            error = format!("{err:#}"),
+                            "requirement job failed; it is retried later"
+                        ),
+                    }
+                }
+            });
+        if let Err(err) = spawned {
+            tracing::error!(error = %err, "could not start the requirement jobs; they are retried later");
+        }
+    }
 }
 
 /// Runs forever on the actix runtime.

@@ -1,5 +1,6 @@
 //! orgsettings: Sentry's organization settings save flow as one Actix-web monolith.
 
+pub mod access;
 pub mod accounts;
 pub mod app;
 pub mod auth;

@@ -12,6 +12,7 @@ use crate::db::AnyConnection;
 use crate::models::user::User;
 use crate::ratelimit::{self, Scope};
 use crate::secrets::password;
+use crate::validation::SaveError;
 
 pub const INVALID_LOGIN: &str = "Please enter a correct username and password.";
 
@@ -78,4 +79,31 @@ pub fn authenticate(
         }
         None => Ok(LoginOutcome::Invalid),
     }
+}
+
+/// What a wrong code at the second step of a login answers.
+pub const ERR_WRONG_LOGIN_CODE: &str =
+    "That code is not right. Enter the code your app shows now, or a recovery code.";
+
+/// The second step of a login: the user's authenticator code or a recovery code, checked under the
+/// second-factor throttle (a field error on `code`, or `RateLimited`).
+pub fn second_factor(
+    conn: &mut AnyConnection,
+    policy: LoginThrottle,
+    ip: &str,
+    user_id: i64,
+    code: &str,
+) -> Result<User, SaveError> {
+    let Some(user) = User::find(conn, user_id)?.filter(|u| u.is_active) else {
+        return Err(SaveError::Refused(INVALID_LOGIN.into()));
+    };
+    throttle::require(
+        conn,
+        policy,
+        ip,
+        throttle::Secret::SecondFactor { user_id },
+        ("code", ERR_WRONG_LOGIN_CODE),
+        |conn| super::two_factor::verify(conn, &user, code),
+    )?;
+    Ok(user)
 }

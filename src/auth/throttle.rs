@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::config::LoginThrottle;
 use crate::db::AnyConnection;
 use crate::ratelimit::{self, Limit, Policy, Scope};
+use crate::validation::{FieldErrors, SaveError};
 
 /// What is being checked, and for which account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,4 +76,53 @@ pub fn check(
     attempt.forgive(conn)?;
     ratelimit::clear(conn, &secret.scope())?;
     Ok(Check::Passed)
+}
+
+/// The message when a client address or account has used up its failures.
+pub fn too_many(retry_after: Duration) -> String {
+    format!(
+        "Too many failed attempts. Wait {} before trying again.",
+        crate::ratelimit::wait_text(retry_after)
+    )
+}
+
+/// [`check`] as the domain answers it: `Ok` when it passed; a wrong password or code is a field error
+/// on `field` with `wrong` as its message; too many failures are `RateLimited` with the wait.
+pub fn require(
+    conn: &mut AnyConnection,
+    throttle: LoginThrottle,
+    ip: &str,
+    secret: Secret,
+    (field, wrong): (&str, &str),
+    verify: impl FnOnce(&mut AnyConnection) -> anyhow::Result<bool>,
+) -> Result<(), SaveError> {
+    match check(conn, throttle, ip, secret, verify)? {
+        Check::Passed => Ok(()),
+        Check::Failed => Err(SaveError::Invalid(FieldErrors::single(field, wrong))),
+        Check::Throttled { retry_after } => Err(SaveError::RateLimited(too_many(retry_after))),
+    }
+}
+
+/// What a wrong password answers.
+pub const ERR_WRONG_PASSWORD: &str = "Your password is not correct.";
+/// What a wrong code answers.
+pub const ERR_WRONG_CODE: &str =
+    "That code is not right. Enter the 6-digit code your app shows now.";
+
+/// The user's password, checked under the throttle (a field error on `password`).
+pub fn require_password(
+    conn: &mut AnyConnection,
+    throttle: LoginThrottle,
+    ip: &str,
+    user: &crate::models::user::User,
+    typed: &str,
+) -> Result<(), SaveError> {
+    require(
+        conn,
+        throttle,
+        ip,
+        Secret::Password { user_id: user.id },
+        ("password", ERR_WRONG_PASSWORD),
+        |_| Ok(crate::secrets::password::verify(typed, &user.password_hash)),
+    )
 }

@@ -6,9 +6,12 @@ use diesel::prelude::*;
 use rand::RngCore;
 use totp_rs::{Algorithm, Secret, TOTP};
 
+use super::throttle;
+use crate::config::LoginThrottle;
 use crate::db::schema::authenticators;
 use crate::db::{AnyConnection, query, write_tx};
 use crate::models::user::User;
+use crate::validation::SaveError;
 
 pub const TOTP_KIND: &str = "totp";
 pub const RECOVERY_KIND: &str = "recovery";
@@ -240,6 +243,107 @@ pub fn disable(conn: &mut AnyConnection, user_id: i64) -> QueryResult<()> {
     diesel::delete(authenticators::table.filter(authenticators::user_id.eq(user_id)))
         .execute(conn)
         .map(|_| ())
+}
+
+/// What the security page shows of a user's two-factor authentication.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub enrolled: bool,
+    pub recovery_codes_left: usize,
+    /// The user's organizations that require it, by name.
+    pub required_by: Vec<String>,
+}
+
+pub fn status(conn: &mut AnyConnection, user: &User) -> QueryResult<Status> {
+    Ok(Status {
+        enrolled: user.has_two_factor(conn)?,
+        recovery_codes_left: recovery_codes_left(conn, user.id)?,
+        required_by: required_by(conn, user.id)?,
+    })
+}
+
+/// The organizations (by name) of the user that require two-factor authentication.
+pub fn required_by(conn: &mut AnyConnection, user_id: i64) -> QueryResult<Vec<String>> {
+    Ok(
+        crate::models::organization::Organization::list_for_user(conn, user_id)?
+            .into_iter()
+            .filter(|item| item.org.flags.get(crate::models::flags::Flag::Require2fa))
+            .map(|item| item.org.name)
+            .collect(),
+    )
+}
+
+/// [`enrol`] with its code checked under the throttle; the recovery codes, shown once.
+pub fn enrol_checked(
+    conn: &mut AnyConnection,
+    throttle: LoginThrottle,
+    ip: &str,
+    user: &User,
+    secret: &str,
+    code: &str,
+) -> Result<Vec<String>, SaveError> {
+    let mut codes = None;
+    throttle::require(
+        conn,
+        throttle,
+        ip,
+        throttle::Secret::SecondFactor { user_id: user.id },
+        ("code", throttle::ERR_WRONG_CODE),
+        |conn| {
+            codes = enrol(conn, user, secret, code)?;
+            Ok(codes.is_some())
+        },
+    )?;
+    codes.ok_or_else(|| SaveError::Internal(anyhow::anyhow!("enrolled without recovery codes")))
+}
+
+/// New recovery codes, after a current code (checked under the throttle).
+pub fn regenerate_checked(
+    conn: &mut AnyConnection,
+    throttle: LoginThrottle,
+    ip: &str,
+    user: &User,
+    code: &str,
+) -> Result<Vec<String>, SaveError> {
+    require_code(conn, throttle, ip, user, code)?;
+    Ok(regenerate_recovery_codes(conn, user.id)?)
+}
+
+/// Turns two-factor authentication off after a current code (checked under the throttle); refused
+/// while one of the user's organizations requires it.
+pub fn disable_checked(
+    conn: &mut AnyConnection,
+    throttle: LoginThrottle,
+    ip: &str,
+    user: &User,
+    code: &str,
+) -> Result<(), SaveError> {
+    require_code(conn, throttle, ip, user, code)?;
+    let required = required_by(conn, user.id)?;
+    if !required.is_empty() {
+        return Err(SaveError::Refused(format!(
+            "{} requires two-factor authentication: it stays on.",
+            required.join(", ")
+        )));
+    }
+    Ok(disable(conn, user.id)?)
+}
+
+fn require_code(
+    conn: &mut AnyConnection,
+    throttle: LoginThrottle,
+    ip: &str,
+    user: &User,
+    code: &str,
+) -> Result<(), SaveError> {
+    throttle::require(
+        conn,
+        throttle,
+        ip,
+        throttle::Secret::SecondFactor { user_id: user.id },
+        ("code", throttle::ERR_WRONG_CODE),
+        |conn| verify(conn, user, code),
+    )
 }
 
 #[cfg(test)]

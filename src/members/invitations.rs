@@ -3,7 +3,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::config::Config;
+use crate::config::{Config, Feature};
 use crate::db::schema::{organization_members, users};
 use crate::db::{AnyConnection, query, write_tx};
 use crate::mail;
@@ -17,7 +17,6 @@ use crate::models::role::Role;
 use crate::models::user::{EmailAddress, User, normalize_email};
 use crate::ratelimit::{self, Limit, Scope};
 use crate::secrets::{random_token, secrets_match};
-use crate::settings::current::REQUIRED_EMAIL_VERIFICATION;
 use crate::validation::{FieldErrors, SaveError};
 
 use super::{assignable_roles, find_member, member_entry};
@@ -258,7 +257,7 @@ pub fn unmet_requirements(
     let flags = org.flags;
     let mut unmet = Vec::new();
     if flags.get(Flag::RequireEmailVerification)
-        && config.features.has(REQUIRED_EMAIL_VERIFICATION)
+        && config.features.has(Feature::RequiredEmailVerification)
         && !user.primary_email_verified(conn)?
     {
         unmet.push("a verified email address");

@@ -181,6 +181,16 @@ impl User {
             .optional()
     }
 
+    /// The user a session is logged in as, while the session is still valid: the user is active and
+    /// their `session_version` is still the one the session was made with.
+    pub fn find_for_session(
+        conn: &mut AnyConnection,
+        id: i64,
+        session_version: i32,
+    ) -> QueryResult<Option<User>> {
+        Ok(Self::find(conn, id)?.filter(|u| u.is_active && u.session_version == session_version))
+    }
+
     /// The users a login name may mean: the case-insensitive username match and, when the value has
     /// an `@`, every user whose email address matches too (the login tries each one's password).
     /// A username never shadows another account's email: both are candidates.

@@ -5,14 +5,12 @@ use serde_json::Value;
 
 use super::options::{self, OPTIONS};
 use super::update::flag_field_by_api_key;
-use crate::config::Features;
+use crate::config::{Feature, Features};
 use crate::db::AnyConnection;
 use crate::models::avatar::OrgAvatar;
 use crate::models::flags::Flags;
 use crate::models::option::OrgOptions;
 use crate::models::organization::Organization;
-
-pub const REQUIRED_EMAIL_VERIFICATION: &str = "organizations:required-email-verification";
 
 #[derive(Debug, Clone)]
 pub struct OrgSettings {
@@ -23,6 +21,12 @@ pub struct OrgSettings {
 
 impl OrgSettings {
     /// The organization with its options and avatar (two queries).
+    /// The settings of the organization with this id, as stored now.
+    pub fn load_by_id(conn: &mut AnyConnection, organization_id: i64) -> QueryResult<Self> {
+        let org = Organization::find(conn, organization_id)?;
+        Self::load(conn, org)
+    }
+
     pub fn load(conn: &mut AnyConnection, org: Organization) -> QueryResult<Self> {
         let avatar = OrgAvatar::find_for_org(conn, org.id)?;
         Self::with_avatar(conn, org, avatar)
@@ -66,7 +70,7 @@ impl OrgSettings {
         if let Some(field) = flag_field_by_api_key(api_key) {
             let on = self.flags().get(field.flag) != field.inverted;
             let on = if api_key == "requireEmailVerification" {
-                on && features.has(REQUIRED_EMAIL_VERIFICATION)
+                on && features.has(Feature::RequiredEmailVerification)
             } else {
                 on
             };

@@ -5,12 +5,14 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
+use crate::config::LoginThrottle;
 use crate::db::schema::organizations;
 use crate::db::{AnyConnection, query, write_tx};
 use crate::models::actor::Actor;
 use crate::models::audit::{self, AuditEvent, NewAuditEntry};
 use crate::models::avatar::OrgAvatar;
 use crate::models::organization::{OrgStatus, Organization};
+use crate::models::user::User;
 use crate::validation::SaveError;
 
 /// How long a scheduled deletion waits, during which owners can restore the organization.
@@ -46,6 +48,21 @@ pub fn schedule(
         )?;
         Ok(org)
     })
+}
+
+/// [`schedule`], asked for by `user` with their password (checked under the login throttle: a field
+/// error on `password`, or `RateLimited`).
+pub fn schedule_after_password(
+    conn: &mut AnyConnection,
+    throttle: LoginThrottle,
+    organization_id: i64,
+    actor: &Actor,
+    user: &User,
+    password: &str,
+) -> Result<Organization, SaveError> {
+    let ip = actor.ip_address.as_deref().unwrap_or("unknown");
+    crate::auth::throttle::require_password(conn, throttle, ip, user, password)?;
+    schedule(conn, organization_id, actor)
 }
 
 /// Deletes every organization whose scheduled deletion is due (with its members, options, redirects

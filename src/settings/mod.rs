@@ -14,5 +14,6 @@ pub mod options;
 pub mod pii;
 pub mod pyfmt;
 pub mod relays;
+pub mod risks;
 pub mod save;
 pub mod update;

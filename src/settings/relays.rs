@@ -10,7 +10,6 @@ use serde_json::Value;
 use super::drf;
 
 pub const OPTION_KEY: &str = "sentry:trusted-relays";
-pub const FEATURE: &str = "organizations:relay";
 pub const MAX_DESCRIPTION_LEN: usize = 1000;
 /// Longest relay name.
 pub const MAX_NAME_LEN: usize = 200;

@@ -9,12 +9,12 @@
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-use super::current::{OrgSettings, REQUIRED_EMAIL_VERIFICATION};
+use super::current::OrgSettings;
 use super::options::Kind;
 use super::pyfmt::py_str;
 use super::relays::{self, RelaysChange};
 use super::update::{AvatarChange, OrganizationUpdate};
-use crate::config::Features;
+use crate::config::{Feature, Features};
 use crate::db::schema::organizations;
 use crate::db::{AnyConnection, query, write_tx};
 use crate::models::actor::Actor;
@@ -53,6 +53,20 @@ pub struct SaveContext<'a> {
     /// The acting user (their 2FA and email state gate the requirement flags).
     pub user: Option<&'a User>,
     pub features: &'a Features,
+}
+
+/// [`save`], then the requirement jobs it recorded are started, after the commit: what every page
+/// and API call that saves settings runs.
+pub fn save_and_start_jobs(
+    conn: &mut AnyConnection,
+    organization_id: i64,
+    update: &OrganizationUpdate,
+    ctx: &SaveContext<'_>,
+    jobs: &dyn job::Runner,
+) -> Result<Saved, SaveError> {
+    let saved = save(conn, organization_id, update, ctx)?;
+    jobs.start(saved.jobs.clone());
+    Ok(saved)
 }
 
 /// What a successful save did.
@@ -123,7 +137,7 @@ pub fn save(
         let mut flags = snapshot;
         for (field, on) in &update.flags {
             if field.flag == Flag::RequireEmailVerification
-                && !ctx.features.has(REQUIRED_EMAIL_VERIFICATION)
+                && !ctx.features.has(Feature::RequiredEmailVerification)
             {
                 continue;
             }

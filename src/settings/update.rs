@@ -8,7 +8,7 @@ use super::avatar as images;
 use super::drf;
 use super::options::{OPTIONS, OptionDef};
 use super::relays::{self, RelaysChange};
-use crate::config::Features;
+use crate::config::{Feature, Features};
 use crate::models::avatar::AvatarType;
 use crate::models::flags::Flag;
 use crate::models::organization::OrgName;
@@ -53,7 +53,7 @@ pub fn flag_field_by_api_key(api_key: &str) -> Option<&'static FlagField> {
 
 pub const ROLE_CHOICES: [&str; 4] = ["member", "admin", "manager", "owner"];
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct OrganizationUpdate {
     pub name: Option<OrgName>,
     pub slug: Option<Slug>,
@@ -121,7 +121,7 @@ impl OrganizationUpdate {
         }
         // `null` leaves the relays alone, as in Sentry
         if let Some(value) = data.get("trustedRelays").filter(|v| !v.is_null()) {
-            match relays::parse_list(value, features.has(relays::FEATURE)) {
+            match relays::parse_list(value, features.has(Feature::Relay)) {
                 Ok(list) => update.trusted_relays = Some(RelaysChange::Replace(list)),
                 Err(messages) => {
                     for message in messages {

@@ -1,7 +1,8 @@
-//! `OrgAccess`: the organization named in the path, as the logged-in user may see it. Every
-//! organization page and API endpoint takes it (`api::ApiAccess` wraps it), so every lookup is scoped
-//! by the path's organization and the caller's role in it; an organization the user does not belong
-//! to is a 404, never its data. A slug the organization was renamed from answers 301 to the new URL.
+//! The `OrgAccess` extractor: the organization named in the path, as the logged-in user may see it
+//! (`crate::access` decides). Every organization page and API endpoint takes it (`api::ApiAccess`
+//! wraps it), so every lookup is scoped by the path's organization and the caller's role in it; an
+//! organization the user does not belong to is a 404, never its data. A slug the organization was
+//! renamed from answers 301 to the new URL.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,29 +11,16 @@ use actix_session::SessionExt;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::error::AppError;
-use super::session::{log_out, session_identity, valid_session_user};
-use super::superuser;
+use super::respond::client_ip;
+use super::session::{log_out, request_path, session_identity};
+use super::superuser_mode;
+pub use crate::access::OrgAccess;
+use crate::access::{self, Lookup};
 use crate::models::actor::Actor;
-use crate::models::avatar::OrgAvatar;
-use crate::models::flags::Flag;
-use crate::models::organization::Organization;
-use crate::models::role::Role;
-use crate::models::user::User;
-use crate::settings::save::{SaveContext, Saved, save};
+use crate::settings::save::{SaveContext, Saved, save_and_start_jobs};
 use crate::settings::update::OrganizationUpdate;
 use crate::validation::SaveError;
 use crate::web::state::AppState;
-
-#[derive(Debug, Clone)]
-pub struct OrgAccess {
-    pub user: User,
-    pub org: Organization,
-    pub role: Role,
-    /// The organization's avatar row, if it has one (shown in the sidebar of every page).
-    pub avatar: Option<OrgAvatar>,
-    /// Access comes from superuser mode, not (only) from membership: actions are marked as staff.
-    pub staff: bool,
-}
 
 /// Why a request gets no access to the organization in its path.
 pub enum Denied {
@@ -46,41 +34,31 @@ pub enum Denied {
 
 impl OrgAccess {
     /// The user acting on this organization, from the request's client address.
-    pub fn actor(&self, req: &HttpRequest) -> Actor {
-        let mut actor = Actor::user(&self.user, super::client_ip(req));
-        actor.is_staff = self.staff;
-        actor
+    pub fn actor_of(&self, req: &HttpRequest) -> Actor {
+        self.actor(client_ip(req))
     }
 
-    /// Runs the settings save flow as this user (off the async workers), then starts the requirement
-    /// jobs the save recorded. The inner result is the save's own answer (field errors, refusal, conflict).
+    /// Runs the settings save flow as this user and starts the requirement jobs it recorded, off the
+    /// async workers. The answer is the save's own (field errors, refusal, conflict).
     pub async fn save(
         &self,
         state: &AppState,
         req: &HttpRequest,
         update: OrganizationUpdate,
-    ) -> Result<Result<Saved, SaveError>, AppError> {
-        let actor = self.actor(req);
+    ) -> Result<Saved, SaveError> {
+        let actor = self.actor_of(req);
         let (org_id, user) = (self.org.id, self.user.clone());
-        let features = state.config.features.clone();
-        let saved = state
+        let (features, jobs) = (state.config.features.clone(), state.jobs.clone());
+        state
             .db(move |conn| {
                 let ctx = SaveContext {
                     actor: &actor,
                     user: Some(&user),
                     features: &features,
                 };
-                Ok::<_, AppError>(save(conn, org_id, &update, &ctx))
+                save_and_start_jobs(conn, org_id, &update, &ctx, &jobs)
             })
-            .await?;
-        if let Ok(saved) = &saved {
-            crate::jobs::start_requirement_jobs(
-                state.pool.clone(),
-                state.config.clone(),
-                saved.jobs.clone(),
-            );
-        }
-        Ok(saved)
+            .await
     }
 
     /// Refuses (403) unless the role may change settings (`org:write`).
@@ -97,8 +75,7 @@ impl OrgAccess {
         }
     }
 
-    /// Finds the user, the organization named by the `org` path segment, and the user's role in it,
-    /// with one database round trip.
+    /// Resolves the organization of the `org` path segment for the session's user.
     pub async fn resolve(req: &HttpRequest) -> Result<Result<OrgAccess, Denied>, AppError> {
         let session = req.get_session();
         let Some(identity) = session_identity(&session) else {
@@ -109,56 +86,15 @@ impl OrgAccess {
             .app_data::<web::Data<AppState>>()
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState is not registered")))?
             .clone();
+        let granted = superuser_mode::granted_user(&session);
         let lookup = slug.clone();
-        let granted = superuser::granted_user(&session);
         let found = state
-            .db(move |conn| -> Result<_, AppError> {
-                let Some(user) = valid_session_user(conn, identity)? else {
-                    return Ok(Lookup::NoUser);
-                };
-                // an active superuser mode gives owner powers in every organization
-                let superuser = user.is_superuser && granted == Some(user.id);
-                let member = Organization::find_for_member(conn, &lookup, user.id)?;
-                let (org, role, avatar, staff) = match member {
-                    Some((org, role, avatar)) if superuser && role != Role::Owner => {
-                        (org, Role::Owner, avatar, true)
-                    }
-                    Some((org, role, avatar)) => (org, role, avatar, false),
-                    None => {
-                        match Organization::find_by_slug(conn, &lookup)?.filter(|_| superuser) {
-                            Some(org) => {
-                                let avatar = OrgAvatar::find_for_org(conn, org.id)?;
-                                (org, Role::Owner, avatar, true)
-                            }
-                            // a slug that is not one of the user's organizations may be one renamed since
-                            None => {
-                                return Ok(
-                                    match Organization::renamed_from(conn, &lookup, user.id)? {
-                                        Some(new_slug) => Lookup::Renamed(new_slug),
-                                        None => Lookup::Missing,
-                                    },
-                                );
-                            }
-                        }
-                    }
-                };
-                // reference §1: members without 2FA get 401 while the organization requires it
-                if org.flags.get(Flag::Require2fa) && !staff && !user.has_two_factor(conn)? {
-                    return Ok(Lookup::TwoFactorRequired(org.name));
-                }
-                Ok(Lookup::Found(Box::new(OrgAccess {
-                    role,
-                    user,
-                    org,
-                    avatar,
-                    staff,
-                })))
-            })
+            .db(move |conn| access::resolve(conn, &lookup, identity, granted))
             .await?;
         Ok(match found {
             Lookup::Found(access) => {
                 if access.staff {
-                    superuser::use_powers(&session, &access.user)?;
+                    superuser_mode::use_powers(&session, &access.user)?;
                 }
                 Ok(*access)
             }
@@ -171,14 +107,6 @@ impl OrgAccess {
             Lookup::Renamed(new_slug) => Err(Denied::Moved(moved_url(req, &slug, &new_slug))),
         })
     }
-}
-
-enum Lookup {
-    Found(Box<OrgAccess>),
-    NoUser,
-    Missing,
-    Renamed(String),
-    TwoFactorRequired(String),
 }
 
 /// The request's URL with the old slug's path segment replaced by the new slug.
@@ -202,7 +130,7 @@ impl FromRequest for OrgAccess {
             match OrgAccess::resolve(&req).await? {
                 Ok(access) => Ok(access),
                 Err(Denied::NotLoggedIn) => Err(AppError::LoginRequired {
-                    next: super::session::request_path(&req),
+                    next: request_path(&req),
                 }),
                 Err(Denied::NotFound) => Err(AppError::NotFound),
                 Err(Denied::Moved(location)) => Err(AppError::MovedPermanently(location)),

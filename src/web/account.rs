@@ -9,14 +9,10 @@ use serde::Deserialize;
 
 use super::error::AppError;
 use super::page::{PageCtx, render};
+use super::respond::{client_ip, redirect_with, see_other};
 use super::session::{self, CurrentUser, FlashLevel, MaybeUser};
-use super::{client_ip, see_other};
 use crate::accounts::{self, UserEmail};
-use crate::auth::throttle::{self, Check, Secret};
 use crate::auth::two_factor;
-use crate::models::flags::Flag;
-use crate::models::organization::Organization;
-use crate::ratelimit;
 use crate::validation::SaveError;
 use crate::web::state::AppState;
 
@@ -136,19 +132,12 @@ async fn security_page(
     error: String,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let user_for_db = user.clone();
-    let (enrolled, codes_left, required_by) = state
-        .db(move |conn| -> Result<_, AppError> {
-            let enrolled = user_for_db.has_two_factor(conn)?;
-            let left = two_factor::recovery_codes_left(conn, user_for_db.id)?;
-            let required_by: Vec<String> = Organization::list_for_user(conn, user_for_db.id)?
-                .into_iter()
-                .filter(|item| item.org.flags.get(Flag::Require2fa))
-                .map(|item| item.org.name)
-                .collect();
-            Ok((enrolled, left, required_by))
-        })
-        .await?;
+    let of = user.clone();
+    let two_factor::Status {
+        enrolled,
+        recovery_codes_left: codes_left,
+        required_by,
+    } = state.db(move |conn| two_factor::status(conn, &of)).await?;
     let (secret, qr_png) = if enrolled {
         (String::new(), String::new())
     } else {
@@ -193,12 +182,25 @@ pub async fn security(
     security_page(&state, &session, &user, String::new(), StatusCode::OK).await
 }
 
+/// What the security page's form asks for; each needs a current `code`.
 #[derive(Debug, Deserialize)]
-pub struct SecurityForm {
-    #[serde(default)]
-    action: String,
-    #[serde(default)]
-    code: String,
+#[serde(tag = "action", rename_all = "lowercase")]
+pub enum SecurityAction {
+    /// Confirm the authenticator being set up.
+    Enrol {
+        #[serde(default)]
+        code: String,
+    },
+    /// New recovery codes, replacing the old ones.
+    Regenerate {
+        #[serde(default)]
+        code: String,
+    },
+    /// Turn two-factor authentication off.
+    Disable {
+        #[serde(default)]
+        code: String,
+    },
 }
 
 /// `POST /account/security/`: confirm the setup with a `code`, make new recovery codes, or turn
@@ -209,103 +211,55 @@ pub async fn security_submit(
     session: Session,
     req: HttpRequest,
     CurrentUser(user): CurrentUser,
-    form: web::Form<SecurityForm>,
+    form: web::Form<SecurityAction>,
 ) -> Result<HttpResponse, AppError> {
-    let SecurityForm { action, code } = form.into_inner();
     let ip = client_ip(&req).unwrap_or_else(|| "unknown".into());
-    let policy = state.config.login_throttle;
-    let secret_of = Secret::SecondFactor { user_id: user.id };
-    let refused = |checked: Check| match checked {
-        Check::Throttled { retry_after } => format!(
-            "Too many failed attempts. Wait {} before trying again.",
-            ratelimit::wait_text(retry_after)
-        ),
-        _ => "That code is not right. Enter the 6-digit code your app shows now.".to_owned(),
-    };
-    match action.as_str() {
-        "enrol" | "" => {
+    let throttle = state.config.login_throttle;
+    let acting = user.clone();
+    let done = match form.into_inner() {
+        SecurityAction::Enrol { code } => {
             let Some(secret) = session.get::<String>(PENDING_SECRET).ok().flatten() else {
                 return Ok(see_other("/account/security/"));
             };
-            let enrolling = user.clone();
-            let (checked, codes) = state
-                .db(move |conn| -> Result<_, AppError> {
-                    let mut codes = None;
-                    let checked = throttle::check(conn, policy, &ip, secret_of, |conn| {
-                        codes = two_factor::enrol(conn, &enrolling, &secret, &code)?;
-                        Ok(codes.is_some())
-                    })?;
-                    Ok((checked, codes))
+            let codes = state
+                .db(move |conn| {
+                    two_factor::enrol_checked(conn, throttle, &ip, &acting, &secret, &code)
                 })
-                .await?;
-            let Some(codes) = codes else {
-                let error = refused(checked);
-                return security_page(&state, &session, &user, error, StatusCode::BAD_REQUEST)
-                    .await;
-            };
-            session.remove(PENDING_SECRET);
-            session.insert(NEW_CODES, &codes)?;
-            session::flash(
-                &session,
-                FlashLevel::Success,
-                "Two-factor authentication is on.",
-            )?;
-        }
-        "regenerate" | "disable" => {
-            let acting = user.clone();
-            let disable = action == "disable";
-            let outcome = state
-                .db(
-                    move |conn| -> Result<Result<Option<Vec<String>>, String>, AppError> {
-                        let checked = throttle::check(conn, policy, &ip, secret_of, |conn| {
-                            two_factor::verify(conn, &acting, &code)
-                        })?;
-                        if checked != Check::Passed {
-                            return Ok(Err(refused(checked)));
-                        }
-                        if disable {
-                            let required: Vec<String> =
-                                Organization::list_for_user(conn, acting.id)?
-                                    .into_iter()
-                                    .filter(|item| item.org.flags.get(Flag::Require2fa))
-                                    .map(|item| item.org.name)
-                                    .collect();
-                            if !required.is_empty() {
-                                return Ok(Err(format!(
-                                    "{} requires two-factor authentication: it stays on.",
-                                    required.join(", ")
-                                )));
-                            }
-                            two_factor::disable(conn, acting.id)?;
-                            return Ok(Ok(None));
-                        }
-                        Ok(Ok(Some(two_factor::regenerate_recovery_codes(
-                            conn, acting.id,
-                        )?)))
-                    },
+                .await;
+            codes.map(|codes| {
+                session.remove(PENDING_SECRET);
+                (
+                    Some(codes),
+                    FlashLevel::Success,
+                    "Two-factor authentication is on.",
                 )
-                .await?;
-            match outcome {
-                Err(error) => {
-                    return security_page(&state, &session, &user, error, StatusCode::BAD_REQUEST)
-                        .await;
-                }
-                Ok(Some(codes)) => {
-                    session.insert(NEW_CODES, &codes)?;
-                    session::flash(
-                        &session,
-                        FlashLevel::Success,
-                        "New recovery codes made; the old ones no longer work.",
-                    )?;
-                }
-                Ok(None) => session::flash(
-                    &session,
-                    FlashLevel::Info,
-                    "Two-factor authentication is off.",
-                )?,
-            }
+            })
         }
-        other => return Err(AppError::BadRequest(format!("Unknown action \"{other}\"."))),
-    }
-    Ok(see_other("/account/security/"))
+        SecurityAction::Regenerate { code } => state
+            .db(move |conn| two_factor::regenerate_checked(conn, throttle, &ip, &acting, &code))
+            .await
+            .map(|codes| {
+                (
+                    Some(codes),
+                    FlashLevel::Success,
+                    "New recovery codes made; the old ones no longer work.",
+                )
+            }),
+        SecurityAction::Disable { code } => state
+            .db(move |conn| two_factor::disable_checked(conn, throttle, &ip, &acting, &code))
+            .await
+            .map(|()| (None, FlashLevel::Info, "Two-factor authentication is off.")),
+    };
+    let error = match done {
+        Ok((codes, level, message)) => {
+            if let Some(codes) = codes {
+                session.insert(NEW_CODES, &codes)?;
+            }
+            return redirect_with(&session, level, message, "/account/security/");
+        }
+        Err(SaveError::Invalid(errors)) => errors.get("code"),
+        Err(SaveError::Refused(message) | SaveError::RateLimited(message)) => message,
+        Err(other) => return Err(other.into()),
+    };
+    security_page(&state, &session, &user, error, StatusCode::BAD_REQUEST).await
 }

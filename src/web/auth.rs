@@ -8,13 +8,12 @@ use serde::Deserialize;
 
 use super::error::AppError;
 use super::page::{PageCtx, render};
+use super::respond::{client_ip, see_other};
 use super::session::{self, FlashLevel, MaybeUser};
-use super::{client_ip, see_other};
 use crate::auth::login::{self, INVALID_LOGIN, LoginOutcome};
-use crate::auth::throttle::{self, Check, Secret};
-use crate::auth::two_factor;
 use crate::models::user::User;
 use crate::ratelimit;
+use crate::validation::SaveError;
 use crate::web::state::AppState;
 
 /// Where to go after login when no (acceptable) `next` was given.
@@ -218,52 +217,31 @@ pub async fn two_factor(
     };
     let code = form.into_inner().code;
     let ip = client_ip(&req).unwrap_or_else(|| "unknown".into());
-    let policy = state.config.login_throttle;
-    let user_id = pending.user_id;
+    let (throttle, user_id) = (state.config.login_throttle, pending.user_id);
     let outcome = state
-        .db(move |conn| -> Result<Result<User, String>, AppError> {
-            let Some(user) = User::find(conn, user_id)?.filter(|u| u.is_active) else {
-                return Ok(Err(INVALID_LOGIN.into()));
-            };
-            let checked = throttle::check(
-                conn,
-                policy,
-                &ip,
-                Secret::SecondFactor { user_id },
-                |conn| two_factor::verify(conn, &user, &code),
-            )?;
-            Ok(match checked {
-                Check::Passed => Ok(user),
-                Check::Failed => Err(
-                    "That code is not right. Enter the code your app shows now, or a recovery code."
-                        .into(),
-                ),
-                Check::Throttled { retry_after } => Err(format!(
-                    "Too many failed attempts. Wait {} before trying again.",
-                    ratelimit::wait_text(retry_after)
-                )),
-            })
-        })
-        .await?;
-    match outcome {
+        .db(move |conn| login::second_factor(conn, throttle, &ip, user_id, &code))
+        .await;
+    let (status, error) = match outcome {
         Ok(user) if user.session_version == pending.version => {
             session.remove(PENDING_LOGIN);
             session::log_in(&session, &user)?;
             tracing::info!(user_id = user.id, "login with two-factor authentication");
-            Ok(see_other(&pending.next))
+            return Ok(see_other(&pending.next));
         }
         Ok(_) => {
             session.remove(PENDING_LOGIN);
-            Ok(see_other("/login"))
+            return Ok(see_other("/login"));
         }
-        Err(error) => {
-            let page = TwoFactorPage {
-                ctx: PageCtx::new(&session, None)?,
-                error,
-            };
-            render(StatusCode::BAD_REQUEST, &page)
-        }
-    }
+        Err(SaveError::Invalid(errors)) => (StatusCode::BAD_REQUEST, errors.get("code")),
+        Err(SaveError::Refused(message)) => (StatusCode::BAD_REQUEST, message),
+        Err(SaveError::RateLimited(message)) => (StatusCode::TOO_MANY_REQUESTS, message),
+        Err(other) => return Err(other.into()),
+    };
+    let page = TwoFactorPage {
+        ctx: PageCtx::new(&session, None)?,
+        error,
+    };
+    render(status, &page)
 }
 
 pub async fn logout(session: Session) -> Result<HttpResponse, AppError> {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::access::OrgAccess;
 use super::error::AppError;
 use super::page::{AvatarView, PageCtx, Section, render};
-use super::see_other;
+use super::respond::see_other;
 use super::session::{self, FlashLevel};
 use crate::models::avatar::{AvatarType, OrgAvatar};
 use crate::models::file;
@@ -126,7 +126,7 @@ pub async fn submit(
         }),
         ..OrganizationUpdate::default()
     };
-    match access.save(&state, &req, update).await? {
+    match access.save(&state, &req, update).await {
         Ok(saved) => {
             let message = if saved.changes.is_empty() {
                 "No changes to save."

@@ -11,13 +11,14 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::audit_log::relative_time as relative;
 use super::auth::encode_query;
 use super::error::AppError;
 use super::page::{PageCtx, render};
-use super::see_other;
+use super::respond::client_ip;
+use super::respond::see_other;
 use super::session::{self, CurrentUser, FlashLevel, request_path};
-use super::superuser::{self, Mode};
-use super::{client_ip, relative};
+use super::superuser_mode::{self, Mode};
 use crate::accounts::{self, PermissionChange};
 use crate::models::actor::Actor;
 use crate::models::instance_audit::InstanceAuditEntry;
@@ -75,7 +76,7 @@ impl FromRequest for Staff {
             if !user.is_superuser {
                 return Err(AppError::forbidden("The manage pages are for superusers."));
             }
-            match superuser::use_powers(&req.get_session(), &user)? {
+            match superuser_mode::use_powers(&req.get_session(), &user)? {
                 Mode::Active { .. } => {}
                 Mode::Expired => {
                     let next = encode_query(&request_path(&req));

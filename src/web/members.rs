@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::access::OrgAccess;
 use super::error::AppError;
 use super::page::{PageCtx, Section, render};
-use super::see_other;
+use super::respond::see_other;
 use super::session::{self, FlashLevel};
 use crate::db::query;
 use crate::members::{self, MemberView};
@@ -160,7 +160,7 @@ pub async fn submit(
     } = form.into_inner();
     let here = format!("/settings/{}/members/", access.org.slug);
     let parsed_role = Role::parse(&role).ok();
-    let actor = access.actor(&req);
+    let actor = access.actor_of(&req);
     let (org, actor_role) = (access.org.clone(), access.role);
     let config = state.config.clone();
     let (invite_email, chosen) = (email.clone(), action.clone());

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use super::error::AppError;
 use super::page::AvatarView;
 use super::page::{PageCtx, render};
+use super::respond::{client_ip, see_other};
 use super::session::{self, CurrentUser, FlashLevel};
-use super::{client_ip, see_other};
 use crate::models::actor::Actor;
 use crate::models::organization::{OrgName, OrgWithRole, Organization};
 use crate::models::slug::Slug;
@@ -36,7 +36,7 @@ pub async fn list(
     CurrentUser(user): CurrentUser,
 ) -> Result<HttpResponse, AppError> {
     let user_id = user.id;
-    let all = super::superuser::mode(&session, &user).is_active();
+    let all = super::superuser_mode::mode(&session, &user).is_active();
     let orgs = state
         .db(move |conn| {
             if all {

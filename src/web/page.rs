@@ -10,7 +10,7 @@ use super::access::OrgAccess;
 use super::csrf;
 use super::error::AppError;
 use super::session::{Flash, take_flashes};
-use super::superuser;
+use super::superuser_mode;
 use crate::models::avatar::OrgAvatar;
 use crate::models::organization::{Organization, initials};
 use crate::models::role::Role;
@@ -32,9 +32,9 @@ impl PageCtx {
         if user.is_some() {
             super::session::keep_alive(session)?;
         }
-        let superuser_left = match user.map(|u| superuser::mode(session, u)) {
-            Some(superuser::Mode::Active { seconds_left }) => {
-                Some(superuser::time_left(seconds_left))
+        let superuser_left = match user.map(|u| superuser_mode::mode(session, u)) {
+            Some(superuser_mode::Mode::Active { seconds_left }) => {
+                Some(superuser_mode::time_left(seconds_left))
             }
             _ => None,
         };

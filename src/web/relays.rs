@@ -11,8 +11,9 @@ use serde::Deserialize;
 use super::access::OrgAccess;
 use super::error::AppError;
 use super::page::{PageCtx, Section, render};
-use super::see_other;
+use super::respond::see_other;
 use super::session::{self, FlashLevel};
+use crate::config::Feature;
 use crate::models::option::OrgOptions;
 use crate::settings::relays::{
     self, MAX_DESCRIPTION_LEN, RelayInput, RelayPublicKey, RelaysChange, StoredRelay,
@@ -105,7 +106,7 @@ async fn render_page(
     view: View,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let enabled = state.config.features.has(relays::FEATURE);
+    let enabled = state.config.features.has(Feature::Relay);
     let stored = if enabled {
         stored(state, access.org.id).await?
     } else {
@@ -139,7 +140,7 @@ pub async fn page(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let editing = match &query.edit {
-        Some(key) if state.config.features.has(relays::FEATURE) => stored(&state, access.org.id)
+        Some(key) if state.config.features.has(Feature::Relay) => stored(&state, access.org.id)
             .await?
             .into_iter()
             .find(|r| &r.public_key == key)
@@ -216,7 +217,7 @@ pub async fn submit(
     form: web::Form<RelayForm>,
 ) -> Result<HttpResponse, AppError> {
     access.require_write()?;
-    if !state.config.features.has(relays::FEATURE) {
+    if !state.config.features.has(Feature::Relay) {
         return Err(AppError::forbidden(
             "Relays are not enabled for this organization.",
         ));
@@ -251,7 +252,7 @@ pub async fn submit(
                 trusted_relays: Some(change),
                 ..OrganizationUpdate::default()
             };
-            match access.save(&state, &req, update).await? {
+            match access.save(&state, &req, update).await {
                 Ok(_) => Ok(()),
                 // the key is there already: shown next to the key
                 Err(SaveError::Invalid(errors)) if form.action == "add" => Err(

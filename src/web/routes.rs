@@ -4,9 +4,10 @@
 
 use actix_web::web;
 
+use super::respond::root;
 use super::{
     accept, account, api, assets, audit_log, auth, avatar, health, manage, members, organizations,
-    relays, root, settings_pages, setup, superuser,
+    relays, settings_pages, setup, superuser,
 };
 
 /// One route: an HTTP method (lowercase) and a path pattern.

@@ -136,14 +136,6 @@ pub(crate) fn session_identity(session: &Session) -> Option<(i64, i32)> {
     }
 }
 
-/// The session's user when it is still valid: active, and not ended by a `session_version` bump.
-pub(crate) fn valid_session_user(
-    conn: &mut crate::db::AnyConnection,
-    (user_id, version): (i64, i32),
-) -> diesel::QueryResult<Option<User>> {
-    Ok(User::find(conn, user_id)?.filter(|user| user.is_active && user.session_version == version))
-}
-
 /// The user of the session, when it is logged in and still valid; an invalid login is cleared.
 pub(crate) async fn session_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
     let session = req.get_session();
@@ -153,8 +145,9 @@ pub(crate) async fn session_user(req: &HttpRequest) -> Result<Option<User>, AppE
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState is not registered")))?;
+    let (user_id, version) = identity;
     let user = state
-        .db(move |conn| valid_session_user(conn, identity))
+        .db(move |conn| User::find_for_session(conn, user_id, version))
         .await?;
     if user.is_none() {
         log_out(&session);

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::error::AppError;
 use super::page::{PageCtx, render};
+use super::respond::{client_ip, see_other};
 use super::session::{self, FlashLevel};
-use super::{client_ip, see_other};
 use crate::models::organization::OrgName;
 use crate::models::setup;
 use crate::models::slug::Slug;

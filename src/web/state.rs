@@ -5,21 +5,26 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::db::{AnyConnection, FromUnavailable, Pool, Unavailable};
+use crate::jobs::Background;
 
 /// State shared by every request.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
     pub config: Arc<Config>,
+    /// Starts the requirement jobs a save recorded.
+    pub jobs: Background,
     /// Permits for image work (decoding uploads, resizing avatars), shared by every worker.
     image_work: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     pub fn new(pool: Pool, config: Config) -> Self {
+        let config = Arc::new(config);
         Self {
+            jobs: Background::new(pool.clone(), config.clone()),
             pool,
-            config: Arc::new(config),
+            config,
             image_work: Arc::new(tokio::sync::Semaphore::new(
                 crate::settings::avatar::CONCURRENT_IMAGE_WORK,
             )),

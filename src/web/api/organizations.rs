@@ -123,6 +123,6 @@ where
             .await
             .map_err(AppError::from)??
     };
-    access.save(&state, &req, update).await??;
+    access.save(&state, &req, update).await?;
     show(&state, &access).await
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::config::{Config, Features};
+use crate::config::{Config, Feature, Features};
 use crate::models::organization::OrgStatus;
 use crate::models::role::Role;
 use crate::settings::current::OrgSettings;
@@ -68,12 +68,7 @@ pub fn organization(current: &OrgSettings, role: Role, config: &Config) -> Value
     body.insert("avatar".into(), avatar_json(current, config));
     body.insert(
         "features".into(),
-        json!(
-            Features::KNOWN
-                .iter()
-                .filter(|f| features.has(f))
-                .collect::<Vec<_>>()
-        ),
+        json!(features.enabled().map(Feature::name).collect::<Vec<_>>()),
     );
     body.insert(
         "links".into(),

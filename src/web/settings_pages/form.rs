@@ -4,9 +4,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::config::Features;
+use crate::config::{Feature, Features};
 use crate::models::role::Role;
-use crate::settings::current::{OrgSettings, REQUIRED_EMAIL_VERIFICATION};
+use crate::settings::current::OrgSettings;
 use crate::validation::FieldErrors;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub enum Input {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shown {
     Always,
-    WithFeature(&'static str),
+    WithFeature(Feature),
     /// The legacy rate limits, only where the organization has them.
     WithLegacyRateLimits,
 }
@@ -232,7 +232,7 @@ static SECURITY: [SectionSpec; 3] = [
                 help: "Require and enforce email address verification for all members. Your own address must be verified to turn this on.",
                 input: Input::Checkbox,
                 owner_only: false,
-                shown: Shown::WithFeature(REQUIRED_EMAIL_VERIFICATION),
+                shown: Shown::WithFeature(Feature::RequiredEmailVerification),
             },
             checkbox(
                 "allowSharedIssues",
@@ -349,7 +349,7 @@ impl FieldSpec {
     pub fn is_shown(&self, current: &OrgSettings, features: &Features) -> bool {
         match self.shown {
             Shown::Always => true,
-            Shown::WithFeature(name) => features.has(name),
+            Shown::WithFeature(feature) => features.has(feature),
             Shown::WithLegacyRateLimits => current.has_legacy_rate_limits(),
         }
     }

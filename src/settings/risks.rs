@@ -1,0 +1,111 @@
+//! What a save would put at risk, found before it runs so the person saving can confirm first: a slug
+//! change (every URL changes), data scrubbing turned off, and members a new requirement would remove.
+//! The web layer words them (`web::settings_pages::submit`).
+
+use diesel::QueryResult;
+use serde_json::Value;
+
+use super::current::OrgSettings;
+use super::update::OrganizationUpdate;
+use crate::config::{Feature, Features};
+use crate::db::AnyConnection;
+use crate::members;
+use crate::models::job::Requirement;
+
+/// A scrubbing setting that a save turns off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scrubbing {
+    /// `dataScrubber`
+    DataScrubber,
+    /// `dataScrubberDefaults`
+    DefaultScrubbers,
+    /// `scrubIPAddresses`
+    IpAddresses,
+}
+
+impl Scrubbing {
+    const ALL: [Scrubbing; 3] = [
+        Scrubbing::DataScrubber,
+        Scrubbing::DefaultScrubbers,
+        Scrubbing::IpAddresses,
+    ];
+
+    fn api_key(self) -> &'static str {
+        match self {
+            Scrubbing::DataScrubber => "dataScrubber",
+            Scrubbing::DefaultScrubbers => "dataScrubberDefaults",
+            Scrubbing::IpAddresses => "scrubIPAddresses",
+        }
+    }
+}
+
+/// One risk of a save.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Risk {
+    SlugChange {
+        from: String,
+        to: String,
+    },
+    ScrubbingOff(Scrubbing),
+    /// A requirement this save turns on, and the members (by username) it would remove; the acting
+    /// user is never among them (they must comply for the save to pass at all).
+    MembersRemoved {
+        requirement: Requirement,
+        usernames: Vec<String>,
+    },
+}
+
+/// The risks of `update` on the organization as it is (`current`), for `actor_id`.
+pub fn preview(
+    conn: &mut AnyConnection,
+    update: &OrganizationUpdate,
+    current: &OrgSettings,
+    features: &Features,
+    actor_id: i64,
+) -> QueryResult<Vec<Risk>> {
+    let mut risks = Vec::new();
+    if let Some(slug) = &update.slug
+        && slug.as_str() != current.org.slug
+    {
+        risks.push(Risk::SlugChange {
+            from: current.org.slug.clone(),
+            to: slug.as_str().to_owned(),
+        });
+    }
+    let values = update.api_values();
+    for scrubbing in Scrubbing::ALL {
+        let key = scrubbing.api_key();
+        let turned_off = values
+            .iter()
+            .any(|(k, v)| *k == key && *v == Value::Bool(false))
+            && current.api_value(key, features) == Some(Value::Bool(true));
+        if turned_off {
+            risks.push(Risk::ScrubbingOff(scrubbing));
+        }
+    }
+    for (field, on) in &update.flags {
+        let Some(requirement) = Requirement::of_flag(field.flag) else {
+            continue;
+        };
+        if requirement == Requirement::VerifiedEmail
+            && !features.has(Feature::RequiredEmailVerification)
+        {
+            continue;
+        }
+        if !on || current.flags().get(field.flag) {
+            continue;
+        }
+        let usernames: Vec<String> = members::non_compliant(conn, current.org.id, requirement)?
+            .into_iter()
+            .filter(|u| u.id != actor_id)
+            .map(|u| u.username)
+            .collect();
+        if !usernames.is_empty() {
+            risks.push(Risk::MembersRemoved {
+                requirement,
+                usernames,
+            });
+        }
+    }
+    Ok(risks)
+}

@@ -1,0 +1,37 @@
+//! One log line per request: method, path, status, latency.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+
+/// The middleware (`middleware::from_fn(log::log_request)`), outermost.
+pub async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let result = next.call(req).await;
+    let latency_ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
+    match &result {
+        Ok(res) => tracing::info!(
+            method = %method,
+            path = %path,
+            status = res.status().as_u16(),
+            latency_ms,
+            "request"
+        ),
+        Err(err) => tracing::warn!(
+            method = %method,
+            path = %path,
+            status = err.as_response_error().status_code().as_u16(),
+            latency_ms,
+            error = %err,
+            "request"
+        ),
+    }
+    result
+}

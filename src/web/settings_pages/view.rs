@@ -1,0 +1,290 @@
+//! Showing the settings form: the stored values, or what the user typed with the errors next to it.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde_json::{Map, Value};
+
+use super::form::{self, FieldSpec, Input, SettingsPage, Submission};
+use crate::config::Features;
+use crate::models::organization::Organization;
+use crate::models::role::Role;
+use crate::settings::current::OrgSettings;
+use crate::validation::FieldErrors;
+use crate::web::access::OrgAccess;
+use crate::web::error::AppError;
+use crate::web::page::{PageCtx, Section, render};
+use crate::web::state::AppState;
+
+pub struct ChoiceView {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+pub struct FieldView {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub help: &'static str,
+    /// `checkbox`, `text`, `number`, `lines`, `code` or `select`
+    pub input: &'static str,
+    pub value: String,
+    pub checked: bool,
+    pub choices: Vec<ChoiceView>,
+    pub max_len: usize,
+    pub error: String,
+    pub disabled: bool,
+}
+
+pub struct SectionView {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub fields: Vec<FieldView>,
+}
+
+pub struct ConflictView {
+    pub label: &'static str,
+    pub theirs: String,
+    pub yours: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings/form.html")]
+pub(super) struct SettingsFormPage {
+    ctx: PageCtx,
+    title: &'static str,
+    action: String,
+    org: Organization,
+    can_write: bool,
+    is_owner: bool,
+    sections: Vec<SectionView>,
+    shown_json: String,
+    form_error: String,
+    dangers: Vec<String>,
+    conflicts: Vec<ConflictView>,
+    show_danger_zone: bool,
+    remove_error: String,
+}
+
+/// What to put in the form besides the stored values.
+#[derive(Default)]
+pub(super) struct Overlay {
+    pub(super) submission: Option<Submission>,
+    pub(super) errors: FieldErrors,
+    /// What the form claims to have shown (kept across a re-render with errors).
+    pub(super) shown: Option<Map<String, Value>>,
+    pub(super) form_error: String,
+    pub(super) dangers: Vec<String>,
+    pub(super) conflicts: Vec<ConflictView>,
+    pub(super) remove_error: String,
+}
+
+pub(super) fn render_form(
+    page: SettingsPage,
+    session: &Session,
+    access: &OrgAccess,
+    current: &OrgSettings,
+    features: &Features,
+    overlay: Overlay,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let role = access.role;
+    let section = match page {
+        SettingsPage::General => Section::General,
+        SettingsPage::SecurityAndPrivacy => Section::SecurityAndPrivacy,
+    };
+    let shown = overlay
+        .shown
+        .unwrap_or_else(|| shown_values(page, current, features));
+    let sections = page
+        .sections()
+        .iter()
+        .map(|section| SectionView {
+            id: section.id,
+            title: section.title,
+            fields: section
+                .fields
+                .iter()
+                .filter(|spec| spec.is_shown(current, features))
+                .map(|spec| {
+                    field_view(
+                        spec,
+                        current,
+                        features,
+                        role,
+                        overlay.submission.as_ref(),
+                        &overlay.errors,
+                    )
+                })
+                .collect(),
+        })
+        .filter(|section| !section.fields.is_empty())
+        .collect();
+    let org = current.org.clone();
+    let ctx = PageCtx::for_org(session, access, section)?;
+    let page_view = SettingsFormPage {
+        ctx,
+        title: page.title(),
+        action: format!("/settings/{}/{}", org.slug, page.subpath()),
+        can_write: role.can_write() && !org.is_pending_deletion(),
+        is_owner: role.is_owner(),
+        show_danger_zone: page == SettingsPage::General
+            && role.is_owner()
+            && !org.is_pending_deletion(),
+        org,
+        sections,
+        shown_json: Value::Object(shown).to_string(),
+        form_error: overlay.form_error,
+        dangers: overlay.dangers,
+        conflicts: overlay.conflicts,
+        remove_error: overlay.remove_error,
+    };
+    render(status, &page_view)
+}
+
+/// The stored values of the page's fields, as the form shows them.
+pub(super) fn shown_values(
+    page: SettingsPage,
+    current: &OrgSettings,
+    features: &Features,
+) -> Map<String, Value> {
+    page.fields(current, features)
+        .filter_map(|spec| Some((spec.key.to_owned(), current.api_value(spec.key, features)?)))
+        .collect()
+}
+
+fn field_view(
+    spec: &'static FieldSpec,
+    current: &OrgSettings,
+    features: &Features,
+    role: Role,
+    submission: Option<&Submission>,
+    errors: &FieldErrors,
+) -> FieldView {
+    let stored = current.api_value(spec.key, features).unwrap_or(Value::Null);
+    let disabled = !spec.editable_by(role) || current.org.is_pending_deletion();
+    // a form that comes back keeps what the user typed
+    let typed = submission.filter(|_| !disabled);
+    let (value, checked) = match (spec.input, typed) {
+        (Input::Checkbox, Some(sub)) => (String::new(), sub.checked(spec)),
+        (Input::Checkbox, None) => (String::new(), stored == Value::Bool(true)),
+        (_, Some(sub)) => (
+            sub.text(spec).unwrap_or_else(|| spec.form_text(&stored)),
+            false,
+        ),
+        (_, None) => (spec.form_text(&stored), false),
+    };
+    let (input, choices, max_len) = match spec.input {
+        Input::Checkbox => ("checkbox", Vec::new(), 0),
+        Input::Text { max_len } => ("text", Vec::new(), max_len),
+        Input::Number => ("number", Vec::new(), 0),
+        Input::Lines => ("lines", Vec::new(), 0),
+        Input::Code => ("code", Vec::new(), 0),
+        Input::Select(options) => {
+            let mut choices: Vec<ChoiceView> = options
+                .iter()
+                .map(|(v, label)| ChoiceView {
+                    value: v,
+                    label,
+                    selected: *v == value,
+                })
+                .collect();
+            // a stored value the select does not offer (e.g. the retired admin role) stays visible
+            if !choices.iter().any(|c| c.selected)
+                && let Some((v, label)) = form::ROLE_LABELS.iter().find(|(v, _)| *v == value)
+            {
+                choices.push(ChoiceView {
+                    value: v,
+                    label,
+                    selected: true,
+                });
+            }
+            ("select", choices, 0)
+        }
+    };
+    FieldView {
+        key: spec.key,
+        label: spec.label,
+        help: spec.help,
+        input,
+        value,
+        checked,
+        choices,
+        max_len,
+        error: errors.get(spec.key),
+        disabled,
+    }
+}
+
+/// The organization's settings as stored now.
+pub(super) async fn load_current(state: &AppState, org_id: i64) -> Result<OrgSettings, AppError> {
+    Ok(state
+        .db(move |conn| OrgSettings::load_by_id(conn, org_id))
+        .await?)
+}
+
+/// The settings of the organization the request resolved (its row is fresh: loaded for this request).
+pub(super) async fn load_options(
+    state: &AppState,
+    access: &OrgAccess,
+) -> Result<OrgSettings, AppError> {
+    let (org, avatar) = (access.org.clone(), access.avatar.clone());
+    Ok(state
+        .db(move |conn| OrgSettings::with_avatar(conn, org, avatar))
+        .await?)
+}
+
+pub async fn general_page(
+    state: web::Data<AppState>,
+    session: Session,
+    access: OrgAccess,
+) -> Result<HttpResponse, AppError> {
+    show(SettingsPage::General, state, session, access).await
+}
+
+pub async fn security_page(
+    state: web::Data<AppState>,
+    session: Session,
+    access: OrgAccess,
+) -> Result<HttpResponse, AppError> {
+    show(SettingsPage::SecurityAndPrivacy, state, session, access).await
+}
+
+async fn show(
+    page: SettingsPage,
+    state: web::Data<AppState>,
+    session: Session,
+    access: OrgAccess,
+) -> Result<HttpResponse, AppError> {
+    let current = load_options(&state, &access).await?;
+    let features = &state.config.features;
+    render_form(
+        page,
+        &session,
+        &access,
+        &current,
+        features,
+        Overlay::default(),
+        StatusCode::OK,
+    )
+}
+
+/// A value as a person reads it on the page.
+pub(super) fn describe(spec: &FieldSpec, value: &Value) -> String {
+    match (spec.input, value) {
+        (Input::Checkbox, Value::Bool(true)) => "on".into(),
+        (Input::Checkbox, _) => "off".into(),
+        (Input::Select(choices), _) => {
+            let text = spec.form_text(value);
+            choices
+                .iter()
+                .find(|(v, _)| *v == text)
+                .map(|(_, label)| (*label).to_owned())
+                .unwrap_or(text)
+        }
+        (Input::Lines, Value::Array(items)) if items.is_empty() => "(none)".into(),
+        (_, Value::Null) => "(none)".into(),
+        _ => spec.form_text(value).replace('\n', ", "),
+    }
+}
