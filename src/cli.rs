@@ -22,7 +22,7 @@ use crate::models::permission;
 use crate::models::role::Role;
 use crate::models::setup;
 use crate::models::slug::Slug;
-use crate::models::user::{EmailAddress, NewUser, Password, User, Username};
+use crate::models::user::{NewUser, SignUp, User};
 use crate::validation::{FieldErrors, SaveError};
 
 /// Logs go to stderr, one line per event; the filter comes from `--log` / `ORGSETTINGS_LOG`.
@@ -222,9 +222,13 @@ fn field_errors(errors: &FieldErrors) -> anyhow::Error {
 fn create_user(pool: &Pool, args: CreateUserArgs) -> anyhow::Result<()> {
     let password = password_from(&args)?;
     let mut errors = FieldErrors::new();
-    let username = errors.take("username", Username::parse(&args.username));
-    let email = errors.take("email", EmailAddress::parse(&args.email));
-    let password = errors.take("password", Password::parse(&password));
+    let sign_up = SignUp {
+        username: &args.username,
+        email: &args.email,
+        password: &password,
+        password_confirm: None,
+    };
+    let new_user = NewUser::parse(sign_up, &mut errors);
     let role = match &args.role {
         Some(raw) => match Role::parse(raw) {
             Ok(role) if role.is_retired() => {
@@ -238,18 +242,13 @@ fn create_user(pool: &Pool, args: CreateUserArgs) -> anyhow::Result<()> {
         },
         None => None,
     };
-    let (Some(username), Some(email), Some(password)) = (username, email, password) else {
+    let Some(new_user) = new_user.filter(|_| errors.is_empty()) else {
         return Err(field_errors(&errors));
     };
-    if !errors.is_empty() {
-        return Err(field_errors(&errors));
-    }
     let new_user = NewUser {
-        username,
-        email,
-        password: Some(password),
         is_superuser: args.superuser,
         email_verified: args.email_verified,
+        ..new_user
     };
     let mut conn = pool.get().context("getting a database connection")?;
     let org_slug = args.org.clone();

@@ -14,7 +14,7 @@ use crate::models::flags::Flag;
 use crate::models::member::Member;
 use crate::models::organization::Organization;
 use crate::models::role::Role;
-use crate::models::user::{EmailAddress, User, normalize_email};
+use crate::models::user::{EmailAddress, NewUser, User, normalize_email};
 use crate::ratelimit::{self, Limit, Scope};
 use crate::secrets::{random_token, secrets_match};
 use crate::validation::{FieldErrors, SaveError};
@@ -247,6 +247,86 @@ pub fn find_invite(
     }))
 }
 
+pub const ERR_INVALID_INVITATION: &str =
+    "This invitation is not valid: it was used, revoked or replaced by a newer one.";
+
+/// An invitation as its link shows it.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub member: Member,
+    pub org: Organization,
+    pub expired: bool,
+    /// What the organization requires that the looking user does not have yet.
+    pub unmet: Vec<&'static str>,
+}
+
+/// The invitation a link names (refused when the token does not match), as `user` would accept it.
+pub fn invitation(
+    conn: &mut AnyConnection,
+    config: &Config,
+    member_id: i64,
+    token: &str,
+    user: Option<&User>,
+) -> Result<Invitation, SaveError> {
+    let (member, org) = find_invite(conn, member_id, token)?
+        .ok_or_else(|| SaveError::Refused(ERR_INVALID_INVITATION.into()))?;
+    let unmet = match user {
+        Some(user) => unmet_requirements(conn, &org, user, config)?,
+        None => Vec::new(),
+    };
+    let expired = member.token_expires_at.is_some_and(|at| at <= query::now());
+    Ok(Invitation {
+        member,
+        org,
+        expired,
+        unmet,
+    })
+}
+
+/// Who accepts an invitation.
+#[derive(Debug, Clone)]
+pub enum Joiner {
+    /// The logged-in user.
+    Existing(User),
+    /// A new account for the invited address, which then counts as verified (the link proved it);
+    /// its email field is ignored.
+    NewAccount(NewUser),
+}
+
+/// Accepts an invitation, for an existing user or a new account made in the same transaction
+/// (nothing is created when the invitation is refused). Returns who joined, and where.
+pub fn accept_invitation(
+    conn: &mut AnyConnection,
+    config: &Config,
+    member_id: i64,
+    token: &str,
+    joiner: Joiner,
+    ip_address: Option<String>,
+) -> Result<(User, Organization), SaveError> {
+    write_tx(conn, |conn| {
+        let user = match joiner {
+            Joiner::Existing(user) => user,
+            Joiner::NewAccount(new_user) => {
+                let (member, _) = find_invite(conn, member_id, token)?
+                    .ok_or_else(|| SaveError::Refused(ERR_INVALID_INVITATION.into()))?;
+                let address = EmailAddress::parse(member.email.as_deref().unwrap_or_default())
+                    .map_err(SaveError::Refused)?;
+                User::create(
+                    conn,
+                    &NewUser {
+                        email: address,
+                        email_verified: true,
+                        ..new_user
+                    },
+                )?
+            }
+        };
+        let actor = Actor::user(&user, ip_address);
+        let org = accept(conn, config, member_id, token, &user, &actor)?;
+        Ok((user, org))
+    })
+}
+
 /// Why a user cannot join (yet): the organization's requirements they do not meet.
 pub fn unmet_requirements(
     conn: &mut AnyConnection,
@@ -287,10 +367,7 @@ pub fn accept(
             Organization::lock(conn, org_id)?;
         }
         let Some((member, org)) = find_invite(conn, member_id, token)? else {
-            return Err(SaveError::Refused(
-                "This invitation is not valid: it was used, revoked or replaced by a newer one."
-                    .into(),
-            ));
+            return Err(SaveError::Refused(ERR_INVALID_INVITATION.into()));
         };
         if member.token_expires_at.is_some_and(|at| at <= query::now()) {
             return Err(SaveError::Refused(

@@ -168,6 +168,44 @@ pub struct NewUser {
     pub email_verified: bool,
 }
 
+/// What a person typed to make an account.
+#[derive(Debug, Clone, Copy)]
+pub struct SignUp<'a> {
+    pub username: &'a str,
+    pub email: &'a str,
+    pub password: &'a str,
+    /// The password typed again, where the form asks for it twice.
+    pub password_confirm: Option<&'a str>,
+}
+
+pub const ERR_PASSWORDS_DIFFER: &str = "The two passwords do not match.";
+
+impl NewUser {
+    /// Parses a sign-up. Each bad value is an error on its field, added to `errors` (so a form with
+    /// more fields gathers all its errors at once); `None` when any was bad. The user is neither a
+    /// superuser nor verified: the caller says so when it is.
+    pub fn parse(input: SignUp<'_>, errors: &mut FieldErrors) -> Option<NewUser> {
+        let username = errors.take("username", Username::parse(input.username));
+        let email = errors.take("email", EmailAddress::parse(input.email));
+        let password = errors.take("password", Password::parse(input.password));
+        if password.is_some()
+            && input
+                .password_confirm
+                .is_some_and(|confirm| confirm != input.password)
+        {
+            errors.add("password_confirm", ERR_PASSWORDS_DIFFER);
+            return None;
+        }
+        Some(NewUser {
+            username: username?,
+            email: email?,
+            password: Some(password?),
+            is_superuser: false,
+            email_verified: false,
+        })
+    }
+}
+
 impl User {
     pub fn has_usable_password(&self) -> bool {
         self.password_hash != UNUSABLE_PASSWORD

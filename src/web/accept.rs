@@ -12,12 +12,8 @@ use super::error::AppError;
 use super::page::{PageCtx, render};
 use super::respond::{client_ip, see_other};
 use super::session::{self, FlashLevel, MaybeUser};
-use crate::db::{query, write_tx};
-use crate::members;
-use crate::models::actor::Actor;
-use crate::models::member::Member;
-use crate::models::organization::Organization;
-use crate::models::user::{EmailAddress, NewUser, Password, User, Username};
+use crate::members::{self, Invitation, Joiner};
+use crate::models::user::{NewUser, SignUp, User};
 use crate::validation::{FieldErrors, SaveError};
 use crate::web::state::AppState;
 
@@ -38,39 +34,27 @@ struct AcceptPage {
     errors: FieldErrors,
 }
 
-const INVALID: &str =
-    "This invitation is not valid: it was used, revoked or replaced by a newer one.";
-
-struct Invite {
-    member: Member,
-    org: Organization,
-    unmet: Vec<&'static str>,
-}
-
 async fn load(
     state: &AppState,
     member_id: i64,
     token: String,
     user: Option<User>,
-) -> Result<Invite, AppError> {
+) -> Result<Invitation, AppError> {
     let config = state.config.clone();
-    state
-        .db(move |conn| -> Result<Invite, AppError> {
-            let (member, org) = members::find_invite(conn, member_id, &token)?
-                .ok_or_else(|| AppError::BadRequest(INVALID.into()))?;
-            let unmet = match &user {
-                Some(user) => members::unmet_requirements(conn, &org, user, &config)?,
-                None => Vec::new(),
-            };
-            Ok(Invite { member, org, unmet })
-        })
-        .await
+    let found = state
+        .db(move |conn| members::invitation(conn, &config, member_id, &token, user.as_ref()))
+        .await;
+    match found {
+        Ok(invitation) => Ok(invitation),
+        Err(SaveError::Refused(message)) => Err(AppError::BadRequest(message)),
+        Err(other) => Err(other.into()),
+    }
 }
 
 fn view(
     session: &Session,
     req: &HttpRequest,
-    invite: Invite,
+    invite: Invitation,
     user: Option<&User>,
     error: String,
     username: String,
@@ -84,10 +68,7 @@ fn view(
         org_name: invite.org.name,
         role: invite.member.role().name(),
         email: invite.member.email.clone().unwrap_or_default(),
-        expired: invite
-            .member
-            .token_expires_at
-            .is_some_and(|at| at <= query::now()),
+        expired: invite.expired,
         logged_in_as: user.map(|u| u.username.clone()),
         unmet: invite.unmet,
         error,
@@ -141,25 +122,19 @@ pub async fn accept(
     let ip = client_ip(&req);
     let config = state.config.clone();
     // logged in: accept as that user; otherwise: an account for the invited address, then accept
-    let new_account = match &user {
-        Some(_) => None,
+    let joiner = match &user {
+        Some(user) => Joiner::Existing(user.clone()),
         None => {
             let mut errors = FieldErrors::new();
-            let username = errors.take("username", Username::parse(&form.username));
-            let password = errors.take("password", Password::parse(&form.password));
-            if password.is_some() && form.password != form.password_confirm {
-                errors.add("password_confirm", "The two passwords do not match.");
-            }
-            let email = EmailAddress::parse(invite.member.email.as_deref().unwrap_or_default())
-                .map_err(AppError::BadRequest)?;
-            match (username, password) {
-                (Some(username), Some(password)) if errors.is_empty() => Some(NewUser {
-                    username,
-                    email,
-                    password: Some(password),
-                    is_superuser: false,
-                    email_verified: true,
-                }),
+            let sign_up = SignUp {
+                username: &form.username,
+                // the invited address; the domain takes it from the invitation
+                email: invite.member.email.as_deref().unwrap_or_default(),
+                password: &form.password,
+                password_confirm: Some(&form.password_confirm),
+            };
+            match NewUser::parse(sign_up, &mut errors) {
+                Some(new_user) if errors.is_empty() => Joiner::NewAccount(new_user),
                 _ => {
                     let page = view(
                         &session,
@@ -175,21 +150,9 @@ pub async fn accept(
             }
         }
     };
-    let acting = user.clone();
     let result = state
-        .db(move |conn| {
-            Ok::<_, AppError>(write_tx(conn, |conn| {
-                let user = match (acting, &new_account) {
-                    (Some(user), _) => user,
-                    (None, Some(new_user)) => User::create(conn, new_user)?,
-                    (None, None) => return Err(SaveError::Refused(INVALID.into())),
-                };
-                let actor = Actor::user(&user, ip);
-                let org = members::accept(conn, &config, member_id, &token, &user, &actor)?;
-                Ok((user, org))
-            }))
-        })
-        .await?;
+        .db(move |conn| members::accept_invitation(conn, &config, member_id, &token, joiner, ip))
+        .await;
     match result {
         Ok((joined, org)) => {
             if user.is_none() {

@@ -30,6 +30,20 @@ pub enum Denied {
     Moved(String),
     /// The organization requires two-factor authentication, which the user has not set up.
     TwoFactorRequired(String),
+    /// The lookup itself failed (the database, the session).
+    Failed(AppError),
+}
+
+impl From<AppError> for Denied {
+    fn from(err: AppError) -> Self {
+        Denied::Failed(err)
+    }
+}
+
+impl From<diesel::result::Error> for Denied {
+    fn from(err: diesel::result::Error) -> Self {
+        Denied::Failed(err.into())
+    }
 }
 
 impl OrgAccess {
@@ -76,10 +90,10 @@ impl OrgAccess {
     }
 
     /// Resolves the organization of the `org` path segment for the session's user.
-    pub async fn resolve(req: &HttpRequest) -> Result<Result<OrgAccess, Denied>, AppError> {
+    pub async fn resolve(req: &HttpRequest) -> Result<OrgAccess, Denied> {
         let session = req.get_session();
         let Some(identity) = session_identity(&session) else {
-            return Ok(Err(Denied::NotLoggedIn));
+            return Err(Denied::NotLoggedIn);
         };
         let slug = req.match_info().get("org").unwrap_or_default().to_owned();
         let state = req
@@ -91,7 +105,7 @@ impl OrgAccess {
         let found = state
             .db(move |conn| access::resolve(conn, &lookup, identity, granted))
             .await?;
-        Ok(match found {
+        match found {
             Lookup::Found(access) => {
                 if access.staff {
                     superuser_mode::use_powers(&session, &access.user)?;
@@ -105,7 +119,7 @@ impl OrgAccess {
             Lookup::Missing => Err(Denied::NotFound),
             Lookup::TwoFactorRequired(name) => Err(Denied::TwoFactorRequired(name)),
             Lookup::Renamed(new_slug) => Err(Denied::Moved(moved_url(req, &slug, &new_slug))),
-        })
+        }
     }
 }
 
@@ -127,8 +141,9 @@ impl FromRequest for OrgAccess {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            match OrgAccess::resolve(&req).await? {
+            match OrgAccess::resolve(&req).await {
                 Ok(access) => Ok(access),
+                Err(Denied::Failed(err)) => Err(err),
                 Err(Denied::NotLoggedIn) => Err(AppError::LoginRequired {
                     next: request_path(&req),
                 }),

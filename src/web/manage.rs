@@ -24,7 +24,7 @@ use crate::models::actor::Actor;
 use crate::models::instance_audit::InstanceAuditEntry;
 use crate::models::organization::{OrgWithRole, Organization};
 use crate::models::permission::{self, OPTIONS_ADMIN, USERS_ADMIN};
-use crate::models::user::{EmailAddress, NewUser, Password, User, Username};
+use crate::models::user::{NewUser, SignUp, User};
 use crate::validation::{FieldErrors, SaveError};
 use crate::web::state::AppState;
 
@@ -462,16 +462,17 @@ pub async fn create_user(
     staff.require(USERS_ADMIN)?;
     let mut form = form.into_inner();
     let mut errors = FieldErrors::new();
-    let username = errors.take("username", Username::parse(&form.username));
-    let email = errors.take("email", EmailAddress::parse(&form.email));
-    let password = errors.take("password", Password::parse(&form.password));
-    if let (Some(username), Some(email), Some(password)) = (username, email, password) {
+    let sign_up = SignUp {
+        username: &form.username,
+        email: &form.email,
+        password: &form.password,
+        password_confirm: None,
+    };
+    if let Some(new_user) = NewUser::parse(sign_up, &mut errors) {
         let new_user = NewUser {
-            username,
-            email,
-            password: Some(password),
             is_superuser: form.superuser.is_some(),
             email_verified: form.email_verified.is_some(),
+            ..new_user
         };
         let actor = staff.actor(&req);
         let created = state

@@ -14,7 +14,7 @@ use super::session::{self, FlashLevel};
 use crate::models::organization::OrgName;
 use crate::models::setup;
 use crate::models::slug::Slug;
-use crate::models::user::{EmailAddress, NewUser, Password, Username};
+use crate::models::user::{NewUser, SignUp};
 use crate::validation::{FieldErrors, SaveError};
 use crate::web::state::AppState;
 
@@ -75,26 +75,24 @@ pub async fn setup_page(
 
 fn parse(form: &SetupForm) -> Result<(NewUser, OrgName, Option<Slug>), FieldErrors> {
     let mut errors = FieldErrors::new();
-    let username = errors.take("username", Username::parse(&form.username));
-    let email = errors.take("email", EmailAddress::parse(&form.email));
-    let password = errors.take("password", Password::parse(&form.password));
-    if password.is_some() && form.password != form.password_confirm {
-        errors.add("password_confirm", "The two passwords do not match.");
-    }
+    let sign_up = SignUp {
+        username: &form.username,
+        email: &form.email,
+        password: &form.password,
+        password_confirm: Some(&form.password_confirm),
+    };
+    let new_user = NewUser::parse(sign_up, &mut errors);
     let org_name = errors.take("organization", OrgName::parse(&form.organization));
     let slug = if form.slug.trim().is_empty() {
         None
     } else {
         errors.take("slug", Slug::parse(&form.slug))
     };
-    match (username, email, password, org_name) {
-        (Some(username), Some(email), Some(password), Some(org_name)) if errors.is_empty() => Ok((
+    match (new_user, org_name) {
+        (Some(new_user), Some(org_name)) if errors.is_empty() => Ok((
             NewUser {
-                username,
-                email,
-                password: Some(password),
                 is_superuser: true,
-                email_verified: false,
+                ..new_user
             },
             org_name,
             slug,

@@ -24,8 +24,9 @@ impl FromRequest for ApiAccess {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            match OrgAccess::resolve(&req).await? {
+            match OrgAccess::resolve(&req).await {
                 Ok(access) => Ok(ApiAccess(access)),
+                Err(Denied::Failed(err)) => Err(err.into()),
                 Err(Denied::NotLoggedIn) => Err(ApiError::NotAuthenticated),
                 Err(Denied::NotFound) => Err(ApiError::NotFound),
                 Err(Denied::Moved(location)) => Err(ApiError::Moved(location)),
