@@ -10,7 +10,8 @@ use crate::config::LoginThrottle;
 use crate::db::schema::authenticators;
 use crate::db::{AnyConnection, write_tx};
 use crate::models::actor::Actor;
-use crate::models::instance_audit::{self, event};
+use crate::models::instance_audit::{self, InstanceAuditEntry, event};
+use crate::models::organization::{OrgWithRole, Organization};
 use crate::models::permission;
 use crate::models::user::{NewUser, User, normalize_email};
 use crate::validation::SaveError;
@@ -118,12 +119,13 @@ fn apply_flags(
     target(conn, user.id)
 }
 
-/// Removes the user's second factors (they enrol again); `false` when there were none.
+/// Removes the user's second factors (they enrol again); `false` when there were none. Returns the
+/// user too.
 pub fn reset_two_factor(
     conn: &mut AnyConnection,
     actor: &Actor,
     user_id: i64,
-) -> Result<bool, SaveError> {
+) -> Result<(User, bool), SaveError> {
     write_tx(conn, |conn| {
         let user = target(conn, user_id)?;
         let removed =
@@ -138,7 +140,7 @@ pub fn reset_two_factor(
                 json!({"username": user.username}),
             )?;
         }
-        Ok(removed > 0)
+        Ok((user, removed > 0))
     })
 }
 
@@ -225,6 +227,61 @@ pub fn record_superuser_leave(
         Some(user_id),
         json!({}),
     )
+}
+
+/// [`change_permission`] for the user with this id; the user as stored afterwards.
+pub fn change_permission_of(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    user_id: i64,
+    permission_name: &str,
+    add: bool,
+) -> Result<(User, PermissionChange), SaveError> {
+    let user = target(conn, user_id)?;
+    let change = change_permission(conn, actor, &user, permission_name, add)?;
+    Ok((target(conn, user_id)?, change))
+}
+
+/// What `/manage/` shows: how many users, every organization (with the viewer's role), recent
+/// instance activity.
+#[derive(Debug)]
+pub struct Overview {
+    pub users: i64,
+    pub organizations: Vec<OrgWithRole>,
+    pub activity: Vec<InstanceAuditEntry>,
+}
+
+pub fn overview(conn: &mut AnyConnection, viewer_id: i64) -> QueryResult<Overview> {
+    Ok(Overview {
+        users: User::count(conn)?,
+        organizations: Organization::list_all(conn, viewer_id)?,
+        activity: InstanceAuditEntry::recent(conn, None, 20)?,
+    })
+}
+
+/// What `/manage/users/{id}/` shows of a user.
+#[derive(Debug)]
+pub struct UserDetails {
+    pub user: User,
+    pub email_verified: bool,
+    pub two_factor: bool,
+    pub memberships: Vec<OrgWithRole>,
+    pub permissions: Vec<String>,
+    pub activity: Vec<InstanceAuditEntry>,
+}
+
+pub fn user_details(conn: &mut AnyConnection, user_id: i64) -> QueryResult<Option<UserDetails>> {
+    let Some(user) = User::find(conn, user_id)? else {
+        return Ok(None);
+    };
+    Ok(Some(UserDetails {
+        email_verified: user.primary_email_verified(conn)?,
+        two_factor: user.has_two_factor(conn)?,
+        memberships: Organization::list_for_user(conn, user_id)?,
+        permissions: permission::list(conn, user_id)?,
+        activity: InstanceAuditEntry::recent(conn, Some(user_id), 20)?,
+        user,
+    }))
 }
 
 /// How long an email verification link works.

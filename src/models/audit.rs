@@ -151,7 +151,73 @@ pub struct AuditQuery {
     pub limit: Option<i64>,
 }
 
+/// One page of an organization's audit log, newest first, with the ids to ask for the pages beside it.
+#[derive(Debug)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// `after=` this id gives the newer page, if there is one.
+    pub newer: Option<i64>,
+    /// `before=` this id gives the older page, if there is one.
+    pub older: Option<i64>,
+}
+
 impl AuditEntry {
+    /// A page of `size` entries, starting `before` or `after` an entry id (keyset pagination: a new
+    /// entry never shifts a page).
+    pub fn page(
+        conn: &mut AnyConnection,
+        organization_id: i64,
+        event: Option<AuditEvent>,
+        before: Option<i64>,
+        after: Option<i64>,
+        size: i64,
+    ) -> QueryResult<AuditPage> {
+        let q = AuditQuery {
+            event,
+            before,
+            after,
+            // one more than shown, to know whether there is a further page
+            limit: Some(size + 1),
+        };
+        let mut entries = AuditEntry::list(conn, organization_id, q)?;
+        let newer_exists = match entries.first() {
+            Some(first) if before.is_some() || after.is_some() => !AuditEntry::list(
+                conn,
+                organization_id,
+                AuditQuery {
+                    event,
+                    after: Some(first.id),
+                    limit: Some(1),
+                    ..AuditQuery::default()
+                },
+            )?
+            .is_empty(),
+            _ => false,
+        };
+        let more = entries.len() as i64 > size;
+        if more {
+            if after.is_some() {
+                entries.remove(0);
+            } else {
+                entries.pop();
+            }
+        }
+        let older = match (after.is_some(), entries.last()) {
+            (true, Some(last)) => Some(last.id),
+            (false, Some(last)) if more => Some(last.id),
+            _ => None,
+        };
+        let newer = match (after.is_some() && more, newer_exists, entries.first()) {
+            (true, _, Some(first)) | (_, true, Some(first)) => Some(first.id),
+            _ => None,
+        };
+        Ok(AuditPage {
+            entries,
+            newer,
+            older,
+        })
+    }
+
     pub fn event(&self) -> Option<AuditEvent> {
         AuditEvent::from_id(self.event)
     }

@@ -60,10 +60,8 @@ pub async fn send_verification(
     let config = state.config.clone();
     let target = address.clone();
     let sent = state
-        .db(move |conn| {
-            Ok::<_, AppError>(accounts::send_verification(conn, &config, &user, &target))
-        })
-        .await?;
+        .db(move |conn| accounts::send_verification(conn, &config, &user, &target))
+        .await;
     match sent {
         Ok(()) => session::flash(
             &session,
@@ -93,8 +91,8 @@ pub async fn confirm(
 ) -> Result<HttpResponse, AppError> {
     let (user_id, hash) = path.into_inner();
     let result = state
-        .db(move |conn| Ok::<_, AppError>(accounts::confirm_email(conn, user_id, &hash)))
-        .await?;
+        .db(move |conn| accounts::confirm_email(conn, user_id, &hash))
+        .await;
     let (status, email, error) = match result {
         Ok(email) => (StatusCode::OK, email, String::new()),
         Err(SaveError::Refused(message)) => (StatusCode::BAD_REQUEST, String::new(), message),

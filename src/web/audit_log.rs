@@ -12,7 +12,7 @@ use super::access::OrgAccess;
 use super::error::AppError;
 use super::page::{PageCtx, Section, render};
 use crate::db::query;
-use crate::models::audit::{AuditEntry, AuditEvent, AuditQuery};
+use crate::models::audit::{AuditEntry, AuditEvent, AuditPage, AuditQuery};
 use crate::web::state::AppState;
 
 pub const PAGE_SIZE: i64 = 50;
@@ -118,55 +118,14 @@ pub async fn page(
 ) -> Result<HttpResponse, AppError> {
     require_audit_access(&access)?;
     let event = params.event()?;
-    let q = AuditQuery {
-        event,
-        before: params.before,
-        after: params.after,
-        // one more than shown, to know whether there is a further page
-        limit: Some(PAGE_SIZE + 1),
-    };
-    let org_id = access.org.id;
-    let (mut entries, newer_exists) = state
-        .db(move |conn| -> Result<_, AppError> {
-            let entries = AuditEntry::list(conn, org_id, q)?;
-            let newer_exists = match entries.first() {
-                Some(first) if q.before.is_some() || q.after.is_some() => !AuditEntry::list(
-                    conn,
-                    org_id,
-                    AuditQuery {
-                        event,
-                        after: Some(first.id),
-                        limit: Some(1),
-                        ..AuditQuery::default()
-                    },
-                )?
-                .is_empty(),
-                _ => false,
-            };
-            Ok((entries, newer_exists))
-        })
+    let (org_id, before, after) = (access.org.id, params.before, params.after);
+    let AuditPage {
+        entries,
+        newer,
+        older,
+    } = state
+        .db(move |conn| AuditEntry::page(conn, org_id, event, before, after, PAGE_SIZE))
         .await?;
-    let more = entries.len() as i64 > PAGE_SIZE;
-    if more {
-        if params.after.is_some() {
-            entries.remove(0);
-        } else {
-            entries.pop();
-        }
-    }
-    let older = match (params.after.is_some(), entries.last()) {
-        (true, Some(last)) => Some(last.id),
-        (false, Some(last)) if more => Some(last.id),
-        _ => None,
-    };
-    let newer = match (
-        params.after.is_some() && more,
-        newer_exists,
-        entries.first(),
-    ) {
-        (true, _, Some(first)) | (_, true, Some(first)) => Some(first.id),
-        _ => None,
-    };
     let now = query::now();
     let views = entries
         .iter()

@@ -22,7 +22,7 @@ use super::superuser_mode::{self, Mode};
 use crate::accounts::{self, PermissionChange};
 use crate::models::actor::Actor;
 use crate::models::instance_audit::InstanceAuditEntry;
-use crate::models::organization::{OrgWithRole, Organization};
+use crate::models::organization::OrgWithRole;
 use crate::models::permission::{self, OPTIONS_ADMIN, USERS_ADMIN};
 use crate::models::user::{NewUser, SignUp, User};
 use crate::validation::{FieldErrors, SaveError};
@@ -138,14 +138,12 @@ pub async fn index(
     staff: Staff,
 ) -> Result<HttpResponse, AppError> {
     let user_id = staff.user.id;
-    let (users, organizations, entries) = state
-        .db(move |conn| -> Result<_, AppError> {
-            Ok((
-                User::count(conn)?,
-                Organization::list_all(conn, user_id)?,
-                InstanceAuditEntry::recent(conn, None, 20)?,
-            ))
-        })
+    let accounts::Overview {
+        users,
+        organizations,
+        activity: entries,
+    } = state
+        .db(move |conn| accounts::overview(conn, user_id))
         .await?;
     let page = IndexPage {
         ctx: PageCtx::new(&session, Some(&staff.user))?,
@@ -247,21 +245,17 @@ pub async fn user(
 ) -> Result<HttpResponse, AppError> {
     staff.require(USERS_ADMIN)?;
     let id = id.into_inner();
-    let (target, email_verified, two_factor, orgs, permissions, entries) = state
-        .db(move |conn| -> Result<_, AppError> {
-            let target = User::find(conn, id)?.ok_or(AppError::NotFound)?;
-            let email_verified = target.primary_email_verified(conn)?;
-            let two_factor = target.has_two_factor(conn)?;
-            Ok((
-                target,
-                email_verified,
-                two_factor,
-                Organization::list_for_user(conn, id)?,
-                permission::list(conn, id)?,
-                InstanceAuditEntry::recent(conn, Some(id), 20)?,
-            ))
-        })
-        .await?;
+    let accounts::UserDetails {
+        user: target,
+        email_verified,
+        two_factor,
+        memberships: orgs,
+        permissions,
+        activity: entries,
+    } = state
+        .db(move |conn| accounts::user_details(conn, id))
+        .await?
+        .ok_or(AppError::NotFound)?;
     let grantable = permission::KNOWN
         .iter()
         .copied()
@@ -288,12 +282,30 @@ pub async fn user(
     render(StatusCode::OK, &page)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ActionForm {
-    #[serde(default)]
-    action: String,
-    #[serde(default)]
-    permission: String,
+/// What the buttons of a user's page ask for (`action`).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum UserAction {
+    Activate,
+    Deactivate,
+    GrantSuperuser,
+    RevokeSuperuser,
+    #[serde(rename = "reset-2fa")]
+    ResetTwoFactor,
+}
+
+/// What the permission buttons ask for (`action` and `permission`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "action", rename_all = "lowercase")]
+pub enum PermissionAction {
+    Add {
+        #[serde(default)]
+        permission: String,
+    },
+    Remove {
+        #[serde(default)]
+        permission: String,
+    },
 }
 
 /// After a change to the acting user's own account ended their sessions, keeps this one (renewed).
@@ -311,41 +323,37 @@ pub async fn user_action(
     req: HttpRequest,
     staff: Staff,
     id: web::Path<i64>,
-    form: web::Form<ActionForm>,
+    form: web::Form<UserAction>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(USERS_ADMIN)?;
     let id = id.into_inner();
-    let action = form.into_inner().action;
+    let action = form.into_inner();
     let actor = staff.actor(&req);
-    let chosen = action.clone();
     let result = state
-        .db(move |conn| {
-            Ok::<_, AppError>(match chosen.as_str() {
-                "activate" => {
-                    accounts::set_active(conn, &actor, id, true).map(|u| (u, "activated"))
-                }
-                "deactivate" => {
-                    accounts::set_active(conn, &actor, id, false).map(|u| (u, "deactivated"))
-                }
-                "grant-superuser" => accounts::set_superuser(conn, &actor, id, true)
-                    .map(|u| (u, "is now a superuser")),
-                "revoke-superuser" => accounts::set_superuser(conn, &actor, id, false)
-                    .map(|u| (u, "is no longer a superuser")),
-                "reset-2fa" => accounts::reset_two_factor(conn, &actor, id).and_then(|reset| {
-                    let user = User::find(conn, id)?.ok_or(diesel::result::Error::NotFound)?;
-                    Ok((
-                        user,
-                        if reset {
-                            "must set up two-factor authentication again"
-                        } else {
-                            "had no two-factor authentication to reset"
-                        },
-                    ))
-                }),
-                other => Err(SaveError::Refused(format!("Unknown action \"{other}\"."))),
-            })
+        .db(move |conn| match action {
+            UserAction::Activate => {
+                accounts::set_active(conn, &actor, id, true).map(|u| (u, "activated"))
+            }
+            UserAction::Deactivate => {
+                accounts::set_active(conn, &actor, id, false).map(|u| (u, "deactivated"))
+            }
+            UserAction::GrantSuperuser => {
+                accounts::set_superuser(conn, &actor, id, true).map(|u| (u, "is now a superuser"))
+            }
+            UserAction::RevokeSuperuser => accounts::set_superuser(conn, &actor, id, false)
+                .map(|u| (u, "is no longer a superuser")),
+            UserAction::ResetTwoFactor => {
+                accounts::reset_two_factor(conn, &actor, id).map(|(user, reset)| {
+                    let what = if reset {
+                        "must set up two-factor authentication again"
+                    } else {
+                        "had no two-factor authentication to reset"
+                    };
+                    (user, what)
+                })
+            }
         })
-        .await?;
+        .await;
     match result {
         Ok((user, what)) => {
             keep_own_session(&session, &staff, &user)?;
@@ -368,28 +376,21 @@ pub async fn permissions(
     req: HttpRequest,
     staff: Staff,
     id: web::Path<i64>,
-    form: web::Form<ActionForm>,
+    form: web::Form<PermissionAction>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(USERS_ADMIN)?;
     let id = id.into_inner();
-    let ActionForm { action, permission } = form.into_inner();
-    let add = match action.as_str() {
-        "add" => true,
-        "remove" => false,
-        other => return Err(AppError::BadRequest(format!("Unknown action \"{other}\"."))),
+    let (add, permission) = match form.into_inner() {
+        PermissionAction::Add { permission } => (true, permission),
+        PermissionAction::Remove { permission } => (false, permission),
     };
     let actor = staff.actor(&req);
     let name = permission.clone();
     let result = state
-        .db(move |conn| -> Result<_, AppError> {
-            let user = User::find(conn, id)?.ok_or(AppError::NotFound)?;
-            let change = accounts::change_permission(conn, &actor, &user, &name, add);
-            let user = User::find(conn, id)?.ok_or(AppError::NotFound)?;
-            Ok((user, change))
-        })
-        .await?;
+        .db(move |conn| accounts::change_permission_of(conn, &actor, id, &name, add))
+        .await;
     match result {
-        (user, Ok(PermissionChange::Done)) => {
+        Ok((user, PermissionChange::Done)) => {
             keep_own_session(&session, &staff, &user)?;
             let message = if add {
                 format!("Added permission {permission} to {}.", user.username)
@@ -398,7 +399,7 @@ pub async fn permissions(
             };
             session::flash(&session, FlashLevel::Success, message)?;
         }
-        (user, Ok(PermissionChange::Unchanged)) => {
+        Ok((user, PermissionChange::Unchanged)) => {
             let message = if add {
                 format!(
                     "{} already has the permission {permission}; nothing changed.",
@@ -412,10 +413,8 @@ pub async fn permissions(
             };
             session::flash(&session, FlashLevel::Info, message)?;
         }
-        (_, Err(SaveError::Refused(message))) => {
-            session::flash(&session, FlashLevel::Error, message)?
-        }
-        (_, Err(other)) => return Err(other.into()),
+        Err(SaveError::Refused(message)) => session::flash(&session, FlashLevel::Error, message)?,
+        Err(other) => return Err(other.into()),
     }
     Ok(see_other(&format!("/manage/users/{id}/")))
 }
@@ -476,8 +475,8 @@ pub async fn create_user(
         };
         let actor = staff.actor(&req);
         let created = state
-            .db(move |conn| Ok::<_, AppError>(accounts::create_user(conn, &actor, &new_user)))
-            .await?;
+            .db(move |conn| accounts::create_user(conn, &actor, &new_user))
+            .await;
         match created {
             Ok(user) => {
                 session::flash(

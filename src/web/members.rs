@@ -133,15 +133,42 @@ pub async fn page(
     .await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct MemberForm {
-    #[serde(default)]
-    action: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    role: String,
-    member: Option<i64>,
+/// What the Members page's forms ask for (`action`, with the fields each needs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "action", rename_all = "lowercase")]
+pub enum MemberAction {
+    Invite {
+        #[serde(default)]
+        email: String,
+        #[serde(default)]
+        role: String,
+    },
+    Resend {
+        #[serde(deserialize_with = "member_id")]
+        member: i64,
+    },
+    Revoke {
+        #[serde(deserialize_with = "member_id")]
+        member: i64,
+    },
+    Role {
+        #[serde(deserialize_with = "member_id")]
+        member: i64,
+        #[serde(default)]
+        role: String,
+    },
+    Remove {
+        #[serde(deserialize_with = "member_id")]
+        member: i64,
+    },
+}
+
+/// A member id from a form field (text in a form body).
+fn member_id<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.trim()
+        .parse()
+        .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a member id")))
 }
 
 pub async fn submit(
@@ -149,52 +176,49 @@ pub async fn submit(
     session: Session,
     req: HttpRequest,
     access: OrgAccess,
-    form: web::Form<MemberForm>,
+    form: web::Form<MemberAction>,
 ) -> Result<HttpResponse, AppError> {
     access.require_write()?;
-    let MemberForm {
-        action,
-        email,
-        role,
-        member,
-    } = form.into_inner();
+    let action = form.into_inner();
     let here = format!("/settings/{}/members/", access.org.slug);
-    let parsed_role = Role::parse(&role).ok();
+    let (typed_email, typed_role) = match &action {
+        MemberAction::Invite { email, role } => (email.clone(), role.clone()),
+        _ => (String::new(), String::new()),
+    };
     let actor = access.actor_of(&req);
     let (org, actor_role) = (access.org.clone(), access.role);
     let config = state.config.clone();
-    let (invite_email, chosen) = (email.clone(), action.clone());
+    let inviting = matches!(action, MemberAction::Invite { .. });
     let result = state
-        .db(move |conn| {
-            Ok::<_, AppError>(match (chosen.as_str(), member, parsed_role) {
-                ("invite", _, Some(role)) => {
-                    members::invite(conn, &config, &org, &actor, actor_role, &invite_email, role)
-                        .map(|m| format!("Invitation sent to {}.", m.email.unwrap_or_default()))
-                }
-                ("invite", _, None) => Err(SaveError::Invalid(FieldErrors::single(
-                    "role",
-                    "Invalid role",
-                ))),
-                ("resend", Some(id), _) => {
-                    members::resend(conn, &config, &org, &actor, id).map(|m| {
-                        format!(
-                            "Invitation sent again to {}; it is valid for 30 days.",
-                            m.email.unwrap_or_default()
-                        )
-                    })
-                }
-                ("revoke", Some(id), _) => members::remove(conn, &org, &actor, actor_role, id)
-                    .map(|email| format!("Invitation to {email} revoked.")),
-                ("role", Some(id), Some(role)) => {
-                    members::change_role(conn, &org, &actor, actor_role, id, role)
-                        .map(|_| format!("Role changed to {}.", role.name()))
-                }
-                ("remove", Some(id), _) => members::remove(conn, &org, &actor, actor_role, id)
-                    .map(|email| format!("{email} removed from {}.", org.name)),
-                (other, _, _) => Err(SaveError::Refused(format!("Unknown action \"{other}\"."))),
-            })
+        .db(move |conn| match action {
+            MemberAction::Invite { email, role } => {
+                let role = Role::parse(&role)
+                    .map_err(|message| SaveError::Invalid(FieldErrors::single("role", message)))?;
+                members::invite(conn, &config, &org, &actor, actor_role, &email, role)
+                    .map(|m| format!("Invitation sent to {}.", m.email.unwrap_or_default()))
+            }
+            MemberAction::Resend { member } => members::resend(conn, &config, &org, &actor, member)
+                .map(|m| {
+                    format!(
+                        "Invitation sent again to {}; it is valid for 30 days.",
+                        m.email.unwrap_or_default()
+                    )
+                }),
+            MemberAction::Revoke { member } => {
+                members::remove(conn, &org, &actor, actor_role, member)
+                    .map(|email| format!("Invitation to {email} revoked."))
+            }
+            MemberAction::Role { member, role } => {
+                let role = Role::parse(&role).map_err(SaveError::Refused)?;
+                members::change_role(conn, &org, &actor, actor_role, member, role)
+                    .map(|_| format!("Role changed to {}.", role.name()))
+            }
+            MemberAction::Remove { member } => {
+                members::remove(conn, &org, &actor, actor_role, member)
+                    .map(|email| format!("{email} removed from {}.", org.name))
+            }
         })
-        .await?;
+        .await;
     match result {
         Ok(message) => {
             session::flash(&session, FlashLevel::Success, message)?;
@@ -205,20 +229,20 @@ pub async fn submit(
                 &state,
                 &session,
                 &access,
-                email,
-                role,
+                typed_email,
+                typed_role,
                 errors,
                 StatusCode::BAD_REQUEST,
             )
             .await
         }
-        Err(SaveError::RateLimited(message)) if action == "invite" => {
+        Err(SaveError::RateLimited(message)) if inviting => {
             render_page(
                 &state,
                 &session,
                 &access,
-                email,
-                role,
+                typed_email,
+                typed_role,
                 FieldErrors::single("email", message),
                 StatusCode::TOO_MANY_REQUESTS,
             )

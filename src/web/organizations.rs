@@ -124,16 +124,8 @@ pub async fn create(
             let owner = user.clone();
             let actor = Actor::user(&user, client_ip(&req));
             let created = state
-                .db(move |conn| {
-                    Ok::<_, AppError>(Organization::create(
-                        conn,
-                        &name,
-                        slug.as_ref(),
-                        &owner,
-                        &actor,
-                    ))
-                })
-                .await?;
+                .db(move |conn| Organization::create(conn, &name, slug.as_ref(), &owner, &actor))
+                .await;
             match created {
                 Ok(org) => Ok(org),
                 Err(SaveError::Invalid(errors)) => Err(errors),

@@ -117,16 +117,9 @@ pub async fn setup(
             let ip = client_ip(&req);
             let done = state
                 .db(move |conn| {
-                    Ok::<_, AppError>(setup::complete(
-                        conn,
-                        &candidate,
-                        &new_user,
-                        &org_name,
-                        slug.as_ref(),
-                        ip,
-                    ))
+                    setup::complete(conn, &candidate, &new_user, &org_name, slug.as_ref(), ip)
                 })
-                .await?;
+                .await;
             match done {
                 Ok(Some((user, org))) => {
                     session::log_in(&session, &user)?;
