@@ -30,10 +30,19 @@ pub struct RelayRow {
     pub last_modified: String,
 }
 
+/// What a relay form asks for.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RelayAction {
+    #[default]
+    Add,
+    Edit,
+    Remove,
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct RelayForm {
-    #[serde(default)]
-    action: String,
+    action: RelayAction,
     #[serde(default)]
     name: String,
     #[serde(rename = "publicKey", default)]
@@ -145,7 +154,7 @@ pub async fn page(
             .into_iter()
             .find(|r| &r.public_key == key)
             .map(|r| RelayForm {
-                action: "edit".into(),
+                action: RelayAction::Edit,
                 name: r.name,
                 public_key: r.public_key,
                 description: r.description.unwrap_or_default(),
@@ -223,9 +232,9 @@ pub async fn submit(
         ));
     }
     let form = form.into_inner();
-    let parsed = match form.action.as_str() {
-        "add" => parse_add(&form),
-        "edit" => {
+    let parsed = match form.action {
+        RelayAction::Add => parse_add(&form),
+        RelayAction::Edit => {
             let mut errors = FieldErrors::new();
             match parse_details(&form, &mut errors) {
                 Some((name, description)) if errors.is_empty() => Ok(RelaysChange::Edit {
@@ -236,14 +245,9 @@ pub async fn submit(
                 _ => Err(errors),
             }
         }
-        "remove" => Ok(RelaysChange::Remove {
+        RelayAction::Remove => Ok(RelaysChange::Remove {
             public_key: form.public_key.clone(),
         }),
-        other => {
-            return Err(AppError::BadRequest(format!(
-                "Unknown relay action \"{other}\"."
-            )));
-        }
     };
     let result = match parsed {
         Err(errors) => Err(errors),
@@ -255,7 +259,7 @@ pub async fn submit(
             match access.save(&state, &req, update).await {
                 Ok(_) => Ok(()),
                 // the key is there already: shown next to the key
-                Err(SaveError::Invalid(errors)) if form.action == "add" => Err(
+                Err(SaveError::Invalid(errors)) if form.action == RelayAction::Add => Err(
                     FieldErrors::single("publicKey", errors.get("trustedRelays")),
                 ),
                 // the row is gone (someone removed it meanwhile): said at the top of the table
@@ -274,16 +278,18 @@ pub async fn submit(
     let name = form.name.trim().to_owned();
     match result {
         Ok(()) => {
-            let message = match form.action.as_str() {
-                "add" => format!("Relay '{name}' added."),
-                "edit" => format!("Relay '{name}' saved."),
-                _ => format!("Relay '{name}' removed. Events it forwards are dropped from now on."),
+            let message = match form.action {
+                RelayAction::Add => format!("Relay '{name}' added."),
+                RelayAction::Edit => format!("Relay '{name}' saved."),
+                RelayAction::Remove => {
+                    format!("Relay '{name}' removed. Events it forwards are dropped from now on.")
+                }
             };
             session::flash(&session, FlashLevel::Success, message)?;
             Ok(see_other(&format!("/settings/{}/relays/", access.org.slug)))
         }
         Err(errors) => {
-            let view = if form.action == "add" {
+            let view = if form.action == RelayAction::Add {
                 View {
                     add: form,
                     add_errors: errors,
