@@ -27,14 +27,43 @@ pub struct FieldView {
     pub key: &'static str,
     pub label: &'static str,
     pub help: &'static str,
-    /// `checkbox`, `text`, `number`, `lines`, `code` or `select`
-    pub input: &'static str,
+    pub input: FieldKind,
     pub value: String,
     pub checked: bool,
     pub choices: Vec<ChoiceView>,
     pub max_len: usize,
     pub error: String,
     pub disabled: bool,
+}
+
+/// How a field is entered on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Checkbox,
+    Text,
+    Number,
+    /// One value per line (a textarea, sent as a list).
+    Lines,
+    /// JSON (a monospace textarea).
+    Code,
+    Select,
+}
+
+impl FieldView {
+    /// The longest value a text field takes (0: no limit).
+    pub fn max_length(&self) -> usize {
+        self.max_len
+    }
+
+    /// The ids of the help text and, when there is one, the error: what a screen reader reads
+    /// with the field.
+    pub fn described_by(&self) -> String {
+        if self.error.is_empty() {
+            format!("help_{}", self.key)
+        } else {
+            format!("help_{key} error_{key}", key = self.key)
+        }
+    }
 }
 
 pub struct SectionView {
@@ -176,11 +205,11 @@ fn field_view(
         (_, None) => (spec.form_text(&stored), false),
     };
     let (input, choices, max_len) = match spec.input {
-        Input::Checkbox => ("checkbox", Vec::new(), 0),
-        Input::Text { max_len } => ("text", Vec::new(), max_len),
-        Input::Number => ("number", Vec::new(), 0),
-        Input::Lines => ("lines", Vec::new(), 0),
-        Input::Code => ("code", Vec::new(), 0),
+        Input::Checkbox => (FieldKind::Checkbox, Vec::new(), 0),
+        Input::Text { max_len } => (FieldKind::Text, Vec::new(), max_len),
+        Input::Number => (FieldKind::Number, Vec::new(), 0),
+        Input::Lines => (FieldKind::Lines, Vec::new(), 0),
+        Input::Code => (FieldKind::Code, Vec::new(), 0),
         Input::Select(options) => {
             let mut choices: Vec<ChoiceView> = options
                 .iter()
@@ -200,7 +229,7 @@ fn field_view(
                     selected: true,
                 });
             }
-            ("select", choices, 0)
+            (FieldKind::Select, choices, 0)
         }
     };
     FieldView {
