@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod mail;
 pub mod members;
 pub mod models;
+pub mod pyfmt;
 pub mod ratelimit;
 pub mod secrets;
 pub mod settings;

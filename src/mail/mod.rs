@@ -7,7 +7,7 @@ use askama::Template;
 
 use crate::config::MailConfig;
 use crate::models::email::NewEmail;
-use crate::settings::pyfmt::py_capitalize;
+use crate::pyfmt::py_capitalize;
 
 fn email<T: Template, H: Template>(
     to: &str,

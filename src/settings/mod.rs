@@ -12,7 +12,6 @@ pub mod delete;
 pub mod drf;
 pub mod options;
 pub mod pii;
-pub mod pyfmt;
 pub mod relays;
 pub mod risks;
 pub mod save;

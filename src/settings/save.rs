@@ -11,7 +11,6 @@ use serde_json::{Map, Value};
 
 use super::current::OrgSettings;
 use super::options::Kind;
-use super::pyfmt::py_str;
 use super::relays::{self, RelaysChange};
 use super::update::{AvatarChange, OrganizationUpdate};
 use crate::config::{Feature, Features};
@@ -25,6 +24,7 @@ use crate::models::job::{self, Requirement};
 use crate::models::option;
 use crate::models::organization::{OrgStatus, Organization, slug_in_use};
 use crate::models::user::User;
+use crate::pyfmt::py_str;
 use crate::validation::{Conflict, FieldErrors, SaveError};
 
 pub const ERR_NO_2FA: &str =

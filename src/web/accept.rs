@@ -7,11 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::encode_query;
 use super::error::AppError;
 use super::page::{PageCtx, render};
 use super::respond::{client_ip, see_other};
-use super::session::{self, FlashLevel, MaybeUser};
+use super::session::FlashLevel;
+use super::session::{self, MaybeUser};
+use super::urls::encode_query;
 use crate::members::{self, Invitation, Joiner};
 use crate::models::user::{NewUser, SignUp, User};
 use crate::validation::{FieldErrors, SaveError};

@@ -12,8 +12,9 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::error::AppError;
 use super::respond::client_ip;
-use super::session::{log_out, request_path, session_identity};
+use super::session::{log_out, session_identity};
 use super::superuser_mode;
+use super::urls::request_path;
 pub use crate::access::OrgAccess;
 use crate::access::{self, Lookup};
 use crate::models::actor::Actor;

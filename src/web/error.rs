@@ -13,7 +13,7 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::validation::SaveError;
-use crate::web::page::PageCtx;
+use crate::web::layout::PageCtx;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -208,7 +208,7 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         if let AppError::LoginRequired { next } = self {
-            let location = format!("/login?next={}", super::auth::encode_query(next));
+            let location = format!("/login?next={}", super::urls::encode_query(next));
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, location))
                 .finish();

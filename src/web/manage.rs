@@ -12,13 +12,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::audit_log::relative_time as relative;
-use super::auth::encode_query;
 use super::error::AppError;
 use super::page::{PageCtx, render};
 use super::respond::client_ip;
 use super::respond::see_other;
-use super::session::{self, CurrentUser, FlashLevel, request_path};
+use super::session::{self, CurrentUser, FlashLevel};
 use super::superuser_mode::{self, Mode};
+use super::urls::encode_query;
+use super::urls::request_path;
 use crate::accounts::{self, PermissionChange};
 use crate::models::actor::Actor;
 use crate::models::instance_audit::InstanceAuditEntry;

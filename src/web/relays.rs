@@ -12,7 +12,8 @@ use super::access::OrgAccess;
 use super::error::AppError;
 use super::page::{PageCtx, Section, render};
 use super::respond::see_other;
-use super::session::{self, FlashLevel};
+use super::session::FlashLevel;
+use super::session::{self};
 use crate::config::Feature;
 use crate::models::option::OrgOptions;
 use crate::settings::relays::{

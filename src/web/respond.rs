@@ -6,7 +6,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::error::AppError;
-use super::session::{self, FlashLevel};
+use super::session::FlashLevel;
+use super::session::{self};
 use super::state::AppState;
 
 /// `/`: the organizations list.

@@ -6,9 +6,10 @@ use std::pin::Pin;
 
 use actix_session::{Session, SessionExt};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use serde::{Deserialize, Serialize};
 
 use super::error::AppError;
+pub use super::layout::{Flash, FlashLevel};
+use super::urls::request_path;
 use crate::models::user::User;
 use crate::web::state::AppState;
 
@@ -48,30 +49,6 @@ pub fn keep_alive(session: &Session) -> Result<(), AppError> {
 pub fn log_out(session: &Session) {
     session.clear();
     session.renew();
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FlashLevel {
-    Success,
-    Info,
-    Error,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Flash {
-    pub level: FlashLevel,
-    pub message: String,
-}
-
-impl Flash {
-    pub fn css_class(&self) -> &'static str {
-        match self.level {
-            FlashLevel::Success => "flash flash-success",
-            FlashLevel::Info => "flash flash-info",
-            FlashLevel::Error => "flash flash-error",
-        }
-    }
 }
 
 /// At most this many messages wait for the next page; older ones give way to newer ones.
@@ -187,38 +164,5 @@ impl FromRequest for MaybeUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move { session_user(&req).await.map(MaybeUser) })
-    }
-}
-
-/// The path and query of a request, to come back to after login.
-pub fn request_path(req: &HttpRequest) -> String {
-    match req.uri().path_and_query() {
-        Some(pq) => pq.as_str().to_owned(),
-        None => req.path().to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn info(message: &str) -> Flash {
-        Flash {
-            level: FlashLevel::Info,
-            message: message.to_owned(),
-        }
-    }
-
-    #[test]
-    fn the_queue_keeps_the_newest_messages_and_cuts_long_ones() {
-        let mut queued = Vec::new();
-        for n in 0..8 {
-            queued = push_bounded(queued, info(&n.to_string()));
-        }
-        let kept: Vec<&str> = queued.iter().map(|f| f.message.as_str()).collect();
-        assert_eq!(kept, ["3", "4", "5", "6", "7"]);
-        let long = push_bounded(Vec::new(), info(&"é".repeat(5000)));
-        assert_eq!(long[0].message.chars().count(), MAX_FLASH_CHARS);
-        assert!(long[0].message.ends_with('…'));
     }
 }

@@ -7,12 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::safe_next;
 use super::error::AppError;
 use super::page::{PageCtx, render};
 use super::respond::{client_ip, redirect_with, see_other};
 use super::session::{self, CurrentUser, FlashLevel};
 use super::superuser_mode;
+use super::urls::safe_next;
 use crate::accounts;
 use crate::models::actor::Actor;
 use crate::validation::SaveError;

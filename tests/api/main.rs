@@ -14,6 +14,7 @@ mod cli;
 mod csrf;
 mod db_helpers;
 mod deletion;
+mod layers;
 mod matrix;
 mod members;
 mod organizations;

@@ -4,7 +4,7 @@
 pub mod config;
 pub mod selector;
 
-use super::pyfmt::py_capitalize;
+use crate::pyfmt::py_capitalize;
 
 /// Sentry's check of `safeFields` items (already trimmed and non-blank): every item must be a valid
 /// selector; the failures become one message, `"<error> (line n)"` capitalized as Python does, joined

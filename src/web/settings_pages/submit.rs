@@ -19,7 +19,8 @@ use crate::validation::{Conflict, FieldErrors, SaveError};
 use crate::web::access::OrgAccess;
 use crate::web::error::AppError;
 use crate::web::respond::see_other;
-use crate::web::session::{self, FlashLevel};
+use crate::web::session::FlashLevel;
+use crate::web::session::{self};
 use crate::web::state::AppState;
 
 pub async fn general_submit(

@@ -1,0 +1,78 @@
+//! URLs the handlers build and check: where to go after login (`next`, local paths only), query-string
+//! encoding, the path of the current request.
+
+use actix_web::HttpRequest;
+
+/// `next` when it is a path on this site; never another host (no open redirect).
+pub fn safe_next(next: &str) -> Option<&str> {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    local.then_some(next)
+}
+
+/// Percent-encodes a value for a query string.
+pub fn encode_query(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// The path and query of a request, to come back to after login.
+pub fn request_path(req: &HttpRequest) -> String {
+    match req.uri().path_and_query() {
+        Some(pq) => pq.as_str().to_owned(),
+        None => req.path().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(message: &str) -> Flash {
+        Flash {
+            level: FlashLevel::Info,
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_queue_keeps_the_newest_messages_and_cuts_long_ones() {
+        let mut queued = Vec::new();
+        for n in 0..8 {
+            queued = push_bounded(queued, info(&n.to_string()));
+        }
+        let kept: Vec<&str> = queued.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(kept, ["3", "4", "5", "6", "7"]);
+        let long = push_bounded(Vec::new(), info(&"é".repeat(5000)));
+        assert_eq!(long[0].message.chars().count(), MAX_FLASH_CHARS);
+        assert!(long[0].message.ends_with('…'));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_accepted_as_next() {
+        assert_eq!(safe_next("/settings/acme/"), Some("/settings/acme/"));
+        assert_eq!(
+            safe_next("/organizations/?a=b"),
+            Some("/organizations/?a=b")
+        );
+        for bad in [
+            "",
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "javascript:alert(1)",
+            "/ok\r\nLocation: x",
+            "evil.example",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
+    }
+}
