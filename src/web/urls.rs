@@ -30,31 +30,6 @@ pub fn request_path(req: &HttpRequest) -> String {
 mod tests {
     use super::*;
 
-    fn info(message: &str) -> Flash {
-        Flash {
-            level: FlashLevel::Info,
-            message: message.to_owned(),
-        }
-    }
-
-    #[test]
-    fn the_queue_keeps_the_newest_messages_and_cuts_long_ones() {
-        let mut queued = Vec::new();
-        for n in 0..8 {
-            queued = push_bounded(queued, info(&n.to_string()));
-        }
-        let kept: Vec<&str> = queued.iter().map(|f| f.message.as_str()).collect();
-        assert_eq!(kept, ["3", "4", "5", "6", "7"]);
-        let long = push_bounded(Vec::new(), info(&"é".repeat(5000)));
-        assert_eq!(long[0].message.chars().count(), MAX_FLASH_CHARS);
-        assert!(long[0].message.ends_with('…'));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
     #[test]
     fn only_local_paths_are_accepted_as_next() {
         assert_eq!(safe_next("/settings/acme/"), Some("/settings/acme/"));
