@@ -9,12 +9,12 @@ use crate::auth::throttle;
 use crate::config::LoginThrottle;
 use crate::db::schema::authenticators;
 use crate::db::{AnyConnection, write_tx};
+use crate::errors::DomainError;
 use crate::models::actor::Actor;
 use crate::models::instance_audit::{self, InstanceAuditEntry, event};
 use crate::models::organization::{OrgWithRole, Organization};
 use crate::models::permission;
 use crate::models::user::{NewUser, User, normalize_email};
-use crate::validation::SaveError;
 
 pub const ERR_LAST_SUPERUSER: &str =
     "You are the last superuser: make someone else a superuser before giving up your own status.";
@@ -22,8 +22,8 @@ pub const ERR_DEACTIVATE_SELF: &str = "You cannot deactivate your own account.";
 pub const ERR_NOT_SUPERUSER: &str =
     "Permissions apply to superusers only: grant superuser status first.";
 
-fn target(conn: &mut AnyConnection, id: i64) -> Result<User, SaveError> {
-    User::find(conn, id)?.ok_or(SaveError::Db(diesel::result::Error::NotFound))
+fn target(conn: &mut AnyConnection, id: i64) -> Result<User, DomainError> {
+    User::find(conn, id)?.ok_or(DomainError::Db(diesel::result::Error::NotFound))
 }
 
 /// Creates a user (and records it).
@@ -31,7 +31,7 @@ pub fn create_user(
     conn: &mut AnyConnection,
     actor: &Actor,
     new: &NewUser,
-) -> Result<User, SaveError> {
+) -> Result<User, DomainError> {
     write_tx(conn, |conn| {
         let user = User::create(conn, new)?;
         instance_audit::record(
@@ -51,17 +51,17 @@ pub fn set_active(
     actor: &Actor,
     user_id: i64,
     active: bool,
-) -> Result<User, SaveError> {
+) -> Result<User, DomainError> {
     write_tx(conn, |conn| {
         let user = target(conn, user_id)?;
         if !active && actor.user_id == Some(user.id) {
-            return Err(SaveError::Refused(ERR_DEACTIVATE_SELF.into()));
+            return Err(DomainError::Refused(ERR_DEACTIVATE_SELF.into()));
         }
         if user.is_active == active {
             return Ok(user);
         }
         if !active && user.is_superuser && User::lock_active_superusers(conn)? <= 1 {
-            return Err(SaveError::Refused(
+            return Err(DomainError::Refused(
                 "This is the last active superuser: make someone else a superuser first.".into(),
             ));
         }
@@ -80,14 +80,14 @@ pub fn set_superuser(
     actor: &Actor,
     user_id: i64,
     superuser: bool,
-) -> Result<User, SaveError> {
+) -> Result<User, DomainError> {
     write_tx(conn, |conn| {
         let user = target(conn, user_id)?;
         if user.is_superuser == superuser {
             return Ok(user);
         }
         if !superuser && user.is_active && User::lock_active_superusers(conn)? <= 1 {
-            return Err(SaveError::Refused(ERR_LAST_SUPERUSER.into()));
+            return Err(DomainError::Refused(ERR_LAST_SUPERUSER.into()));
         }
         let name = if superuser {
             event::SUPERUSER_GRANT
@@ -107,7 +107,7 @@ fn apply_flags(
     active: bool,
     superuser: bool,
     name: &str,
-) -> Result<User, SaveError> {
+) -> Result<User, DomainError> {
     User::set_flags_ending_sessions(conn, user.id, active, superuser)?;
     instance_audit::record(
         conn,
@@ -125,7 +125,7 @@ pub fn reset_two_factor(
     conn: &mut AnyConnection,
     actor: &Actor,
     user_id: i64,
-) -> Result<(User, bool), SaveError> {
+) -> Result<(User, bool), DomainError> {
     write_tx(conn, |conn| {
         let user = target(conn, user_id)?;
         let removed =
@@ -159,10 +159,10 @@ pub fn change_permission(
     user: &User,
     permission_name: &str,
     add: bool,
-) -> Result<PermissionChange, SaveError> {
-    let permission = permission::parse(permission_name).map_err(SaveError::Refused)?;
+) -> Result<PermissionChange, DomainError> {
+    let permission = permission::parse(permission_name).map_err(DomainError::Refused)?;
     if !user.is_superuser {
-        return Err(SaveError::Refused(ERR_NOT_SUPERUSER.into()));
+        return Err(DomainError::Refused(ERR_NOT_SUPERUSER.into()));
     }
     write_tx(conn, |conn| {
         let changed = if add {
@@ -199,7 +199,7 @@ pub fn enter_superuser_mode(
     user: &User,
     password: &str,
     reason: &str,
-) -> Result<(), SaveError> {
+) -> Result<(), DomainError> {
     let ip = actor.ip_address.as_deref().unwrap_or("unknown");
     throttle::require_password(conn, throttle, ip, user, password)?;
     write_tx(conn, |conn| {
@@ -236,7 +236,7 @@ pub fn change_permission_of(
     user_id: i64,
     permission_name: &str,
     add: bool,
-) -> Result<(User, PermissionChange), SaveError> {
+) -> Result<(User, PermissionChange), DomainError> {
     let user = target(conn, user_id)?;
     let change = change_permission(conn, actor, &user, permission_name, add)?;
     Ok((target(conn, user_id)?, change))
@@ -309,19 +309,19 @@ pub fn send_verification(
     config: &crate::config::Config,
     user: &User,
     address: &str,
-) -> Result<(), SaveError> {
+) -> Result<(), DomainError> {
     write_tx(conn, |conn| {
         let known = emails_of(conn, user.id)?
             .into_iter()
             .find(|e| normalize_email(&e.email) == normalize_email(address));
         match known {
             None => {
-                return Err(SaveError::Refused(
+                return Err(DomainError::Refused(
                     "That address is not one of yours.".into(),
                 ));
             }
             Some(e) if e.is_verified => {
-                return Err(SaveError::Refused(format!(
+                return Err(DomainError::Refused(format!(
                     "{} is already verified.",
                     e.email
                 )));
@@ -331,7 +331,7 @@ pub fn send_verification(
         let hash = crate::models::user::new_validation_hash(conn, user.id, address)?;
         let url = config.absolute_url(&format!("/account/confirm-email/{}/{hash}/", user.id));
         let message = crate::mail::confirm_email(&config.mail, address, &url).map_err(|e| {
-            SaveError::Internal(anyhow::Error::new(e).context("rendering the email"))
+            DomainError::Internal(anyhow::Error::new(e).context("rendering the email"))
         })?;
         crate::models::email::queue(conn, &message)?;
         Ok(())
@@ -344,7 +344,7 @@ pub fn confirm_email(
     conn: &mut AnyConnection,
     user_id: i64,
     hash: &str,
-) -> Result<String, SaveError> {
+) -> Result<String, DomainError> {
     use crate::db::schema::user_emails;
     write_tx(conn, |conn| {
         let rows: Vec<(i64, String, String, chrono::NaiveDateTime)> = user_emails::table
@@ -360,13 +360,13 @@ pub fn confirm_email(
             .into_iter()
             .find(|(_, _, stored, _)| crate::secrets::secrets_match(stored, hash));
         let Some((id, address, _, added)) = found else {
-            return Err(SaveError::Refused(
+            return Err(DomainError::Refused(
                 "This verification link is not valid. Send a new one from your account page."
                     .into(),
             ));
         };
         if added + VERIFICATION_TTL < crate::db::query::now() {
-            return Err(SaveError::Refused(
+            return Err(DomainError::Refused(
                 "This verification link has expired. Send a new one from your account page.".into(),
             ));
         }

@@ -15,6 +15,7 @@ use crate::config::{
 };
 use crate::db::{self, AnyConnection, DatabaseUrl, Pool, write_tx};
 use crate::demo;
+use crate::errors::{DomainError, FieldErrors};
 use crate::models::actor::Actor;
 use crate::models::member::Member;
 use crate::models::organization::{OrgName, Organization};
@@ -23,7 +24,6 @@ use crate::models::role::Role;
 use crate::models::setup;
 use crate::models::slug::Slug;
 use crate::models::user::{NewUser, SignUp, User};
-use crate::validation::{FieldErrors, SaveError};
 
 /// Logs go to stderr, one line per event; the filter comes from `--log` / `ORGSETTINGS_LOG`.
 pub fn init_logging(filter: &str) {
@@ -88,7 +88,7 @@ fn permissions(pool: &Pool, command: PermissionsCommand) -> anyhow::Result<()> {
     let outcome =
         match accounts::change_permission(&mut conn, &Actor::cli(), &user, permission, add) {
             Ok(outcome) => outcome,
-            Err(SaveError::Refused(message)) => bail!("{message}"),
+            Err(DomainError::Refused(message)) => bail!("{message}"),
             Err(other) => return Err(other.into()),
         };
     let name = &user.username;
@@ -256,7 +256,7 @@ fn create_user(pool: &Pool, args: CreateUserArgs) -> anyhow::Result<()> {
         let membership = match (&org_slug, role) {
             (Some(slug), Some(role)) => {
                 let org = Organization::find_by_slug(conn, slug)?.ok_or_else(|| {
-                    SaveError::Invalid(FieldErrors::single(
+                    DomainError::Invalid(FieldErrors::single(
                         "org",
                         format!("no organization with the slug `{slug}`"),
                     ))
@@ -269,11 +269,11 @@ fn create_user(pool: &Pool, args: CreateUserArgs) -> anyhow::Result<()> {
         if let Some((org, role)) = &membership {
             Member::add_user(conn, org.id, user.id, *role)?;
         }
-        Ok::<_, SaveError>((user, membership))
+        Ok::<_, DomainError>((user, membership))
     });
     let (user, membership) = match result {
         Ok(done) => done,
-        Err(SaveError::Invalid(errors)) => return Err(field_errors(&errors)),
+        Err(DomainError::Invalid(errors)) => return Err(field_errors(&errors)),
         Err(other) => return Err(other.into()),
     };
     let kind = if user.is_superuser {
@@ -322,7 +322,7 @@ fn create_org(pool: &Pool, args: CreateOrgArgs) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Err(SaveError::Invalid(errors)) => Err(field_errors(&errors)),
+        Err(DomainError::Invalid(errors)) => Err(field_errors(&errors)),
         Err(other) => Err(other.into()),
     }
 }

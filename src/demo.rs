@@ -3,6 +3,7 @@
 use anyhow::Context;
 
 use crate::db::{AnyConnection, write_tx};
+use crate::errors::DomainError;
 use crate::models::actor::Actor;
 use crate::models::member::Member;
 use crate::models::organization::{OrgName, Organization};
@@ -11,7 +12,6 @@ use crate::models::role::Role;
 use crate::models::slug::Slug;
 use crate::models::user::{EmailAddress, NewUser, Password, User, Username};
 use crate::secrets::random_token;
-use crate::validation::SaveError;
 
 pub const ORG_SLUG: &str = "demo";
 
@@ -71,7 +71,7 @@ pub fn fill(conn: &mut AnyConnection) -> anyhow::Result<Option<Vec<DemoLogin>>> 
         for (user, role) in members.iter().skip(1) {
             Member::add_user(conn, org.id, user.id, *role)?;
         }
-        Ok::<_, SaveError>(Some(logins))
+        Ok::<_, DomainError>(Some(logins))
     });
     result.map_err(|err| anyhow::anyhow!("creating the demo data: {err}"))
 }

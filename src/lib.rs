@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod errors;
 pub mod jobs;
 pub mod mail;
 pub mod members;
@@ -16,7 +17,6 @@ pub mod pyfmt;
 pub mod ratelimit;
 pub mod secrets;
 pub mod settings;
-pub mod validation;
 pub mod web;
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::config::Features;
+use crate::errors::DomainError;
 use crate::models::organization::OrgName;
 use crate::models::slug::Slug;
 use crate::models::user::{EmailAddress, Password, Username};
@@ -13,7 +14,6 @@ use crate::settings::pii::config::validate_pii_config;
 use crate::settings::pii::selector::validate_pii_selector;
 use crate::settings::relays::{RelayPublicKey, parse_list};
 use crate::settings::update::OrganizationUpdate;
-use crate::validation::SaveError;
 use crate::web::settings_pages::form::{SettingsPage, Submission, changed_fields};
 
 /// Any JSON value, a few levels deep.
@@ -78,11 +78,13 @@ fn update_body() -> impl Strategy<Value = Map<String, Value>> {
 /// The first bytes of PNG, JPEG and GIF files, and none.
 const MAGIC: &[&[u8]] = &[b"\x89PNG\r\n\x1a\n", &[0xFF, 0xD8, 0xFF], b"GIF89a", b""];
 
-fn refused_with_field_errors(result: Result<OrganizationUpdate, SaveError>) -> Result<(), String> {
+fn refused_with_field_errors(
+    result: Result<OrganizationUpdate, DomainError>,
+) -> Result<(), String> {
     match result {
         Ok(_) => Ok(()),
-        Err(SaveError::Invalid(errors)) if !errors.is_empty() => Ok(()),
-        Err(SaveError::TooLarge(_)) => Ok(()),
+        Err(DomainError::Invalid(errors)) if !errors.is_empty() => Ok(()),
+        Err(DomainError::TooLarge(_)) => Ok(()),
         Err(other) => Err(format!("not a field error: {other:?}")),
     }
 }

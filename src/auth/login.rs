@@ -9,10 +9,10 @@ use diesel::QueryResult;
 use super::throttle;
 use crate::config::LoginThrottle;
 use crate::db::AnyConnection;
+use crate::errors::DomainError;
 use crate::models::user::User;
 use crate::ratelimit::{self, Scope};
 use crate::secrets::password;
-use crate::validation::SaveError;
 
 pub const INVALID_LOGIN: &str = "Please enter a correct username and password.";
 
@@ -93,9 +93,9 @@ pub fn second_factor(
     ip: &str,
     user_id: i64,
     code: &str,
-) -> Result<User, SaveError> {
+) -> Result<User, DomainError> {
     let Some(user) = User::find(conn, user_id)?.filter(|u| u.is_active) else {
-        return Err(SaveError::Refused(INVALID_LOGIN.into()));
+        return Err(DomainError::Refused(INVALID_LOGIN.into()));
     };
     throttle::require(
         conn,

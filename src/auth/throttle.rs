@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use crate::config::LoginThrottle;
 use crate::db::AnyConnection;
+use crate::errors::{DomainError, FieldErrors};
 use crate::ratelimit::{self, Limit, Policy, Scope};
-use crate::validation::{FieldErrors, SaveError};
 
 /// What is being checked, and for which account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,11 +95,11 @@ pub fn require(
     secret: Secret,
     (field, wrong): (&str, &str),
     verify: impl FnOnce(&mut AnyConnection) -> anyhow::Result<bool>,
-) -> Result<(), SaveError> {
+) -> Result<(), DomainError> {
     match check(conn, throttle, ip, secret, verify)? {
         Check::Passed => Ok(()),
-        Check::Failed => Err(SaveError::Invalid(FieldErrors::single(field, wrong))),
-        Check::Throttled { retry_after } => Err(SaveError::RateLimited(too_many(retry_after))),
+        Check::Failed => Err(DomainError::Invalid(FieldErrors::single(field, wrong))),
+        Check::Throttled { retry_after } => Err(DomainError::RateLimited(too_many(retry_after))),
     }
 }
 
@@ -116,7 +116,7 @@ pub fn require_password(
     ip: &str,
     user: &crate::models::user::User,
     typed: &str,
-) -> Result<(), SaveError> {
+) -> Result<(), DomainError> {
     require(
         conn,
         throttle,

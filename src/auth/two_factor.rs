@@ -10,8 +10,8 @@ use super::throttle;
 use crate::config::LoginThrottle;
 use crate::db::schema::authenticators;
 use crate::db::{AnyConnection, query, write_tx};
+use crate::errors::DomainError;
 use crate::models::user::User;
-use crate::validation::SaveError;
 
 pub const TOTP_KIND: &str = "totp";
 pub const RECOVERY_KIND: &str = "recovery";
@@ -281,7 +281,7 @@ pub fn enrol_checked(
     user: &User,
     secret: &str,
     code: &str,
-) -> Result<Vec<String>, SaveError> {
+) -> Result<Vec<String>, DomainError> {
     let mut codes = None;
     throttle::require(
         conn,
@@ -294,7 +294,7 @@ pub fn enrol_checked(
             Ok(codes.is_some())
         },
     )?;
-    codes.ok_or_else(|| SaveError::Internal(anyhow::anyhow!("enrolled without recovery codes")))
+    codes.ok_or_else(|| DomainError::Internal(anyhow::anyhow!("enrolled without recovery codes")))
 }
 
 /// New recovery codes, after a current code (checked under the throttle).
@@ -304,7 +304,7 @@ pub fn regenerate_checked(
     ip: &str,
     user: &User,
     code: &str,
-) -> Result<Vec<String>, SaveError> {
+) -> Result<Vec<String>, DomainError> {
     require_code(conn, throttle, ip, user, code)?;
     Ok(regenerate_recovery_codes(conn, user.id)?)
 }
@@ -317,11 +317,11 @@ pub fn disable_checked(
     ip: &str,
     user: &User,
     code: &str,
-) -> Result<(), SaveError> {
+) -> Result<(), DomainError> {
     require_code(conn, throttle, ip, user, code)?;
     let required = required_by(conn, user.id)?;
     if !required.is_empty() {
-        return Err(SaveError::Refused(format!(
+        return Err(DomainError::Refused(format!(
             "{} requires two-factor authentication: it stays on.",
             required.join(", ")
         )));
@@ -335,7 +335,7 @@ fn require_code(
     ip: &str,
     user: &User,
     code: &str,
-) -> Result<(), SaveError> {
+) -> Result<(), DomainError> {
     throttle::require(
         conn,
         throttle,

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use crate::config::{Config, Feature};
 use crate::db::schema::{organization_members, users};
 use crate::db::{AnyConnection, query, write_tx};
+use crate::errors::{DomainError, FieldErrors};
 use crate::mail;
 use crate::models::actor::Actor;
 use crate::models::audit::{self, AuditEvent};
@@ -17,7 +18,6 @@ use crate::models::role::Role;
 use crate::models::user::{EmailAddress, NewUser, User, normalize_email};
 use crate::ratelimit::{self, Limit, Scope};
 use crate::secrets::{random_token, secrets_match};
-use crate::validation::{FieldErrors, SaveError};
 
 use super::{assignable_roles, find_member, member_entry};
 
@@ -41,7 +41,7 @@ fn count_invitation(
     org: &Organization,
     actor: &Actor,
     address: &str,
-) -> Result<(), SaveError> {
+) -> Result<(), DomainError> {
     let mut limits = vec![
         Limit::new(Scope::InvitesByOrg(org.id), INVITES_PER_ORG),
         Limit::new(
@@ -54,7 +54,7 @@ fn count_invitation(
     }
     match ratelimit::acquire(conn, &limits)? {
         Ok(_counted) => Ok(()),
-        Err(_) => Err(SaveError::RateLimited(ERR_RATE_LIMITED.into())),
+        Err(_) => Err(DomainError::RateLimited(ERR_RATE_LIMITED.into())),
     }
 }
 
@@ -80,7 +80,7 @@ fn queue_invite(
     org: &Organization,
     member: &Member,
     inviter: &str,
-) -> Result<(), SaveError> {
+) -> Result<(), DomainError> {
     let expires = member
         .token_expires_at
         .map(|t| t.format("%Y-%m-%d").to_string())
@@ -94,7 +94,9 @@ fn queue_invite(
         &invite_url(config, member),
         &expires,
     )
-    .map_err(|e| SaveError::Internal(anyhow::Error::new(e).context("rendering the invitation")))?;
+    .map_err(|e| {
+        DomainError::Internal(anyhow::Error::new(e).context("rendering the invitation"))
+    })?;
     email::queue(conn, &message)?;
     Ok(())
 }
@@ -109,7 +111,7 @@ pub fn invite(
     actor_role: Role,
     raw_email: &str,
     role: Role,
-) -> Result<Member, SaveError> {
+) -> Result<Member, DomainError> {
     let mut errors = FieldErrors::new();
     let address = errors.take("email", EmailAddress::parse(raw_email));
     if !assignable_roles(actor_role).contains(&role) {
@@ -119,7 +121,7 @@ pub fn invite(
         );
     }
     let Some(address) = address else {
-        return Err(SaveError::Invalid(errors));
+        return Err(DomainError::Invalid(errors));
     };
     errors.into_result()?;
     write_tx(conn, |conn| {
@@ -133,7 +135,7 @@ pub fn invite(
         ))
         .get_result(conn)?;
         if is_member {
-            return Err(SaveError::Invalid(FieldErrors::single(
+            return Err(DomainError::Invalid(FieldErrors::single(
                 "email",
                 format!(
                     "{} is already a member of this organization.",
@@ -148,7 +150,7 @@ pub fn invite(
         ))
         .get_result(conn)?;
         if invited {
-            return Err(SaveError::Invalid(FieldErrors::single(
+            return Err(DomainError::Invalid(FieldErrors::single(
                 "email",
                 format!(
                     "{} has already been invited; resend the invitation instead.",
@@ -195,12 +197,14 @@ pub fn resend(
     org: &Organization,
     actor: &Actor,
     member_id: i64,
-) -> Result<Member, SaveError> {
+) -> Result<Member, DomainError> {
     write_tx(conn, |conn| {
         Organization::lock(conn, org.id)?;
         let member = find_member(conn, org.id, member_id)?;
         if member.user_id.is_some() {
-            return Err(SaveError::Refused("This member has already joined.".into()));
+            return Err(DomainError::Refused(
+                "This member has already joined.".into(),
+            ));
         }
         count_invitation(
             conn,
@@ -267,9 +271,9 @@ pub fn invitation(
     member_id: i64,
     token: &str,
     user: Option<&User>,
-) -> Result<Invitation, SaveError> {
+) -> Result<Invitation, DomainError> {
     let (member, org) = find_invite(conn, member_id, token)?
-        .ok_or_else(|| SaveError::Refused(ERR_INVALID_INVITATION.into()))?;
+        .ok_or_else(|| DomainError::Refused(ERR_INVALID_INVITATION.into()))?;
     let unmet = match user {
         Some(user) => unmet_requirements(conn, &org, user, config)?,
         None => Vec::new(),
@@ -302,15 +306,15 @@ pub fn accept_invitation(
     token: &str,
     joiner: Joiner,
     ip_address: Option<String>,
-) -> Result<(User, Organization), SaveError> {
+) -> Result<(User, Organization), DomainError> {
     write_tx(conn, |conn| {
         let user = match joiner {
             Joiner::Existing(user) => user,
             Joiner::NewAccount(new_user) => {
                 let (member, _) = find_invite(conn, member_id, token)?
-                    .ok_or_else(|| SaveError::Refused(ERR_INVALID_INVITATION.into()))?;
+                    .ok_or_else(|| DomainError::Refused(ERR_INVALID_INVITATION.into()))?;
                 let address = EmailAddress::parse(member.email.as_deref().unwrap_or_default())
-                    .map_err(SaveError::Refused)?;
+                    .map_err(DomainError::Refused)?;
                 User::create(
                     conn,
                     &NewUser {
@@ -356,7 +360,7 @@ pub fn accept(
     token: &str,
     user: &User,
     actor: &Actor,
-) -> Result<Organization, SaveError> {
+) -> Result<Organization, DomainError> {
     write_tx(conn, |conn| {
         let org_id: Option<i64> = organization_members::table
             .find(member_id)
@@ -367,22 +371,22 @@ pub fn accept(
             Organization::lock(conn, org_id)?;
         }
         let Some((member, org)) = find_invite(conn, member_id, token)? else {
-            return Err(SaveError::Refused(ERR_INVALID_INVITATION.into()));
+            return Err(DomainError::Refused(ERR_INVALID_INVITATION.into()));
         };
         if member.token_expires_at.is_some_and(|at| at <= query::now()) {
-            return Err(SaveError::Refused(
+            return Err(DomainError::Refused(
                 "This invitation has expired. Ask an owner or manager of the organization to send it again.".into(),
             ));
         }
         if Member::find(conn, org.id, user.id)?.is_some() {
-            return Err(SaveError::Refused(format!(
+            return Err(DomainError::Refused(format!(
                 "You are already a member of {}.",
                 org.name
             )));
         }
         let unmet = unmet_requirements(conn, &org, user, config)?;
         if !unmet.is_empty() {
-            return Err(SaveError::Refused(format!(
+            return Err(DomainError::Refused(format!(
                 "{} requires {} from every member. Set it up first, then open this link again.",
                 org.name,
                 unmet.join(" and ")

@@ -18,13 +18,13 @@ use serde_json::{Value, json};
 
 use crate::db::AnyConnection;
 use crate::db::schema::{authenticators, organization_members, user_emails, users};
+use crate::errors::DomainError;
 use crate::models::actor::Actor;
 use crate::models::audit::{AuditEvent, NewAuditEntry};
 use crate::models::member::Member;
 use crate::models::organization::Organization;
 use crate::models::role::Role;
 use crate::models::user::User;
-use crate::validation::SaveError;
 
 /// A member or pending invite, with what the members page shows about them.
 #[derive(Debug, Clone)]
@@ -135,7 +135,7 @@ fn find_member(
     conn: &mut AnyConnection,
     organization_id: i64,
     member_id: i64,
-) -> Result<Member, SaveError> {
+) -> Result<Member, DomainError> {
     organization_members::table
         .find(member_id)
         .filter(organization_members::organization_id.eq(organization_id))
@@ -143,7 +143,7 @@ fn find_member(
         .first(conn)
         .optional()?
         .ok_or_else(|| {
-            SaveError::Refused("That member is not in this organization any more.".into())
+            DomainError::Refused("That member is not in this organization any more.".into())
         })
 }
 

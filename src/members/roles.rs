@@ -4,12 +4,12 @@ use diesel::prelude::*;
 
 use crate::db::schema::organization_members;
 use crate::db::{AnyConnection, write_tx};
+use crate::errors::DomainError;
 use crate::models::actor::Actor;
 use crate::models::audit::{self, AuditEvent};
 use crate::models::member::Member;
 use crate::models::organization::Organization;
 use crate::models::role::Role;
-use crate::validation::SaveError;
 
 use super::{assignable_roles, find_member, member_email, member_entry};
 
@@ -33,7 +33,7 @@ pub fn change_role(
     actor_role: Role,
     member_id: i64,
     role: Role,
-) -> Result<Member, SaveError> {
+) -> Result<Member, DomainError> {
     write_tx(conn, |conn| {
         Organization::lock(conn, org.id)?;
         let member = find_member(conn, org.id, member_id)?;
@@ -42,7 +42,7 @@ pub fn change_role(
         }
         let allowed = assignable_roles(actor_role);
         if !allowed.contains(&role) || (member.role() == Role::Owner && !actor_role.is_owner()) {
-            return Err(SaveError::Refused(format!(
+            return Err(DomainError::Refused(format!(
                 "Your role ({}) cannot make this change; ask an owner.",
                 actor_role.name()
             )));
@@ -51,7 +51,7 @@ pub fn change_role(
             && member.user_id.is_some()
             && owner_count(conn, org.id)? <= 1
         {
-            return Err(SaveError::Refused(ERR_LAST_OWNER.into()));
+            return Err(DomainError::Refused(ERR_LAST_OWNER.into()));
         }
         diesel::update(organization_members::table.find(member.id))
             .set(organization_members::role.eq(role.id()))
@@ -80,18 +80,20 @@ pub fn remove(
     actor: &Actor,
     actor_role: Role,
     member_id: i64,
-) -> Result<String, SaveError> {
+) -> Result<String, DomainError> {
     write_tx(conn, |conn| {
         Organization::lock(conn, org.id)?;
         let member = find_member(conn, org.id, member_id)?;
         if member.role() == Role::Owner && !actor_role.is_owner() {
-            return Err(SaveError::Refused("Only owners can remove owners.".into()));
+            return Err(DomainError::Refused(
+                "Only owners can remove owners.".into(),
+            ));
         }
         if member.role() == Role::Owner
             && member.user_id.is_some()
             && owner_count(conn, org.id)? <= 1
         {
-            return Err(SaveError::Refused(ERR_LAST_OWNER.into()));
+            return Err(DomainError::Refused(ERR_LAST_OWNER.into()));
         }
         let email = member_email(conn, &member)?;
         diesel::delete(organization_members::table.find(member.id)).execute(conn)?;

@@ -15,7 +15,7 @@ use crate::db::schema::{
     organization_avatars, organization_members, organization_slug_redirects, organizations,
 };
 use crate::db::{AnyConnection, is_unique_violation, query, write_tx};
-use crate::validation::{FieldErrors, SaveError};
+use crate::errors::{DomainError, FieldErrors};
 
 /// An organization's status, stored as Sentry's numbers (docs/compatibility.md, "Organization").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,8 +291,9 @@ impl Organization {
         slug: Option<&Slug>,
         owner: &User,
         actor: &Actor,
-    ) -> Result<Organization, SaveError> {
-        let taken = || SaveError::Invalid(slug_in_use(slug.map(Slug::as_str).unwrap_or_default()));
+    ) -> Result<Organization, DomainError> {
+        let taken =
+            || DomainError::Invalid(slug_in_use(slug.map(Slug::as_str).unwrap_or_default()));
         let result = write_tx(conn, |conn| {
             let slug = match slug {
                 Some(slug) if Organization::slug_taken(conn, slug)? => return Err(taken()),
@@ -326,7 +327,9 @@ impl Organization {
             Ok(org)
         });
         match result {
-            Err(SaveError::Db(err)) if is_unique_violation(&err) && slug.is_some() => Err(taken()),
+            Err(DomainError::Db(err)) if is_unique_violation(&err) && slug.is_some() => {
+                Err(taken())
+            }
             other => other,
         }
     }

@@ -5,13 +5,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::setup_tokens;
 use crate::db::{AnyConnection, query, write_tx};
+use crate::errors::DomainError;
 use crate::models::actor::Actor;
 use crate::models::organization::{OrgName, Organization};
 use crate::models::permission;
 use crate::models::slug::Slug;
 use crate::models::user::{NewUser, User};
 use crate::secrets::{random_token, secrets_match};
-use crate::validation::SaveError;
 
 /// When the instance has no user yet, makes a fresh setup token (replacing any earlier one) and
 /// returns it; otherwise removes any leftover token and returns `None`.
@@ -59,7 +59,7 @@ pub fn complete(
     org_name: &OrgName,
     slug: Option<&Slug>,
     ip_address: Option<String>,
-) -> Result<Option<(User, Organization)>, SaveError> {
+) -> Result<Option<(User, Organization)>, DomainError> {
     write_tx(conn, |conn| {
         if !consume(conn, token)? {
             return Ok(None);

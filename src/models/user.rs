@@ -5,9 +5,9 @@ use diesel::prelude::*;
 
 use crate::db::schema::{user_emails, users};
 use crate::db::{AnyConnection, is_unique_violation, query, write_tx};
+use crate::errors::{DomainError, FieldErrors};
 use crate::models::lower;
 use crate::secrets::password;
-use crate::validation::{FieldErrors, SaveError};
 
 pub const ERR_USERNAME_NOT_OWN_EMAIL: &str =
     "A username that is an email address must be the account's own email address.";
@@ -354,12 +354,12 @@ impl User {
 
     /// Creates the user and its primary email row. The password is hashed here, so call this off the
     /// async workers. A taken username is a field error on `username`.
-    pub fn create(conn: &mut AnyConnection, new: &NewUser) -> Result<User, SaveError> {
+    pub fn create(conn: &mut AnyConnection, new: &NewUser) -> Result<User, DomainError> {
         // a username that looks like an address could shadow someone else's login by email
         if EmailAddress::parse(new.username.as_str()).is_ok()
             && normalize_email(new.username.as_str()) != new.email.normalized()
         {
-            return Err(SaveError::Invalid(FieldErrors::single(
+            return Err(DomainError::Invalid(FieldErrors::single(
                 "username",
                 ERR_USERNAME_NOT_OWN_EMAIL,
             )));
@@ -398,10 +398,10 @@ impl User {
                 .find(id)
                 .select(User::as_select())
                 .first(conn)
-                .map_err(SaveError::from)
+                .map_err(DomainError::from)
         });
         match result {
-            Err(SaveError::Db(err)) if is_unique_violation(&err) => Err(taken_username()),
+            Err(DomainError::Db(err)) if is_unique_violation(&err) => Err(taken_username()),
             other => other,
         }
     }
@@ -555,8 +555,8 @@ pub fn new_validation_hash(
     Ok(hash)
 }
 
-fn taken_username() -> SaveError {
-    SaveError::Invalid(FieldErrors::single(
+fn taken_username() -> DomainError {
+    DomainError::Invalid(FieldErrors::single(
         "username",
         "A user with that username already exists.",
     ))

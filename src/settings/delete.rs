@@ -8,12 +8,12 @@ use diesel::prelude::*;
 use crate::config::LoginThrottle;
 use crate::db::schema::organizations;
 use crate::db::{AnyConnection, query, write_tx};
+use crate::errors::DomainError;
 use crate::models::actor::Actor;
 use crate::models::audit::{self, AuditEvent, NewAuditEntry};
 use crate::models::avatar::OrgAvatar;
 use crate::models::organization::{OrgStatus, Organization};
 use crate::models::user::User;
-use crate::validation::SaveError;
 
 /// How long a scheduled deletion waits, during which owners can restore the organization.
 pub const GRACE_PERIOD: Duration = Duration::days(1);
@@ -25,11 +25,11 @@ pub fn schedule(
     conn: &mut AnyConnection,
     organization_id: i64,
     actor: &Actor,
-) -> Result<Organization, SaveError> {
+) -> Result<Organization, DomainError> {
     write_tx(conn, |conn| {
         let mut org = Organization::lock(conn, organization_id)?;
         if org.is_pending_deletion() {
-            return Err(SaveError::Refused(ERR_ALREADY_SCHEDULED.into()));
+            return Err(DomainError::Refused(ERR_ALREADY_SCHEDULED.into()));
         }
         let now = query::now();
         org.status = OrgStatus::PendingDeletion;
@@ -59,7 +59,7 @@ pub fn schedule_after_password(
     actor: &Actor,
     user: &User,
     password: &str,
-) -> Result<Organization, SaveError> {
+) -> Result<Organization, DomainError> {
     let ip = actor.ip_address.as_deref().unwrap_or("unknown");
     crate::auth::throttle::require_password(conn, throttle, ip, user, password)?;
     schedule(conn, organization_id, actor)

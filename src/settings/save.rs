@@ -16,6 +16,7 @@ use super::update::{AvatarChange, OrganizationUpdate};
 use crate::config::{Feature, Features};
 use crate::db::schema::organizations;
 use crate::db::{AnyConnection, query, write_tx};
+use crate::errors::{Conflict, DomainError, FieldErrors};
 use crate::models::actor::Actor;
 use crate::models::audit::{self, AuditEvent, NewAuditEntry};
 use crate::models::avatar::{AvatarType, OrgAvatar};
@@ -25,7 +26,6 @@ use crate::models::option;
 use crate::models::organization::{OrgStatus, Organization, slug_in_use};
 use crate::models::user::User;
 use crate::pyfmt::py_str;
-use crate::validation::{Conflict, FieldErrors, SaveError};
 
 pub const ERR_NO_2FA: &str =
     "Cannot require two-factor authentication without personal two-factor enabled.";
@@ -63,7 +63,7 @@ pub fn save_and_start_jobs(
     update: &OrganizationUpdate,
     ctx: &SaveContext<'_>,
     jobs: &dyn job::Runner,
-) -> Result<Saved, SaveError> {
+) -> Result<Saved, DomainError> {
     let saved = save(conn, organization_id, update, ctx)?;
     jobs.start(saved.jobs.clone());
     Ok(saved)
@@ -86,14 +86,14 @@ pub fn save(
     organization_id: i64,
     update: &OrganizationUpdate,
     ctx: &SaveContext<'_>,
-) -> Result<Saved, SaveError> {
+) -> Result<Saved, DomainError> {
     write_tx(conn, |conn| {
         let org = Organization::lock(conn, organization_id)?;
         let current = OrgSettings::load(conn, org)?;
         let before = &current.org;
         let restoring = before.is_pending_deletion() && update.cancel_deletion == Some(true);
         if before.is_pending_deletion() && !restoring {
-            return Err(SaveError::Refused(ERR_PENDING_DELETION.into()));
+            return Err(DomainError::Refused(ERR_PENDING_DELETION.into()));
         }
         check_conflicts(&current, update, ctx.features)?;
         validate_with_database(conn, &current, update, ctx)?;
@@ -223,7 +223,7 @@ fn check_conflicts(
     current: &OrgSettings,
     update: &OrganizationUpdate,
     features: &Features,
-) -> Result<(), SaveError> {
+) -> Result<(), DomainError> {
     let Some(expected) = &update.expected else {
         return Ok(());
     };
@@ -244,7 +244,7 @@ fn check_conflicts(
     if conflicts.is_empty() {
         Ok(())
     } else {
-        Err(SaveError::Conflict(conflicts))
+        Err(DomainError::Conflict(conflicts))
     }
 }
 
@@ -254,7 +254,7 @@ fn validate_with_database(
     current: &OrgSettings,
     update: &OrganizationUpdate,
     ctx: &SaveContext<'_>,
-) -> Result<(), SaveError> {
+) -> Result<(), DomainError> {
     let mut errors = FieldErrors::new();
     if let Some(slug) = &update.slug
         && slug.as_str() != current.org.slug
@@ -321,15 +321,15 @@ fn apply_relays(
     change: &RelaysChange,
     now: chrono::NaiveDateTime,
     changes: &mut Map<String, Value>,
-) -> Result<(), SaveError> {
+) -> Result<(), DomainError> {
     let stored = relays::stored_relays(current.options.get(relays::OPTION_KEY));
     let incoming = change
         .incoming(&stored)
-        .map_err(|message| SaveError::Invalid(FieldErrors::single("trustedRelays", message)))?;
+        .map_err(|message| DomainError::Invalid(FieldErrors::single("trustedRelays", message)))?;
     let merged = relays::merge(&stored, &incoming, &relays::iso_now(now));
     if merged.modified || merged.reordered {
         let value = serde_json::to_value(&merged.relays)
-            .map_err(|e| SaveError::Internal(anyhow::Error::new(e).context("storing relays")))?;
+            .map_err(|e| DomainError::Internal(anyhow::Error::new(e).context("storing relays")))?;
         option::set_value(conn, current.org.id, relays::OPTION_KEY, &value)?;
     }
     if merged.modified {

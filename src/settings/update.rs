@@ -9,12 +9,12 @@ use super::drf;
 use super::options::{OPTIONS, OptionDef};
 use super::relays::{self, RelaysChange};
 use crate::config::{Feature, Features};
+use crate::errors::{DomainError, FieldErrors};
 use crate::models::avatar::AvatarType;
 use crate::models::flags::Flag;
 use crate::models::organization::OrgName;
 use crate::models::role::Role;
 use crate::models::slug::Slug;
-use crate::validation::{FieldErrors, SaveError};
 
 /// An API field stored as an organization flag.
 #[derive(Debug, PartialEq, Eq)]
@@ -77,12 +77,12 @@ pub struct OrganizationUpdate {
 impl OrganizationUpdate {
     /// Parses the fields of a request body. Unknown keys are ignored; owner-only keys are ignored
     /// unless `is_owner`, as Sentry's serializer does. An avatar image is decoded here: call this off
-    /// the async workers. An image over the size limit is `SaveError::TooLarge` (413, as Sentry).
+    /// the async workers. An image over the size limit is `DomainError::TooLarge` (413, as Sentry).
     pub fn parse(
         data: &Map<String, Value>,
         is_owner: bool,
         features: &Features,
-    ) -> Result<Self, SaveError> {
+    ) -> Result<Self, DomainError> {
         let mut errors = FieldErrors::new();
         let mut update = OrganizationUpdate::default();
         if let Some(value) = data.get("name") {
@@ -141,7 +141,7 @@ impl OrganizationUpdate {
         if errors.is_empty() {
             Ok(update)
         } else {
-            Err(SaveError::Invalid(errors))
+            Err(DomainError::Invalid(errors))
         }
     }
 
@@ -230,7 +230,7 @@ impl AvatarChange {
         photo: Option<&Value>,
         fields: AvatarFields,
         errors: &mut FieldErrors,
-    ) -> Result<Option<Self>, SaveError> {
+    ) -> Result<Option<Self>, DomainError> {
         let parsed_type = match avatar_type {
             None if fields == AvatarFields::Endpoint => Err("This field is required.".to_owned()),
             None => Ok(AvatarType::Upload),
@@ -252,7 +252,7 @@ impl AvatarChange {
                     None
                 }
                 Ok(bytes) if bytes.len() > images::MAX_BYTES => {
-                    return Err(SaveError::TooLarge(images::ERR_TOO_LARGE.into()));
+                    return Err(DomainError::TooLarge(images::ERR_TOO_LARGE.into()));
                 }
                 Ok(bytes) => match images::process_upload(&bytes) {
                     Ok(png) => Some(png),
@@ -292,7 +292,7 @@ mod tests {
     fn parse(body: Value, is_owner: bool) -> Result<OrganizationUpdate, FieldErrors> {
         match OrganizationUpdate::parse(body.as_object().unwrap(), is_owner, &Features::default()) {
             Ok(update) => Ok(update),
-            Err(SaveError::Invalid(errors)) => Err(errors),
+            Err(DomainError::Invalid(errors)) => Err(errors),
             Err(other) => panic!("{other}"),
         }
     }

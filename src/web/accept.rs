@@ -13,9 +13,9 @@ use super::respond::{client_ip, see_other};
 use super::session::FlashLevel;
 use super::session::{self, MaybeUser};
 use super::urls::encode_query;
+use crate::errors::{DomainError, FieldErrors};
 use crate::members::{self, Invitation, Joiner};
 use crate::models::user::{NewUser, SignUp, User};
-use crate::validation::{FieldErrors, SaveError};
 use crate::web::state::AppState;
 
 #[derive(Template)]
@@ -47,7 +47,7 @@ async fn load(
         .await;
     match found {
         Ok(invitation) => Ok(invitation),
-        Err(SaveError::Refused(message)) => Err(AppError::BadRequest(message)),
+        Err(DomainError::Refused(message)) => Err(AppError::BadRequest(message)),
         Err(other) => Err(other.into()),
     }
 }
@@ -166,7 +166,7 @@ pub async fn accept(
             )?;
             Ok(see_other(&format!("/settings/{}/", org.slug)))
         }
-        Err(SaveError::Invalid(errors)) => {
+        Err(DomainError::Invalid(errors)) => {
             let page = view(
                 &session,
                 &req,
@@ -178,7 +178,7 @@ pub async fn accept(
             )?;
             render(StatusCode::BAD_REQUEST, &page)
         }
-        Err(SaveError::Refused(message)) => {
+        Err(DomainError::Refused(message)) => {
             let page = view(
                 &session,
                 &req,

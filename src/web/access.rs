@@ -17,10 +17,10 @@ use super::superuser_mode;
 use super::urls::request_path;
 pub use crate::access::OrgAccess;
 use crate::access::{self, Lookup};
+use crate::errors::DomainError;
 use crate::models::actor::Actor;
 use crate::settings::save::{SaveContext, Saved, save_and_start_jobs};
 use crate::settings::update::OrganizationUpdate;
-use crate::validation::SaveError;
 use crate::web::state::AppState;
 
 /// Why a request gets no access to the organization in its path.
@@ -60,7 +60,7 @@ impl OrgAccess {
         state: &AppState,
         req: &HttpRequest,
         update: OrganizationUpdate,
-    ) -> Result<Saved, SaveError> {
+    ) -> Result<Saved, DomainError> {
         let actor = self.actor_of(req);
         let (org_id, user) = (self.org.id, self.user.clone());
         let (features, jobs) = (state.config.features.clone(), state.jobs.clone());

@@ -13,7 +13,7 @@ use super::respond::{client_ip, redirect_with, see_other};
 use super::session::{self, CurrentUser, FlashLevel, MaybeUser};
 use crate::accounts::{self, UserEmail};
 use crate::auth::two_factor;
-use crate::validation::SaveError;
+use crate::errors::DomainError;
 use crate::web::state::AppState;
 
 #[derive(Template)]
@@ -68,7 +68,7 @@ pub async fn send_verification(
             FlashLevel::Success,
             format!("We sent a verification link to {address}. It works for 3 days."),
         )?,
-        Err(SaveError::Refused(message)) => session::flash(&session, FlashLevel::Error, message)?,
+        Err(DomainError::Refused(message)) => session::flash(&session, FlashLevel::Error, message)?,
         Err(other) => return Err(other.into()),
     }
     Ok(see_other("/account/"))
@@ -95,7 +95,7 @@ pub async fn confirm(
         .await;
     let (status, email, error) = match result {
         Ok(email) => (StatusCode::OK, email, String::new()),
-        Err(SaveError::Refused(message)) => (StatusCode::BAD_REQUEST, String::new(), message),
+        Err(DomainError::Refused(message)) => (StatusCode::BAD_REQUEST, String::new(), message),
         Err(other) => return Err(other.into()),
     };
     let page = ConfirmedPage {
@@ -255,8 +255,8 @@ pub async fn security_submit(
             }
             return redirect_with(&session, level, message, "/account/security/");
         }
-        Err(SaveError::Invalid(errors)) => errors.get("code"),
-        Err(SaveError::Refused(message) | SaveError::RateLimited(message)) => message,
+        Err(DomainError::Invalid(errors)) => errors.get("code"),
+        Err(DomainError::Refused(message) | DomainError::RateLimited(message)) => message,
         Err(other) => return Err(other.into()),
     };
     security_page(&state, &session, &user, error, StatusCode::BAD_REQUEST).await

@@ -13,9 +13,9 @@ use super::session::FlashLevel;
 use super::session::{self, MaybeUser};
 use super::urls::safe_next;
 use crate::auth::login::{self, INVALID_LOGIN, LoginOutcome};
+use crate::errors::DomainError;
 use crate::models::user::User;
 use crate::ratelimit;
-use crate::validation::SaveError;
 use crate::web::state::AppState;
 
 /// Where to go after login when no (acceptable) `next` was given.
@@ -219,9 +219,9 @@ pub async fn two_factor(
             session.remove(PENDING_LOGIN);
             return Ok(see_other("/login"));
         }
-        Err(SaveError::Invalid(errors)) => (StatusCode::BAD_REQUEST, errors.get("code")),
-        Err(SaveError::Refused(message)) => (StatusCode::BAD_REQUEST, message),
-        Err(SaveError::RateLimited(message)) => (StatusCode::TOO_MANY_REQUESTS, message),
+        Err(DomainError::Invalid(errors)) => (StatusCode::BAD_REQUEST, errors.get("code")),
+        Err(DomainError::Refused(message)) => (StatusCode::BAD_REQUEST, message),
+        Err(DomainError::RateLimited(message)) => (StatusCode::TOO_MANY_REQUESTS, message),
         Err(other) => return Err(other.into()),
     };
     let page = TwoFactorPage {

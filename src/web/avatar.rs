@@ -16,11 +16,11 @@ use super::page::{AvatarView, PageCtx, Section, render};
 use super::respond::see_other;
 use super::session::FlashLevel;
 use super::session::{self};
+use crate::errors::{DomainError, FieldErrors};
 use crate::models::avatar::{AvatarType, OrgAvatar};
 use crate::models::file;
 use crate::settings::avatar::{self as images, AvatarError};
 use crate::settings::update::{AvatarChange, AvatarFields, OrganizationUpdate};
-use crate::validation::{FieldErrors, SaveError};
 use crate::web::state::AppState;
 
 /// The avatar form: `avatarType` and the file input `avatar` (the CSRF token is checked by the
@@ -137,7 +137,7 @@ pub async fn submit(
             session::flash(&session, FlashLevel::Success, message)?;
             Ok(see_other(&format!("/settings/{}/avatar/", saved.org.slug)))
         }
-        Err(SaveError::Invalid(errors)) => render_page(
+        Err(DomainError::Invalid(errors)) => render_page(
             &session,
             &access,
             Some(avatar_type),

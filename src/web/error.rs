@@ -12,7 +12,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
-use crate::validation::SaveError;
+use crate::errors::DomainError;
 use crate::web::layout::PageCtx;
 
 #[derive(Debug, thiserror::Error)]
@@ -155,24 +155,24 @@ impl From<actix_session::SessionInsertError> for AppError {
     }
 }
 
-/// A `SaveError` that reaches a handler unhandled: invalid input should have been rendered into the
+/// A `DomainError` that reaches a handler unhandled: invalid input should have been rendered into the
 /// form, so only the database and internal cases are expected here.
-impl From<SaveError> for AppError {
-    fn from(err: SaveError) -> Self {
+impl From<DomainError> for AppError {
+    fn from(err: DomainError) -> Self {
         match err {
-            SaveError::Invalid(errors) => AppError::BadRequest(errors.to_string()),
-            SaveError::Refused(message) => AppError::BadRequest(message),
-            SaveError::TooLarge(_) => AppError::PayloadTooLarge,
-            SaveError::RateLimited(message) => AppError::TooManyRequests {
+            DomainError::Invalid(errors) => AppError::BadRequest(errors.to_string()),
+            DomainError::Refused(message) => AppError::BadRequest(message),
+            DomainError::TooLarge(_) => AppError::PayloadTooLarge,
+            DomainError::RateLimited(message) => AppError::TooManyRequests {
                 message,
                 retry_after: std::time::Duration::from_secs(60),
             },
-            SaveError::Conflict(conflicts) => AppError::BadRequest(format!(
+            DomainError::Conflict(conflicts) => AppError::BadRequest(format!(
                 "{} field(s) were changed by someone else meanwhile; reload the page.",
                 conflicts.len()
             )),
-            SaveError::Db(err) => err.into(),
-            SaveError::Internal(err) => AppError::Internal(err),
+            DomainError::Db(err) => err.into(),
+            DomainError::Internal(err) => AppError::Internal(err),
         }
     }
 }

@@ -21,12 +21,12 @@ use super::superuser_mode::{self, Mode};
 use super::urls::encode_query;
 use super::urls::request_path;
 use crate::accounts::{self, PermissionChange};
+use crate::errors::{DomainError, FieldErrors};
 use crate::models::actor::Actor;
 use crate::models::instance_audit::InstanceAuditEntry;
 use crate::models::organization::OrgWithRole;
 use crate::models::permission::{self, OPTIONS_ADMIN, USERS_ADMIN};
 use crate::models::user::{NewUser, SignUp, User};
-use crate::validation::{FieldErrors, SaveError};
 use crate::web::state::AppState;
 
 pub const PAGE_SIZE: i64 = 50;
@@ -364,7 +364,7 @@ pub async fn user_action(
                 format!("{} {what}.", user.username),
             )?;
         }
-        Err(SaveError::Refused(message)) => session::flash(&session, FlashLevel::Error, message)?,
+        Err(DomainError::Refused(message)) => session::flash(&session, FlashLevel::Error, message)?,
         Err(other) => return Err(other.into()),
     }
     Ok(see_other(&format!("/manage/users/{id}/")))
@@ -414,7 +414,7 @@ pub async fn permissions(
             };
             session::flash(&session, FlashLevel::Info, message)?;
         }
-        Err(SaveError::Refused(message)) => session::flash(&session, FlashLevel::Error, message)?,
+        Err(DomainError::Refused(message)) => session::flash(&session, FlashLevel::Error, message)?,
         Err(other) => return Err(other.into()),
     }
     Ok(see_other(&format!("/manage/users/{id}/")))
@@ -487,7 +487,7 @@ pub async fn create_user(
                 )?;
                 return Ok(see_other(&format!("/manage/users/{}/", user.id)));
             }
-            Err(SaveError::Invalid(more)) => {
+            Err(DomainError::Invalid(more)) => {
                 for (field, messages) in more.fields() {
                     for message in messages {
                         errors.add(field, message.clone());

@@ -14,9 +14,9 @@ use super::respond::see_other;
 use super::session::FlashLevel;
 use super::session::{self};
 use crate::db::query;
+use crate::errors::{DomainError, FieldErrors};
 use crate::members::{self, MemberView};
 use crate::models::role::Role;
-use crate::validation::{FieldErrors, SaveError};
 use crate::web::state::AppState;
 
 pub struct MemberRow {
@@ -193,8 +193,9 @@ pub async fn submit(
     let result = state
         .db(move |conn| match action {
             MemberAction::Invite { email, role } => {
-                let role = Role::parse(&role)
-                    .map_err(|message| SaveError::Invalid(FieldErrors::single("role", message)))?;
+                let role = Role::parse(&role).map_err(|message| {
+                    DomainError::Invalid(FieldErrors::single("role", message))
+                })?;
                 members::invite(conn, &config, &org, &actor, actor_role, &email, role)
                     .map(|m| format!("Invitation sent to {}.", m.email.unwrap_or_default()))
             }
@@ -210,7 +211,7 @@ pub async fn submit(
                     .map(|email| format!("Invitation to {email} revoked."))
             }
             MemberAction::Role { member, role } => {
-                let role = Role::parse(&role).map_err(SaveError::Refused)?;
+                let role = Role::parse(&role).map_err(DomainError::Refused)?;
                 members::change_role(conn, &org, &actor, actor_role, member, role)
                     .map(|_| format!("Role changed to {}.", role.name()))
             }
@@ -225,7 +226,7 @@ pub async fn submit(
             session::flash(&session, FlashLevel::Success, message)?;
             Ok(see_other(&here))
         }
-        Err(SaveError::Invalid(errors)) => {
+        Err(DomainError::Invalid(errors)) => {
             render_page(
                 &state,
                 &session,
@@ -237,7 +238,7 @@ pub async fn submit(
             )
             .await
         }
-        Err(SaveError::RateLimited(message)) if inviting => {
+        Err(DomainError::RateLimited(message)) if inviting => {
             render_page(
                 &state,
                 &session,
@@ -249,7 +250,7 @@ pub async fn submit(
             )
             .await
         }
-        Err(SaveError::Refused(message) | SaveError::RateLimited(message)) => {
+        Err(DomainError::Refused(message) | DomainError::RateLimited(message)) => {
             session::flash(&session, FlashLevel::Error, message)?;
             Ok(see_other(&here))
         }

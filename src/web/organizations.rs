@@ -11,10 +11,10 @@ use super::page::AvatarView;
 use super::page::{PageCtx, render};
 use super::respond::{client_ip, see_other};
 use super::session::{self, CurrentUser, FlashLevel};
+use crate::errors::{DomainError, FieldErrors};
 use crate::models::actor::Actor;
 use crate::models::organization::{OrgName, OrgWithRole, Organization};
 use crate::models::slug::Slug;
-use crate::validation::{FieldErrors, SaveError};
 use crate::web::state::AppState;
 
 pub struct OrgItem {
@@ -128,7 +128,7 @@ pub async fn create(
                 .await;
             match created {
                 Ok(org) => Ok(org),
-                Err(SaveError::Invalid(errors)) => Err(errors),
+                Err(DomainError::Invalid(errors)) => Err(errors),
                 Err(other) => return Err(other.into()),
             }
         }

@@ -15,12 +15,12 @@ use super::respond::see_other;
 use super::session::FlashLevel;
 use super::session::{self};
 use crate::config::Feature;
+use crate::errors::{DomainError, FieldErrors};
 use crate::models::option::OrgOptions;
 use crate::settings::relays::{
     self, MAX_DESCRIPTION_LEN, RelayInput, RelayPublicKey, RelaysChange, StoredRelay,
 };
 use crate::settings::update::OrganizationUpdate;
-use crate::validation::{FieldErrors, SaveError};
 use crate::web::state::AppState;
 
 pub struct RelayRow {
@@ -260,15 +260,15 @@ pub async fn submit(
             match access.save(&state, &req, update).await {
                 Ok(_) => Ok(()),
                 // the key is there already: shown next to the key
-                Err(SaveError::Invalid(errors)) if form.action == RelayAction::Add => Err(
+                Err(DomainError::Invalid(errors)) if form.action == RelayAction::Add => Err(
                     FieldErrors::single("publicKey", errors.get("trustedRelays")),
                 ),
                 // the row is gone (someone removed it meanwhile): said at the top of the table
-                Err(SaveError::Invalid(errors)) => {
+                Err(DomainError::Invalid(errors)) => {
                     session::flash(&session, FlashLevel::Error, errors.get("trustedRelays"))?;
                     return Ok(see_other(&format!("/settings/{}/relays/", access.org.slug)));
                 }
-                Err(SaveError::Refused(message)) => {
+                Err(DomainError::Refused(message)) => {
                     session::flash(&session, FlashLevel::Error, message)?;
                     return Ok(see_other(&format!("/settings/{}/relays/", access.org.slug)));
                 }

@@ -12,11 +12,11 @@ use super::page::{PageCtx, render};
 use super::respond::{client_ip, see_other};
 use super::session::FlashLevel;
 use super::session::{self};
+use crate::errors::{DomainError, FieldErrors};
 use crate::models::organization::OrgName;
 use crate::models::setup;
 use crate::models::slug::Slug;
 use crate::models::user::{NewUser, SignUp};
-use crate::validation::{FieldErrors, SaveError};
 use crate::web::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -136,7 +136,7 @@ pub async fn setup(
                     return Ok(see_other(&format!("/settings/{}/", org.slug)));
                 }
                 Ok(None) => return Err(link_gone()),
-                Err(SaveError::Invalid(errors)) => errors,
+                Err(DomainError::Invalid(errors)) => errors,
                 Err(other) => return Err(other.into()),
             }
         }

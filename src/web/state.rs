@@ -33,7 +33,7 @@ impl AppState {
 
     /// Runs `f` with a pooled connection on the blocking thread pool (diesel and argon2 never run on
     /// the async workers). The answer is `f`'s own: a model's `QueryResult`, a domain call's
-    /// `SaveError`; that the call could not run at all comes back in the same type.
+    /// `DomainError`; that the call could not run at all comes back in the same type.
     pub async fn db<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,

@@ -14,8 +14,8 @@ use super::session::{self, CurrentUser, FlashLevel};
 use super::superuser_mode;
 use super::urls::safe_next;
 use crate::accounts;
+use crate::errors::DomainError;
 use crate::models::actor::Actor;
-use crate::validation::SaveError;
 use crate::web::state::AppState;
 
 pub const REASON_MAX_LEN: usize = 256;
@@ -109,8 +109,8 @@ pub async fn submit(
                 safe_next(&next).unwrap_or("/manage/"),
             );
         }
-        Err(SaveError::Invalid(errors)) => (StatusCode::BAD_REQUEST, errors.get("password")),
-        Err(SaveError::RateLimited(message)) => (StatusCode::TOO_MANY_REQUESTS, message),
+        Err(DomainError::Invalid(errors)) => (StatusCode::BAD_REQUEST, errors.get("password")),
+        Err(DomainError::RateLimited(message)) => (StatusCode::TOO_MANY_REQUESTS, message),
         Err(other) => return Err(other.into()),
     };
     let page = SuperuserPage {

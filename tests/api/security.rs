@@ -425,7 +425,7 @@ on_both_backends! {
             }
             orgsettings::members::invite(conn, &config, &org, &actor, orgsettings::models::role::Role::Owner, "q100@example.com", orgsettings::models::role::Role::Member).unwrap_err()
         }).await;
-        assert!(matches!(refused, orgsettings::validation::SaveError::RateLimited(_)), "{refused:?}");
+        assert!(matches!(refused, orgsettings::errors::DomainError::RateLimited(_)), "{refused:?}");
     }
 
     async fn page_numbers_past_the_end_are_clamped_not_overflowed(app) {

@@ -5,7 +5,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
-use crate::validation::{FieldErrors, SaveError};
+use crate::errors::{DomainError, FieldErrors};
 use crate::web::error::AppError;
 
 #[derive(Debug, thiserror::Error)]
@@ -68,20 +68,20 @@ impl crate::db::FromUnavailable for ApiError {
     }
 }
 
-impl From<SaveError> for ApiError {
-    fn from(err: SaveError) -> Self {
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
         match err {
-            SaveError::Invalid(errors) => ApiError::Invalid(errors),
-            SaveError::Refused(message) => ApiError::BadRequest(message),
-            SaveError::TooLarge(message) => ApiError::TooLarge(message),
-            SaveError::RateLimited(message) => ApiError::RateLimited(message),
-            SaveError::Conflict(conflicts) => ApiError::BadRequest(format!(
+            DomainError::Invalid(errors) => ApiError::Invalid(errors),
+            DomainError::Refused(message) => ApiError::BadRequest(message),
+            DomainError::TooLarge(message) => ApiError::TooLarge(message),
+            DomainError::RateLimited(message) => ApiError::RateLimited(message),
+            DomainError::Conflict(conflicts) => ApiError::BadRequest(format!(
                 "{} field(s) were changed by someone else meanwhile.",
                 conflicts.len()
             )),
-            SaveError::Db(diesel::result::Error::NotFound) => ApiError::NotFound,
-            SaveError::Db(err) => ApiError::Internal(anyhow::Error::new(err)),
-            SaveError::Internal(err) => ApiError::Internal(err),
+            DomainError::Db(diesel::result::Error::NotFound) => ApiError::NotFound,
+            DomainError::Db(err) => ApiError::Internal(anyhow::Error::new(err)),
+            DomainError::Internal(err) => ApiError::Internal(err),
         }
     }
 }

@@ -6,10 +6,10 @@ use serde_json::{Map, Value};
 use super::error::ApiError;
 use super::{ApiAccess, json_body, serialize};
 use crate::config::Features;
+use crate::errors::{DomainError, FieldErrors};
 use crate::models::organization::Organization;
 use crate::settings::current::OrgSettings;
 use crate::settings::update::{AvatarChange, AvatarFields, OrganizationUpdate};
-use crate::validation::{FieldErrors, SaveError};
 use crate::web::error::AppError;
 use crate::web::limits::API_BODY_LIMIT;
 use crate::web::state::AppState;
@@ -93,7 +93,7 @@ async fn save_and_show<F>(
     parse: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce(&Map<String, Value>, bool, &Features) -> Result<OrganizationUpdate, SaveError>
+    F: FnOnce(&Map<String, Value>, bool, &Features) -> Result<OrganizationUpdate, DomainError>
         + Send
         + 'static,
 {

@@ -8,9 +8,9 @@ use serde::Deserialize;
 
 use super::form::SettingsPage;
 use super::view::{Overlay, load_options, render_form};
+use crate::errors::DomainError;
 use crate::settings::delete;
 use crate::settings::update::OrganizationUpdate;
-use crate::validation::SaveError;
 use crate::web::access::OrgAccess;
 use crate::web::error::AppError;
 use crate::web::respond::redirect_with;
@@ -76,7 +76,7 @@ pub async fn remove(
                     &format!("/settings/{}/", org.slug),
                 );
             }
-            Err(SaveError::Refused(message)) => {
+            Err(DomainError::Refused(message)) => {
                 return redirect_with(
                     &session,
                     FlashLevel::Error,
@@ -84,8 +84,8 @@ pub async fn remove(
                     &format!("/settings/{}/", access.org.slug),
                 );
             }
-            Err(SaveError::Invalid(errors)) => (errors.get("password"), StatusCode::BAD_REQUEST),
-            Err(SaveError::RateLimited(message)) => (message, StatusCode::TOO_MANY_REQUESTS),
+            Err(DomainError::Invalid(errors)) => (errors.get("password"), StatusCode::BAD_REQUEST),
+            Err(DomainError::RateLimited(message)) => (message, StatusCode::TOO_MANY_REQUESTS),
             Err(other) => return Err(other.into()),
         }
     };

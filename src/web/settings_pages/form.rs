@@ -5,9 +5,9 @@
 use serde_json::{Map, Value};
 
 use crate::config::{Feature, Features};
+use crate::errors::FieldErrors;
 use crate::models::role::Role;
 use crate::settings::current::OrgSettings;
-use crate::validation::FieldErrors;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input {

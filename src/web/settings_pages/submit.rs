@@ -11,11 +11,11 @@ use super::view::{
     ConflictView, Overlay, describe, load_current, load_options, render_form, shown_values,
 };
 use super::{CONFIRM_FIELD, JOBS_STARTED, SHOWN_FIELD};
+use crate::errors::{Conflict, DomainError, FieldErrors};
 use crate::models::job::Requirement;
 use crate::settings::risks::{self, Risk, Scrubbing};
 use crate::settings::save::Saved;
 use crate::settings::update::OrganizationUpdate;
-use crate::validation::{Conflict, FieldErrors, SaveError};
 use crate::web::access::OrgAccess;
 use crate::web::error::AppError;
 use crate::web::respond::see_other;
@@ -99,7 +99,7 @@ async fn submit(
     let parsed =
         web::block(move || OrganizationUpdate::parse(&changed, is_owner, &parse_features)).await?;
     let outcome = match parsed {
-        Err(SaveError::Invalid(api_errors)) => {
+        Err(DomainError::Invalid(api_errors)) => {
             for (field, messages) in api_errors.fields() {
                 for message in messages {
                     errors.add(field, message.clone());
@@ -127,9 +127,9 @@ async fn submit(
                 update.expected = Some(shown.clone());
                 match access.save(&state, &req, update).await {
                     Ok(saved) => Outcome::Saved(Box::new(saved)),
-                    Err(SaveError::Invalid(errors)) => Outcome::Invalid(errors),
-                    Err(SaveError::Conflict(conflicts)) => Outcome::Conflict(conflicts),
-                    Err(SaveError::Refused(message)) => Outcome::Refused(message),
+                    Err(DomainError::Invalid(errors)) => Outcome::Invalid(errors),
+                    Err(DomainError::Conflict(conflicts)) => Outcome::Conflict(conflicts),
+                    Err(DomainError::Refused(message)) => Outcome::Refused(message),
                     Err(other) => return Err(other.into()),
                 }
             } else {

@@ -8,10 +8,10 @@ use serde_json::{Map, Value};
 
 use super::form::{self, FieldSpec, Input, SettingsPage, Submission};
 use crate::config::Features;
+use crate::errors::FieldErrors;
 use crate::models::organization::Organization;
 use crate::models::role::Role;
 use crate::settings::current::OrgSettings;
-use crate::validation::FieldErrors;
 use crate::web::access::OrgAccess;
 use crate::web::error::AppError;
 use crate::web::page::{PageCtx, Section, render};

@@ -1,5 +1,18 @@
-//! Field errors as data: every flow that validates input returns them, and the web layer shows them next
-//! to the field (HTML) or as Sentry's `{"field": ["message"]}` body (JSON).
+//! The domain's errors, and which error type belongs where.
+//!
+//! | where | error type | why |
+//! |---|---|---|
+//! | `db` (setup) | `db::DbSetupError` | connecting and migrating fail with the URL and the cause |
+//! | `models` | `diesel::QueryResult` | a model runs queries and nothing else |
+//! | the domain (`settings`, `members`, `accounts`, `auth`, …) | [`DomainError`] | a change, login step or invitation that did not happen: invalid input ([`FieldErrors`], shown next to the fields), a refusal in words, too many tries, a conflict, or a failure |
+//! | background work, mail, the CLI | `anyhow::Result` | logged or printed as one line with its causes |
+//! | HTML handlers | `web::error::AppError` | a status code and an error page; the cause is logged, never shown |
+//! | JSON handlers | `web::api::error::ApiError` | Django REST framework's shapes (`{"detail": …}`, `{"field": [...]}`) |
+//!
+//! Field errors are data, not exceptions: every flow that validates input returns them, and the web
+//! layer shows them next to the field (HTML) or as Sentry's `{"field": ["message"]}` body (JSON).
+//! `AppError` and `ApiError` convert from `DomainError`; a handler matches the cases it renders
+//! itself (a form with its errors) and passes on the rest with `?`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -59,11 +72,11 @@ impl FieldErrors {
     }
 
     /// `Ok(())` when there are no errors, so validation can end with `errors.into_result()?`.
-    pub fn into_result(self) -> Result<(), SaveError> {
+    pub fn into_result(self) -> Result<(), DomainError> {
         if self.is_empty() {
             Ok(())
         } else {
-            Err(SaveError::Invalid(self))
+            Err(DomainError::Invalid(self))
         }
     }
 }
@@ -97,9 +110,10 @@ pub struct Conflict {
     pub yours: serde_json::Value,
 }
 
-/// Why a create or save did not happen. Nothing was written in any case.
+/// Why a domain operation (a save, an invitation, a login step, …) did not happen. Nothing was
+/// written in any case.
 #[derive(Debug, thiserror::Error)]
-pub enum SaveError {
+pub enum DomainError {
     /// The input was refused; the messages go next to their fields.
     #[error("{0}")]
     Invalid(FieldErrors),
@@ -121,14 +135,14 @@ pub enum SaveError {
     Internal(#[from] anyhow::Error),
 }
 
-impl crate::db::FromUnavailable for SaveError {
+impl crate::db::FromUnavailable for DomainError {
     fn from_unavailable(err: crate::db::Unavailable) -> Self {
-        SaveError::Internal(anyhow::Error::new(err))
+        DomainError::Internal(anyhow::Error::new(err))
     }
 }
 
-impl From<FieldErrors> for SaveError {
+impl From<FieldErrors> for DomainError {
     fn from(errors: FieldErrors) -> Self {
-        SaveError::Invalid(errors)
+        DomainError::Invalid(errors)
     }
 }
