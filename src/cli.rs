@@ -69,7 +69,7 @@ fn user_param_to_user(conn: &mut AnyConnection, value: &str) -> anyhow::Result<U
     Ok(user)
 }
 
-/// `orgsettings permissions add|remove|list` (reference §21).
+/// `orgsettings permissions add|remove|list` (docs/compatibility.md, "Permissions command").
 fn permissions(pool: &Pool, command: PermissionsCommand) -> anyhow::Result<()> {
     let mut conn = pool.get().context("getting a database connection")?;
     let (user_param, change) = match &command {

@@ -1,6 +1,6 @@
 //! Two-factor authentication: TOTP (RFC 6238: SHA-1, 6 digits, 30-second steps, one step of clock
 //! skew, no code accepted twice) and single-use recovery codes. Recovery codes alone are not a second
-//! factor for an organization's 2FA requirement (reference §1).
+//! factor for an organization's 2FA requirement (docs/compatibility.md, "Access").
 
 use diesel::prelude::*;
 use rand::RngCore;

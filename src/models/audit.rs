@@ -7,7 +7,7 @@ use super::actor::Actor;
 use crate::db::schema::audit_log_entries;
 use crate::db::{AnyConnection, query};
 
-/// Audit events, with Sentry's ids and API names (reference §14).
+/// Audit events, with Sentry's ids and API names (docs/compatibility.md, "Audit log").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditEvent {
     MemberInvite,

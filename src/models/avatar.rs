@@ -1,4 +1,4 @@
-//! The organization avatar row (reference §11): letter avatar or an uploaded image, and the `ident`
+//! The organization avatar row (docs/compatibility.md, "Avatars"): letter avatar or an uploaded image, and the `ident`
 //! that names the image in URLs.
 
 use diesel::prelude::*;

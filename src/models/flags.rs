@@ -1,4 +1,4 @@
-//! The organization flags bitfield (reference §8 and §19). Bit numbers are fixed: only append.
+//! The organization flags bitfield (docs/compatibility.md, "Organization"). Bit numbers are fixed: only append.
 
 use std::fmt;
 

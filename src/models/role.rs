@@ -1,4 +1,4 @@
-//! Organization roles (reference §1): member < admin (retired) < manager < owner.
+//! Organization roles (docs/compatibility.md, "Access"): member < admin (retired) < manager < owner.
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! Organization slugs (DESIGN.md's decision on reference §4): lowercase, 3–50 characters of `a-z 0-9 -`,
+//! Organization slugs (docs/compatibility.md, "Slugs"): lowercase, 3–50 characters of `a-z 0-9 -`,
 //! not all digits, no leading or trailing `-`, not reserved. Uniqueness is checked against the database
 //! by the flows that save one.
 

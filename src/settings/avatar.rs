@@ -1,4 +1,4 @@
-//! Avatar images (reference §11, with DESIGN.md's decisions): uploads are checked (format sniffed from
+//! Avatar images (docs/compatibility.md, "Avatars", and its decisions): uploads are checked (format sniffed from
 //! the bytes, dimensions read from the header before decoding), decoded within strict limits and
 //! re-encoded to PNG, which also drops any metadata. Served sizes are resized with a Lanczos filter.
 //! The letter avatar is the organization's initials on a colour chosen from its name.

@@ -1,4 +1,4 @@
-//! The organization options (reference §3, ORG_OPTIONS): API key, option key, type and default, in
+//! The organization options (docs/compatibility.md, "Options"): API key, option key, type and default, in
 //! Sentry's order, which is also the order of their entries in an audit change set.
 
 use serde_json::Value;
@@ -218,7 +218,7 @@ impl OptionDef {
         }
     }
 
-    /// Checks an input with the option's rules (reference §2 and §4) and returns the value to store.
+    /// Checks an input with the option's rules (docs/compatibility.md, "Validation") and returns the value to store.
     pub fn parse(&self, input: &Value) -> Result<Value, String> {
         match self.kind {
             Kind::Bool => drf::boolean(input).map(Value::Bool),

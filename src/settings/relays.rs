@@ -1,6 +1,6 @@
-//! Trusted relays (reference §7): the Relay public keys an organization trusts, stored in the option
+//! Trusted relays (docs/compatibility.md, "Trusted relays"): the Relay public keys an organization trusts, stored in the option
 //! `sentry:trusted-relays` in the saved order, merged with Sentry's rules for `created` and
-//! `last_modified`, and described in words in the audit log (DESIGN.md).
+//! `last_modified`, and described in words in the audit log (see the decisions in docs/compatibility.md).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

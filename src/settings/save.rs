@@ -36,7 +36,7 @@ pub const ERR_PENDING_DELETION: &str = "This organization is scheduled for delet
 pub const ERR_CODECOV: &str =
     "Codecov access needs a Codecov integration, which this instance does not provide.";
 
-/// Flags whose changes are recorded, in Sentry's order; `require_email_verification` too (DESIGN.md).
+/// Flags whose changes are recorded, in Sentry's order; `require_email_verification` too (docs/compatibility.md, "Where orgsettings decides differently").
 const TRACKED_FLAGS: [Flag; 7] = [
     Flag::AllowJoinleave,
     Flag::EnhancedPrivacy,
@@ -248,7 +248,7 @@ fn check_conflicts(
     }
 }
 
-/// The checks that need the database or the acting user (reference §4).
+/// The checks that need the database or the acting user (docs/compatibility.md, "Validation").
 fn validate_with_database(
     conn: &mut AnyConnection,
     current: &OrgSettings,
@@ -369,7 +369,7 @@ fn apply_avatar(
     Ok(())
 }
 
-/// Writes each option of the update and records what changed (reference §6 step 2): a new row whose
+/// Writes each option of the update and records what changed (docs/compatibility.md, "The save"): a new row whose
 /// value equals the default is not a change; an existing row is a change when its value differs.
 fn apply_options(
     conn: &mut AnyConnection,
@@ -379,7 +379,7 @@ fn apply_options(
 ) -> QueryResult<()> {
     let org_id = current.org.id;
     for (def, value) in &update.options {
-        // a null PII config means "none": the row goes (DESIGN.md: no "None" string)
+        // a null PII config means "none": the row goes (docs/compatibility.md: no "None" string)
         let unset = def.kind == Kind::PiiConfig && value.is_null();
         match current.options.get(def.key) {
             None if unset => {}

@@ -243,3 +243,60 @@ fn no_handler_opens_a_transaction_or_writes_a_query_itself() {
         "the web layer calls the domain, it does not query: {offending:#?}"
     );
 }
+
+/// Every `docs/….md, "Section"` a comment cites exists, so a new engineer can follow each citation
+/// from a clone.
+#[test]
+fn every_document_the_code_cites_is_in_the_repository_with_its_section() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    rust_files(&root.join("tests"), &mut files);
+    let mut missing = Vec::new();
+    for file in files {
+        // comments may wrap a citation over two lines: join them
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                l.trim_start()
+                    .trim_start_matches('/')
+                    .trim_start_matches('!')
+                    .trim()
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("docs/") {
+            let after = &rest[at..];
+            let end = after.find(".md").map(|e| e + 3);
+            let Some(end) = end else { break };
+            let doc = &after[..end];
+            if doc
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c))
+            {
+                let path = root.join(doc);
+                match std::fs::read_to_string(&path) {
+                    Err(_) => missing.push(format!("{}: {doc}", file.display())),
+                    Ok(contents) => {
+                        let tail = after[end..].trim_start_matches([',', ' ', '`']);
+                        if let Some(section) =
+                            tail.strip_prefix('"').and_then(|t| t.split('"').next())
+                            && !contents.lines().any(|l| {
+                                l.trim_start_matches('#').trim() == section && l.starts_with('#')
+                            })
+                        {
+                            missing.push(format!("{}: {doc}, \"{section}\"", file.display()));
+                        }
+                    }
+                }
+            }
+            rest = &after[end..];
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "citations without their document or section: {missing:#?}"
+    );
+}

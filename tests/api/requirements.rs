@@ -1,4 +1,4 @@
-//! Requiring a verified email or two-factor authentication from every member (reference §9, §10).
+//! Requiring a verified email or two-factor authentication from every member (docs/compatibility.md, "Members").
 
 use orgsettings::models::role::Role;
 use reqwest::StatusCode;

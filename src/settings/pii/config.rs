@@ -1,4 +1,4 @@
-//! Relay's `validate_pii_config` (reference `relay-pii.md` §2): typed JSON parsing with serde into the
+//! Relay's `validate_pii_config` (docs/relay-pii.md, "Configs"): typed JSON parsing with serde into the
 //! same shapes Relay uses (so serde_json's messages match byte for byte), then compiling the regexes of
 //! the rules the applications reach.
 
@@ -210,7 +210,7 @@ impl PiiConfig {
     }
 }
 
-/// The names a built-in rule refers to (reference §2.7), so a custom rule that shadows one of them is
+/// The names a built-in rule refers to (docs/relay-pii.md, "Built-in rules"), so a custom rule that shadows one of them is
 /// reached through the built-in too.
 fn builtin_references(name: &str) -> Vec<String> {
     const COMMON: [&str; 10] = [
@@ -253,7 +253,7 @@ mod tests {
 
     const ONE_OF: &str = "expected one of `anything`, `pattern`, `imei`, `mac`, `uuid`, `email`, `ip`, `creditcard`, `iban`, `userpath`, `pemkey`, `url_auth`, `us_ssn`, `bearer`, `password`, `cookies`, `redactPair`, `redact_pair`, `multiple`, `alias`, `unknown`";
 
-    /// Verdicts of the real library (reference §2.10).
+    /// Verdicts of the real library (docs/relay-pii.md, "The examples").
     fn examples() -> Vec<(&'static str, Option<String>)> {
         let e = |s: &str| Some(s.to_owned());
         vec![

@@ -1,5 +1,5 @@
 //! Data-scrubbing validation as Sentry does it by calling Relay: selectors for `safeFields`, the PII
-//! config for `relayPiiConfig` (reference `relay-pii.md`).
+//! config for `relayPiiConfig` (docs/relay-pii.md).
 
 pub mod config;
 pub mod selector;

@@ -1,4 +1,4 @@
-//! Relay's PII selector grammar (reference `relay-pii.md` §1), so `safeFields` and the `applications`
+//! Relay's PII selector grammar (docs/relay-pii.md, "Selectors"), so `safeFields` and the `applications`
 //! of `relayPiiConfig` accept exactly what Relay accepts and refuse the rest with Relay's messages.
 //!
 //! The parser is a hand-written PEG: ordered choice commits to the first alternative that matches, and
@@ -432,7 +432,7 @@ impl<'a> Parser<'a> {
 mod tests {
     use super::*;
 
-    /// Verdicts of the real library (reference §1.10): `None` = valid, `Some(text)` = Relay's error.
+    /// Verdicts of the real library (docs/relay-pii.md, "The examples"): `None` = valid, `Some(text)` = Relay's error.
     const EXAMPLES: &[(&str, Option<&str>)] = &[
         ("foo", None),
         ("$user.id", None),

@@ -1,4 +1,4 @@
-//! The organization as the API shows it (reference §15, the fields orgsettings has).
+//! The organization as the API shows it (docs/compatibility.md, "The API response").
 
 use serde_json::{Map, Value, json};
 
