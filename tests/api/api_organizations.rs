@@ -16,94 +16,152 @@ async fn owner_app(app: &TestApp) -> orgsettings::models::organization::Organiza
     org
 }
 
-on_both_backends! {
-    async fn get_shows_the_organization_with_sentrys_field_names(app) {
-        let org = owner_app(&app).await;
-        let (status, body) = app.api_get(URL).await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(body["id"], json!(org.id.to_string()));
-        assert_eq!(body["slug"], "acme");
-        assert_eq!(body["name"], "Acme");
-        assert_eq!(body["status"], json!({"id": "active", "name": "active"}));
-        assert_eq!(body["openMembership"], true);
-        assert_eq!(body["allowSharedIssues"], true);
-        assert_eq!(body["dataScrubber"], false);
-        assert_eq!(body["scrapeJavaScript"], true);
-        assert_eq!(body["sensitiveFields"], json!([]));
-        assert_eq!(body["storeCrashReports"], 0);
-        assert_eq!(body["attachmentsRole"], "member");
-        assert_eq!(body["debugFilesRole"], "admin");
-        assert_eq!(body["relayPiiConfig"], json!(null));
-        assert_eq!(body["defaultRole"], "member");
-        assert_eq!(body["role"], "owner");
-        assert_eq!(body["access"], json!(["org:read", "org:write", "org:admin"]));
-        assert_eq!(body["quota"]["projectLimit"], 100);
-        assert_eq!(body["trustedRelays"], json!([]));
-        assert_eq!(body["avatar"]["avatarType"], "letter_avatar");
-        assert!(body["features"].as_array().unwrap().contains(&json!("organizations:relay")));
-    }
+on_both_backends!(
+    get_shows_the_organization_with_sentrys_field_names,
+    put_changes_only_the_fields_sent_and_audits_them_in_sentrys_words,
+    creating_an_option_at_its_default_writes_no_entry,
+    every_validation_error_comes_back_in_one_400_and_nothing_is_written,
+    wrong_json_types_and_bodies_get_drfs_answers,
+    a_put_without_the_csrf_header_is_refused_in_json,
+    roles_decide_who_reads_and_who_writes,
+    strangers_get_404_and_anonymous_callers_401,
+    a_renamed_slug_redirects_api_calls_too,
+    rate_limits_can_only_be_set_where_the_organization_has_them_each_naming_itself,
+    a_null_pii_config_means_none,
+    concurrent_saves_of_different_fields_all_land,
+    deletion_blocks_other_saves_until_an_owner_restores_with_cancel_deletion,
+);
 
-    async fn put_changes_only_the_fields_sent_and_audits_them_in_sentrys_words(app) {
-        let org = owner_app(&app).await;
-        let (status, body) = app.api_put(URL, json!({
-            "name": "Foo Bar",
-            "dataScrubber": true,
-            "sensitiveFields": ["password"],
-            "isEarlyAdopter": true,
-            "unknownKey": "ignored",
-        })).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(body["name"], "Foo Bar");
-        assert_eq!(body["dataScrubber"], true);
-        assert_eq!(body["sensitiveFields"], json!(["password"]));
-        assert_eq!(body["openMembership"], true, "untouched");
-        let (event, data) = audit_entries(&app, org.id).await.pop().unwrap();
-        assert_eq!(event, "org.edit");
-        assert_eq!(data, json!({
+async fn get_shows_the_organization_with_sentrys_field_names(app: TestApp) {
+    let org = owner_app(&app).await;
+    let (status, body) = app.api_get(URL).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["id"], json!(org.id.to_string()));
+    assert_eq!(body["slug"], "acme");
+    assert_eq!(body["name"], "Acme");
+    assert_eq!(body["status"], json!({"id": "active", "name": "active"}));
+    assert_eq!(body["openMembership"], true);
+    assert_eq!(body["allowSharedIssues"], true);
+    assert_eq!(body["dataScrubber"], false);
+    assert_eq!(body["scrapeJavaScript"], true);
+    assert_eq!(body["sensitiveFields"], json!([]));
+    assert_eq!(body["storeCrashReports"], 0);
+    assert_eq!(body["attachmentsRole"], "member");
+    assert_eq!(body["debugFilesRole"], "admin");
+    assert_eq!(body["relayPiiConfig"], json!(null));
+    assert_eq!(body["defaultRole"], "member");
+    assert_eq!(body["role"], "owner");
+    assert_eq!(
+        body["access"],
+        json!(["org:read", "org:write", "org:admin"])
+    );
+    assert_eq!(body["quota"]["projectLimit"], 100);
+    assert_eq!(body["trustedRelays"], json!([]));
+    assert_eq!(body["avatar"]["avatarType"], "letter_avatar");
+    assert!(
+        body["features"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("organizations:relay"))
+    );
+}
+
+async fn put_changes_only_the_fields_sent_and_audits_them_in_sentrys_words(app: TestApp) {
+    let org = owner_app(&app).await;
+    let (status, body) = app
+        .api_put(
+            URL,
+            json!({
+                "name": "Foo Bar",
+                "dataScrubber": true,
+                "sensitiveFields": ["password"],
+                "isEarlyAdopter": true,
+                "unknownKey": "ignored",
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["name"], "Foo Bar");
+    assert_eq!(body["dataScrubber"], true);
+    assert_eq!(body["sensitiveFields"], json!(["password"]));
+    assert_eq!(body["openMembership"], true, "untouched");
+    let (event, data) = audit_entries(&app, org.id).await.pop().unwrap();
+    assert_eq!(event, "org.edit");
+    assert_eq!(
+        data,
+        json!({
             "dataScrubber": "to True",
             "sensitiveFields": "to ['password']",
             "name": "from Acme to Foo Bar",
             "early_adopter": "to True",
-        }));
-        // an unchanged value writes no entry
-        let before = audit_entries(&app, org.id).await.len();
-        app.api_put(URL, json!({"dataScrubber": true, "name": "Foo Bar"})).await;
-        assert_eq!(audit_entries(&app, org.id).await.len(), before);
-        // a later change reads "from X to Y"
-        app.api_put(URL, json!({"dataScrubber": false, "sensitiveFields": []})).await;
-        let (_, data) = audit_entries(&app, org.id).await.pop().unwrap();
-        assert_eq!(data, json!({"dataScrubber": "from True to False", "sensitiveFields": "from ['password'] to []"}));
-    }
+        })
+    );
+    // an unchanged value writes no entry
+    let before = audit_entries(&app, org.id).await.len();
+    app.api_put(URL, json!({"dataScrubber": true, "name": "Foo Bar"}))
+        .await;
+    assert_eq!(audit_entries(&app, org.id).await.len(), before);
+    // a later change reads "from X to Y"
+    app.api_put(URL, json!({"dataScrubber": false, "sensitiveFields": []}))
+        .await;
+    let (_, data) = audit_entries(&app, org.id).await.pop().unwrap();
+    assert_eq!(
+        data,
+        json!({"dataScrubber": "from True to False", "sensitiveFields": "from ['password'] to []"})
+    );
+}
 
-    async fn creating_an_option_at_its_default_writes_no_entry(app) {
-        let org = owner_app(&app).await;
-        let before = audit_entries(&app, org.id).await.len();
-        let (status, _) = app.api_put(URL, json!({"dataScrubber": false, "scrapeJavaScript": true, "attachmentsRole": "member"})).await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(audit_entries(&app, org.id).await.len(), before);
-        let org_id = org.id;
-        let stored = app.with_db(move |conn| orgsettings::models::option::get_value(conn, org_id, "sentry:require_scrub_data", json!(null)).unwrap()).await;
-        assert_eq!(stored, json!(false), "the row exists");
-    }
+async fn creating_an_option_at_its_default_writes_no_entry(app: TestApp) {
+    let org = owner_app(&app).await;
+    let before = audit_entries(&app, org.id).await.len();
+    let (status, _) = app
+        .api_put(
+            URL,
+            json!({"dataScrubber": false, "scrapeJavaScript": true, "attachmentsRole": "member"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(audit_entries(&app, org.id).await.len(), before);
+    let org_id = org.id;
+    let stored = app
+        .with_db(move |conn| {
+            orgsettings::models::option::get_value(
+                conn,
+                org_id,
+                "sentry:require_scrub_data",
+                json!(null),
+            )
+            .unwrap()
+        })
+        .await;
+    assert_eq!(stored, json!(false), "the row exists");
+}
 
-    async fn every_validation_error_comes_back_in_one_400_and_nothing_is_written(app) {
-        let org = owner_app(&app).await;
-        let before = audit_entries(&app, org.id).await.len();
-        let (status, body) = app.api_put(URL, json!({
-            "name": "x".repeat(65),
-            "slug": "ab",
-            "openMembership": "perhaps",
-            "storeCrashReports": -2,
-            "apdexThreshold": 0,
-            "attachmentsRole": "boss",
-            "defaultRole": "boss",
-            "sensitiveFields": ["password", ""],
-            "safeFields": ["$http.headers", "$HTTP"],
-            "relayPiiConfig": "{}x",
-            "dataScrubber": true,
-        })).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(body, json!({
+async fn every_validation_error_comes_back_in_one_400_and_nothing_is_written(app: TestApp) {
+    let org = owner_app(&app).await;
+    let before = audit_entries(&app, org.id).await.len();
+    let (status, body) = app
+        .api_put(
+            URL,
+            json!({
+                "name": "x".repeat(65),
+                "slug": "ab",
+                "openMembership": "perhaps",
+                "storeCrashReports": -2,
+                "apdexThreshold": 0,
+                "attachmentsRole": "boss",
+                "defaultRole": "boss",
+                "sensitiveFields": ["password", ""],
+                "safeFields": ["$http.headers", "$HTTP"],
+                "relayPiiConfig": "{}x",
+                "dataScrubber": true,
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({
             "name": ["Ensure this field has no more than 64 characters."],
             "slug": ["This slug \"ab\" is too short. Minimum of 3 characters."],
             "openMembership": ["Must be a valid boolean."],
@@ -114,145 +172,272 @@ on_both_backends! {
             "sensitiveFields": ["This field may not be blank."],
             "safeFields": ["Invalid syntax near \"$http\" (line 2)"],
             "relayPiiConfig": ["trailing characters at line 1 column 3"],
-        }));
-        assert_eq!(audit_entries(&app, org.id).await.len(), before);
-        let (_, body) = app.api_get(URL).await;
-        assert_eq!(body["dataScrubber"], false, "the valid field was not saved either");
-    }
+        })
+    );
+    assert_eq!(audit_entries(&app, org.id).await.len(), before);
+    let (_, body) = app.api_get(URL).await;
+    assert_eq!(
+        body["dataScrubber"], false,
+        "the valid field was not saved either"
+    );
+}
 
-    async fn wrong_json_types_and_bodies_get_drfs_answers(app) {
-        owner_app(&app).await;
-        let (status, body) = app.api_put(URL, json!({"sensitiveFields": "password", "name": true, "slug": null})).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(body["sensitiveFields"], json!(["Expected a list of items but got type \"str\"."]));
-        assert_eq!(body["name"], json!(["Not a valid string."]));
-        assert_eq!(body["slug"], json!(["This field may not be null."]));
-        let (status, body) = app.api_put(URL, json!(["not", "an", "object"])).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(body, json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}));
-        let token = app.csrf_token().await;
-        let response = app.client.put(app.url(URL)).header("X-CSRFToken", &token).header("content-type", "application/json").body("{nope").send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-        let body: serde_json::Value = response.json().await.unwrap();
-        assert!(body["detail"].as_str().unwrap().starts_with("JSON parse error - "), "{body}");
-        let response = app.client.put(app.url(URL)).header("X-CSRFToken", &token).header("content-type", "text/plain").body("{}").send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    }
+async fn wrong_json_types_and_bodies_get_drfs_answers(app: TestApp) {
+    owner_app(&app).await;
+    let (status, body) = app
+        .api_put(
+            URL,
+            json!({"sensitiveFields": "password", "name": true, "slug": null}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["sensitiveFields"],
+        json!(["Expected a list of items but got type \"str\"."])
+    );
+    assert_eq!(body["name"], json!(["Not a valid string."]));
+    assert_eq!(body["slug"], json!(["This field may not be null."]));
+    let (status, body) = app.api_put(URL, json!(["not", "an", "object"])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]})
+    );
+    let token = app.csrf_token().await;
+    let response = app
+        .client
+        .put(app.url(URL))
+        .header("X-CSRFToken", &token)
+        .header("content-type", "application/json")
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("JSON parse error - "),
+        "{body}"
+    );
+    let response = app
+        .client
+        .put(app.url(URL))
+        .header("X-CSRFToken", &token)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
 
-    async fn a_put_without_the_csrf_header_is_refused_in_json(app) {
-        owner_app(&app).await;
-        let response = app.client.put(app.url(URL)).json(&json!({"name": "x"})).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::FORBIDDEN);
-        let body: serde_json::Value = response.json().await.unwrap();
-        assert!(body["detail"].as_str().unwrap().starts_with("CSRF Failed: "), "{body}");
-    }
+async fn a_put_without_the_csrf_header_is_refused_in_json(app: TestApp) {
+    owner_app(&app).await;
+    let response = app
+        .client
+        .put(app.url(URL))
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("CSRF Failed: "),
+        "{body}"
+    );
+}
 
-    async fn roles_decide_who_reads_and_who_writes(app) {
-        let owner = app.create_user("owner").await;
-        let org = app.create_org(&owner, "Acme", "acme").await;
-        for (name, role) in [("member", Role::Member), ("admin", Role::Admin), ("manager", Role::Manager)] {
-            let user = app.create_user(name).await;
-            app.add_member(&org, &user, role).await;
-        }
-        for name in ["member", "admin"] {
-            let visitor = app.visitor();
-            visitor.login(name, PASSWORD).await;
-            assert_eq!(visitor.api_get(URL).await.0, StatusCode::OK, "{name} reads");
-            let (status, body) = visitor.api_put(URL, json!({"name": "Nope"})).await;
-            assert_eq!(status, StatusCode::FORBIDDEN, "{name}");
-            assert_eq!(body, json!({"detail": "You do not have permission to perform this action."}));
-        }
-        let manager = app.visitor();
-        manager.login("manager", PASSWORD).await;
-        let (status, body) = manager.api_put(URL, json!({"defaultRole": "owner", "name": "Managed"})).await;
-        assert_eq!(status, StatusCode::OK, "owner-only fields are ignored, as Sentry does");
-        assert_eq!(body["defaultRole"], "member");
-        assert_eq!(body["name"], "Managed");
-        assert_eq!(body["access"], json!(["org:read", "org:write"]));
+async fn roles_decide_who_reads_and_who_writes(app: TestApp) {
+    let owner = app.create_user("owner").await;
+    let org = app.create_org(&owner, "Acme", "acme").await;
+    for (name, role) in [
+        ("member", Role::Member),
+        ("admin", Role::Admin),
+        ("manager", Role::Manager),
+    ] {
+        let user = app.create_user(name).await;
+        app.add_member(&org, &user, role).await;
     }
-
-    async fn strangers_get_404_and_anonymous_callers_401(app) {
-        owner_app(&app).await;
-        app.create_user("stranger").await;
-        let stranger = app.visitor();
-        stranger.login("stranger", PASSWORD).await;
-        assert_eq!(stranger.api_get(URL).await.0, StatusCode::NOT_FOUND);
-        assert_eq!(stranger.api_put(URL, json!({"name": "x"})).await.0, StatusCode::NOT_FOUND);
-        assert_eq!(stranger.api_get("/api/0/organizations/nope/").await.0, StatusCode::NOT_FOUND);
-        let anonymous = TestApp::new_client().get(app.url(URL)).send().await.unwrap();
-        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-        let body: serde_json::Value = anonymous.json().await.unwrap();
-        assert_eq!(body, json!({"detail": "Authentication credentials were not provided."}));
+    for name in ["member", "admin"] {
+        let visitor = app.visitor();
+        visitor.login(name, PASSWORD).await;
+        assert_eq!(visitor.api_get(URL).await.0, StatusCode::OK, "{name} reads");
+        let (status, body) = visitor.api_put(URL, json!({"name": "Nope"})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}");
+        assert_eq!(
+            body,
+            json!({"detail": "You do not have permission to perform this action."})
+        );
     }
+    let manager = app.visitor();
+    manager.login("manager", PASSWORD).await;
+    let (status, body) = manager
+        .api_put(URL, json!({"defaultRole": "owner", "name": "Managed"}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "owner-only fields are ignored, as Sentry does"
+    );
+    assert_eq!(body["defaultRole"], "member");
+    assert_eq!(body["name"], "Managed");
+    assert_eq!(body["access"], json!(["org:read", "org:write"]));
+}
 
-    async fn a_renamed_slug_redirects_api_calls_too(app) {
-        owner_app(&app).await;
-        let (status, body) = app.api_put(URL, json!({"slug": "acme-corp"})).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let response = app.client.get(app.url(URL)).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::MOVED_PERMANENTLY);
-        assert_eq!(response.headers()["location"], "/api/0/organizations/acme-corp/");
-    }
+async fn strangers_get_404_and_anonymous_callers_401(app: TestApp) {
+    owner_app(&app).await;
+    app.create_user("stranger").await;
+    let stranger = app.visitor();
+    stranger.login("stranger", PASSWORD).await;
+    assert_eq!(stranger.api_get(URL).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        stranger.api_put(URL, json!({"name": "x"})).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        stranger.api_get("/api/0/organizations/nope/").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let anonymous = TestApp::new_client()
+        .get(app.url(URL))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let body: serde_json::Value = anonymous.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"detail": "Authentication credentials were not provided."})
+    );
+}
 
-    async fn rate_limits_can_only_be_set_where_the_organization_has_them_each_naming_itself(app) {
-        owner_app(&app).await;
-        let (status, body) = app.api_put(URL, json!({"accountRateLimit": 10, "projectRateLimit": 60})).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(body, json!({
+async fn a_renamed_slug_redirects_api_calls_too(app: TestApp) {
+    owner_app(&app).await;
+    let (status, body) = app.api_put(URL, json!({"slug": "acme-corp"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let response = app.client.get(app.url(URL)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(
+        response.headers()["location"],
+        "/api/0/organizations/acme-corp/"
+    );
+}
+
+async fn rate_limits_can_only_be_set_where_the_organization_has_them_each_naming_itself(
+    app: TestApp,
+) {
+    owner_app(&app).await;
+    let (status, body) = app
+        .api_put(URL, json!({"accountRateLimit": 10, "projectRateLimit": 60}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({
             "accountRateLimit": ["The accountRateLimit option cannot be configured for this organization"],
             "projectRateLimit": ["The projectRateLimit option cannot be configured for this organization"],
-        }));
-    }
+        })
+    );
+}
 
-    async fn a_null_pii_config_means_none(app) {
-        let org = owner_app(&app).await;
-        app.api_put(URL, json!({"relayPiiConfig": null})).await;
-        let org_id = org.id;
-        let stored = app.with_db(move |conn| orgsettings::models::option::get_value(conn, org_id, "sentry:relay_pii_config", json!("absent")).unwrap()).await;
-        assert_eq!(stored, json!("absent"), "no \"None\" string stored");
-        app.api_put(URL, json!({"relayPiiConfig": "{}"})).await;
-        let (_, body) = app.api_put(URL, json!({"relayPiiConfig": null})).await;
-        assert_eq!(body["relayPiiConfig"], json!(null));
-        let (_, data) = audit_entries(&app, org.id).await.pop().unwrap();
-        assert_eq!(data, json!({"relayPiiConfig": "from {} to None"}));
-    }
+async fn a_null_pii_config_means_none(app: TestApp) {
+    let org = owner_app(&app).await;
+    app.api_put(URL, json!({"relayPiiConfig": null})).await;
+    let org_id = org.id;
+    let stored = app
+        .with_db(move |conn| {
+            orgsettings::models::option::get_value(
+                conn,
+                org_id,
+                "sentry:relay_pii_config",
+                json!("absent"),
+            )
+            .unwrap()
+        })
+        .await;
+    assert_eq!(stored, json!("absent"), "no \"None\" string stored");
+    app.api_put(URL, json!({"relayPiiConfig": "{}"})).await;
+    let (_, body) = app.api_put(URL, json!({"relayPiiConfig": null})).await;
+    assert_eq!(body["relayPiiConfig"], json!(null));
+    let (_, data) = audit_entries(&app, org.id).await.pop().unwrap();
+    assert_eq!(data, json!({"relayPiiConfig": "from {} to None"}));
+}
 
-    async fn concurrent_saves_of_different_fields_all_land(app) {
-        let org = owner_app(&app).await;
-        let fields = ["isEarlyAdopter", "enhancedPrivacy", "dataScrubber", "dataScrubberDefaults", "scrubIPAddresses", "allowSharedIssues", "openMembership", "scrapeJavaScript"];
-        let expected: Vec<bool> = fields.iter().map(|f| !matches!(*f, "allowSharedIssues" | "openMembership" | "scrapeJavaScript")).collect();
-        let puts = fields.iter().zip(&expected).map(|(field, value)| {
-            app.api_put(URL, json!({ *field: *value }))
-        });
-        for (status, body) in futures::future::join_all(puts).await {
-            assert_eq!(status, StatusCode::OK, "{body}");
-        }
-        let (_, body) = app.api_get(URL).await;
-        for (field, value) in fields.iter().zip(expected) {
-            assert_eq!(body[*field], json!(value), "{field} kept");
-        }
-        let edits = audit_entries(&app, org.id).await.into_iter().filter(|(e, _)| e == "org.edit").count();
-        assert_eq!(edits, fields.len(), "one entry per save, none lost");
+async fn concurrent_saves_of_different_fields_all_land(app: TestApp) {
+    let org = owner_app(&app).await;
+    let fields = [
+        "isEarlyAdopter",
+        "enhancedPrivacy",
+        "dataScrubber",
+        "dataScrubberDefaults",
+        "scrubIPAddresses",
+        "allowSharedIssues",
+        "openMembership",
+        "scrapeJavaScript",
+    ];
+    let expected: Vec<bool> = fields
+        .iter()
+        .map(|f| {
+            !matches!(
+                *f,
+                "allowSharedIssues" | "openMembership" | "scrapeJavaScript"
+            )
+        })
+        .collect();
+    let puts = fields
+        .iter()
+        .zip(&expected)
+        .map(|(field, value)| app.api_put(URL, json!({ *field: *value })));
+    for (status, body) in futures::future::join_all(puts).await {
+        assert_eq!(status, StatusCode::OK, "{body}");
     }
+    let (_, body) = app.api_get(URL).await;
+    for (field, value) in fields.iter().zip(expected) {
+        assert_eq!(body[*field], json!(value), "{field} kept");
+    }
+    let edits = audit_entries(&app, org.id)
+        .await
+        .into_iter()
+        .filter(|(e, _)| e == "org.edit")
+        .count();
+    assert_eq!(edits, fields.len(), "one entry per save, none lost");
+}
 
-    async fn deletion_blocks_other_saves_until_an_owner_restores_with_cancel_deletion(app) {
-        let org = owner_app(&app).await;
-        let org_id = org.id;
-        let actor = orgsettings::models::actor::Actor::cli();
-        app.with_db(move |conn| orgsettings::settings::delete::schedule(conn, org_id, &actor).unwrap()).await;
-        let (_, body) = app.api_get(URL).await;
-        assert_eq!(body["status"], json!({"id": "pending_deletion", "name": "pending deletion"}));
-        let (status, body) = app.api_put(URL, json!({"name": "Still here"})).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(body, json!({"detail": orgsettings::settings::save::ERR_PENDING_DELETION}));
-        let (status, _) = app.api_put(URL, json!({"cancelDeletion": false})).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "false does not restore");
-        let (status, body) = app.api_put(URL, json!({"cancelDeletion": true})).await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(body["status"]["id"], "active");
-        let events: Vec<String> = audit_entries(&app, org.id).await.into_iter().map(|(e, _)| e).collect();
-        assert_eq!(events, ["org.create", "org.remove", "org.restore"]);
-    }
+async fn deletion_blocks_other_saves_until_an_owner_restores_with_cancel_deletion(app: TestApp) {
+    let org = owner_app(&app).await;
+    let org_id = org.id;
+    let actor = orgsettings::models::actor::Actor::cli();
+    app.with_db(move |conn| orgsettings::settings::delete::schedule(conn, org_id, &actor).unwrap())
+        .await;
+    let (_, body) = app.api_get(URL).await;
+    assert_eq!(
+        body["status"],
+        json!({"id": "pending_deletion", "name": "pending deletion"})
+    );
+    let (status, body) = app.api_put(URL, json!({"name": "Still here"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"detail": orgsettings::settings::save::ERR_PENDING_DELETION})
+    );
+    let (status, _) = app.api_put(URL, json!({"cancelDeletion": false})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "false does not restore");
+    let (status, body) = app.api_put(URL, json!({"cancelDeletion": true})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"]["id"], "active");
+    let events: Vec<String> = audit_entries(&app, org.id)
+        .await
+        .into_iter()
+        .map(|(e, _)| e)
+        .collect();
+    assert_eq!(events, ["org.create", "org.remove", "org.restore"]);
 }
 
 /// A non-default value for every field a script can set, with the audit key its change is recorded
@@ -296,59 +481,76 @@ fn every_field() -> Vec<(&'static str, serde_json::Value, &'static str)> {
     ]
 }
 
-on_both_backends! {
-    async fn every_field_can_be_set_through_the_api_is_shown_back_and_audited(app) {
-        let org = owner_app(&app).await;
-        let mut url = URL.to_owned();
-        for (field, value, audit_key) in every_field() {
-            let (status, body) = app.api_put(&url, json!({ field: value.clone() })).await;
-            assert_eq!(status, StatusCode::OK, "{field}: {body}");
-            assert_eq!(body[field], value, "{field} is shown back");
-            let (_, data) = audit_entries(&app, org.id).await.pop().unwrap();
-            assert!(data.get(audit_key).is_some(), "{field} audited under {audit_key}: {data}");
-            url = format!("/api/0/organizations/{}/", body["slug"].as_str().unwrap());
-        }
-    }
+on_both_backends!(
+    every_field_can_be_set_through_the_api_is_shown_back_and_audited,
+    every_form_field_can_be_changed_from_its_page_and_is_shown_back,
+);
 
-    async fn every_form_field_can_be_changed_from_its_page_and_is_shown_back(app) {
-        use crate::common::Edit;
-        let org = owner_app(&app).await;
-        let general = [
-            Edit::Set("name", "Renamed"),
-            Edit::Set("defaultRole", "manager"),
-            Edit::Uncheck("openMembership"),
-            Edit::Uncheck("allowJoinRequests"),
-            Edit::Uncheck("eventsMemberAdmin"),
-            Edit::Uncheck("alertsMemberWrite"),
-            Edit::Set("attachmentsRole", "manager"),
-            Edit::Set("debugFilesRole", "owner"),
-            Edit::Set("isEarlyAdopter", "true"),
-            Edit::Set("apdexThreshold", "400"),
-            Edit::Uncheck("aiSuggestedSolution"),
-            Edit::Uncheck("githubPRBot"),
-            Edit::Uncheck("githubOpenPRBot"),
-            Edit::Uncheck("githubNudgeInvite"),
-        ];
-        app.submit_form("/settings/acme/", &general).await.assert_redirect("/settings/acme/");
-        let security = [
-            Edit::Set("requireEmailVerification", "true"),
-            Edit::Uncheck("allowSharedIssues"),
-            Edit::Set("enhancedPrivacy", "true"),
-            Edit::Uncheck("scrapeJavaScript"),
-            Edit::Set("storeCrashReports", "5"),
-            Edit::Set("dataScrubber", "true"),
-            Edit::Set("dataScrubberDefaults", "true"),
-            Edit::Set("scrubIPAddresses", "true"),
-            Edit::Set("sensitiveFields", "card_number"),
-            Edit::Set("safeFields", "$frame.vars"),
-            Edit::Set("relayPiiConfig", "{\"applications\": {\"$string\": [\"@email\"]}}"),
-        ];
-        app.submit_form("/settings/acme/security-and-privacy/", &security).await.assert_redirect("/settings/acme/security-and-privacy/");
-        let (_, body) = app.api_get(URL).await;
-        for (field, value, _) in every_field().into_iter().filter(|(f, _, _)| *f != "slug") {
-            assert_eq!(body[field], value, "{field}");
-        }
-        let edits = audit_entries(&app, org.id).await.into_iter().filter(|(e, _)| e == "org.edit").count();
-        assert_eq!(edits, 2, "one entry per save");
+async fn every_field_can_be_set_through_the_api_is_shown_back_and_audited(app: TestApp) {
+    let org = owner_app(&app).await;
+    let mut url = URL.to_owned();
+    for (field, value, audit_key) in every_field() {
+        let (status, body) = app.api_put(&url, json!({ field: value.clone() })).await;
+        assert_eq!(status, StatusCode::OK, "{field}: {body}");
+        assert_eq!(body[field], value, "{field} is shown back");
+        let (_, data) = audit_entries(&app, org.id).await.pop().unwrap();
+        assert!(
+            data.get(audit_key).is_some(),
+            "{field} audited under {audit_key}: {data}"
+        );
+        url = format!("/api/0/organizations/{}/", body["slug"].as_str().unwrap());
     }
+}
+
+async fn every_form_field_can_be_changed_from_its_page_and_is_shown_back(app: TestApp) {
+    use crate::common::Edit;
+    let org = owner_app(&app).await;
+    let general = [
+        Edit::Set("name", "Renamed"),
+        Edit::Set("defaultRole", "manager"),
+        Edit::Uncheck("openMembership"),
+        Edit::Uncheck("allowJoinRequests"),
+        Edit::Uncheck("eventsMemberAdmin"),
+        Edit::Uncheck("alertsMemberWrite"),
+        Edit::Set("attachmentsRole", "manager"),
+        Edit::Set("debugFilesRole", "owner"),
+        Edit::Set("isEarlyAdopter", "true"),
+        Edit::Set("apdexThreshold", "400"),
+        Edit::Uncheck("aiSuggestedSolution"),
+        Edit::Uncheck("githubPRBot"),
+        Edit::Uncheck("githubOpenPRBot"),
+        Edit::Uncheck("githubNudgeInvite"),
+    ];
+    app.submit_form("/settings/acme/", &general)
+        .await
+        .assert_redirect("/settings/acme/");
+    let security = [
+        Edit::Set("requireEmailVerification", "true"),
+        Edit::Uncheck("allowSharedIssues"),
+        Edit::Set("enhancedPrivacy", "true"),
+        Edit::Uncheck("scrapeJavaScript"),
+        Edit::Set("storeCrashReports", "5"),
+        Edit::Set("dataScrubber", "true"),
+        Edit::Set("dataScrubberDefaults", "true"),
+        Edit::Set("scrubIPAddresses", "true"),
+        Edit::Set("sensitiveFields", "card_number"),
+        Edit::Set("safeFields", "$frame.vars"),
+        Edit::Set(
+            "relayPiiConfig",
+            "{\"applications\": {\"$string\": [\"@email\"]}}",
+        ),
+    ];
+    app.submit_form("/settings/acme/security-and-privacy/", &security)
+        .await
+        .assert_redirect("/settings/acme/security-and-privacy/");
+    let (_, body) = app.api_get(URL).await;
+    for (field, value, _) in every_field().into_iter().filter(|(f, _, _)| *f != "slug") {
+        assert_eq!(body[field], value, "{field}");
+    }
+    let edits = audit_entries(&app, org.id)
+        .await
+        .into_iter()
+        .filter(|(e, _)| e == "org.edit")
+        .count();
+    assert_eq!(edits, 2, "one entry per save");
 }

@@ -29,80 +29,125 @@ async fn add_entries(app: &TestApp, org: &Organization, count: usize, event: Aud
     .await;
 }
 
-on_both_backends! {
-    async fn owners_see_who_did_what_from_where_and_when_newest_first(app) {
-        let owner = app.create_user("owner").await;
-        app.create_org(&owner, "Acme", "acme").await;
-        app.login("owner", PASSWORD).await;
-        app.api_put("/api/0/organizations/acme/", json!({"name": "Acme Corp", "require2FA": false, "isEarlyAdopter": true})).await;
-        let page = app.get(LOG).await;
-        assert_eq!(page.status, StatusCode::OK);
-        let edit = page.body.find("edited the organization setting: name from Acme to Acme Corp, early_adopter to True").expect("the edit");
-        let create = page.body.find("created the organization").expect("the creation");
-        assert!(edit < create, "newest first");
-        assert!(page.contains("owner"));
-        assert!(page.contains("127.0.0.1"), "the IP address");
-        assert!(page.contains("just now"));
-        assert!(page.body.contains("title=\""), "the exact time on hover");
-    }
+on_both_backends!(
+    owners_see_who_did_what_from_where_and_when_newest_first,
+    members_may_not_read_the_audit_log,
+    the_log_filters_by_event_and_refuses_unknown_ones,
+    pages_stay_put_while_new_entries_arrive,
+    the_csv_export_has_the_filtered_rows_with_formulas_neutralized,
+);
 
-    async fn members_may_not_read_the_audit_log(app) {
-        let owner = app.create_user("owner").await;
-        let org = app.create_org(&owner, "Acme", "acme").await;
-        let member = app.create_user("member").await;
-        app.add_member(&org, &member, Role::Member).await;
-        app.login("member", PASSWORD).await;
-        assert_eq!(app.get(LOG).await.status, StatusCode::FORBIDDEN);
-        assert_eq!(app.get("/settings/acme/audit-log/export.csv").await.status, StatusCode::FORBIDDEN);
-    }
+async fn owners_see_who_did_what_from_where_and_when_newest_first(app: TestApp) {
+    let owner = app.create_user("owner").await;
+    app.create_org(&owner, "Acme", "acme").await;
+    app.login("owner", PASSWORD).await;
+    app.api_put(
+        "/api/0/organizations/acme/",
+        json!({"name": "Acme Corp", "require2FA": false, "isEarlyAdopter": true}),
+    )
+    .await;
+    let page = app.get(LOG).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let edit = page
+        .body
+        .find("edited the organization setting: name from Acme to Acme Corp, early_adopter to True")
+        .expect("the edit");
+    let create = page
+        .body
+        .find("created the organization")
+        .expect("the creation");
+    assert!(edit < create, "newest first");
+    assert!(page.contains("owner"));
+    assert!(page.contains("127.0.0.1"), "the IP address");
+    assert!(page.contains("just now"));
+    assert!(page.body.contains("title=\""), "the exact time on hover");
+}
 
-    async fn the_log_filters_by_event_and_refuses_unknown_ones(app) {
-        let owner = app.create_user("owner").await;
-        let org = app.create_org(&owner, "Acme", "acme").await;
-        add_entries(&app, &org, 2, AuditEvent::OrgEdit).await;
-        app.login("owner", PASSWORD).await;
-        let edits = app.get("/settings/acme/audit-log/?event=org.edit").await;
-        assert!(edits.contains("edited the organization setting"));
-        assert!(!edits.contains("created the organization"));
-        let creations = app.get("/settings/acme/audit-log/?event=org.create").await;
-        assert!(creations.contains("created the organization"));
-        assert!(!creations.contains("edited the organization setting"));
-        assert_eq!(app.get("/settings/acme/audit-log/?event=nope").await.status, StatusCode::BAD_REQUEST);
-    }
+async fn members_may_not_read_the_audit_log(app: TestApp) {
+    let owner = app.create_user("owner").await;
+    let org = app.create_org(&owner, "Acme", "acme").await;
+    let member = app.create_user("member").await;
+    app.add_member(&org, &member, Role::Member).await;
+    app.login("member", PASSWORD).await;
+    assert_eq!(app.get(LOG).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/settings/acme/audit-log/export.csv").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
 
-    async fn pages_stay_put_while_new_entries_arrive(app) {
-        let owner = app.create_user("owner").await;
-        let org = app.create_org(&owner, "Acme", "acme").await;
-        add_entries(&app, &org, 120, AuditEvent::OrgEdit).await;
-        app.login("owner", PASSWORD).await;
-        let first = app.get(LOG).await;
-        assert!(first.contains("from 119 to 120"));
-        assert!(first.contains("from 70 to 71") && !first.contains("from 69 to 70"), "50 per page");
-        let older = regex::Regex::new(r#"href="(/settings/acme/audit-log/\?before=\d+)""#).unwrap();
-        let next = crate::common::unescape(&older.captures(&first.body).unwrap()[1]);
-        add_entries(&app, &org, 5, AuditEvent::OrgEdit).await;
-        let second = app.get(&next).await;
-        assert!(second.contains("from 69 to 70"), "continues where the first page ended");
-        assert!(!second.contains("from 70 to 71"), "no entry twice");
-        assert!(second.contains("Newer"));
-    }
+async fn the_log_filters_by_event_and_refuses_unknown_ones(app: TestApp) {
+    let owner = app.create_user("owner").await;
+    let org = app.create_org(&owner, "Acme", "acme").await;
+    add_entries(&app, &org, 2, AuditEvent::OrgEdit).await;
+    app.login("owner", PASSWORD).await;
+    let edits = app.get("/settings/acme/audit-log/?event=org.edit").await;
+    assert!(edits.contains("edited the organization setting"));
+    assert!(!edits.contains("created the organization"));
+    let creations = app.get("/settings/acme/audit-log/?event=org.create").await;
+    assert!(creations.contains("created the organization"));
+    assert!(!creations.contains("edited the organization setting"));
+    assert_eq!(
+        app.get("/settings/acme/audit-log/?event=nope").await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
 
-    async fn the_csv_export_has_the_filtered_rows_with_formulas_neutralized(app) {
-        let owner = app.create_user("@evil").await;
-        app.create_org(&owner, "Acme", "acme").await;
-        app.login("@evil", PASSWORD).await;
-        app.api_put("/api/0/organizations/acme/", json!({"name": "=HYPERLINK(\"http://x\")"})).await;
-        let response = app.client.get(app.url("/settings/acme/audit-log/export.csv?event=org.edit")).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
-        assert!(response.headers()["content-disposition"].to_str().unwrap().contains("acme-audit-log.csv"));
-        let csv = response.text().await.unwrap();
-        let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], "time,member,action,ip_address,event");
-        assert_eq!(lines.len(), 2, "only the edit: {csv}");
-        assert!(
-            lines[1].ends_with(",\"'@evil\",\"edited the organization setting: name from Acme to =HYPERLINK(\"\"http://x\"\")\",\"127.0.0.1\",\"org.edit\""),
-            "{csv}"
-        );
-    }
+async fn pages_stay_put_while_new_entries_arrive(app: TestApp) {
+    let owner = app.create_user("owner").await;
+    let org = app.create_org(&owner, "Acme", "acme").await;
+    add_entries(&app, &org, 120, AuditEvent::OrgEdit).await;
+    app.login("owner", PASSWORD).await;
+    let first = app.get(LOG).await;
+    assert!(first.contains("from 119 to 120"));
+    assert!(
+        first.contains("from 70 to 71") && !first.contains("from 69 to 70"),
+        "50 per page"
+    );
+    let older = regex::Regex::new(r#"href="(/settings/acme/audit-log/\?before=\d+)""#).unwrap();
+    let next = crate::common::unescape(&older.captures(&first.body).unwrap()[1]);
+    add_entries(&app, &org, 5, AuditEvent::OrgEdit).await;
+    let second = app.get(&next).await;
+    assert!(
+        second.contains("from 69 to 70"),
+        "continues where the first page ended"
+    );
+    assert!(!second.contains("from 70 to 71"), "no entry twice");
+    assert!(second.contains("Newer"));
+}
+
+async fn the_csv_export_has_the_filtered_rows_with_formulas_neutralized(app: TestApp) {
+    let owner = app.create_user("@evil").await;
+    app.create_org(&owner, "Acme", "acme").await;
+    app.login("@evil", PASSWORD).await;
+    app.api_put(
+        "/api/0/organizations/acme/",
+        json!({"name": "=HYPERLINK(\"http://x\")"}),
+    )
+    .await;
+    let response = app
+        .client
+        .get(app.url("/settings/acme/audit-log/export.csv?event=org.edit"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("acme-audit-log.csv")
+    );
+    let csv = response.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "time,member,action,ip_address,event");
+    assert_eq!(lines.len(), 2, "only the edit: {csv}");
+    assert!(
+        lines[1].ends_with(",\"'@evil\",\"edited the organization setting: name from Acme to =HYPERLINK(\"\"http://x\"\")\",\"127.0.0.1\",\"org.edit\""),
+        "{csv}"
+    );
 }

@@ -26,77 +26,275 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-db_test_on_both_backends! {
-    fn createuser_creates_a_user_who_is_found_by_username_and_email(db) {
-        let out = orgsettings(db.url(), &["createuser", "--username", "Alice", "--email", "alice@example.com", "--password", "correct horse", "--superuser", "--email-verified"]);
-        assert!(out.status.success(), "{}", stderr(&out));
-        assert_eq!(stdout(&out), "Created superuser `Alice` <alice@example.com>.\n");
-        let pool = db.pool();
-        let mut conn = pool.get().unwrap();
-        let found = User::find_by_login(&mut conn, "alice").unwrap();
-        assert_eq!(found.len(), 1);
-        assert!(found[0].is_superuser);
-        assert!(found[0].primary_email_verified(&mut conn).unwrap());
-        assert!(orgsettings::secrets::password::verify("correct horse", &found[0].password_hash));
-    }
+db_test_on_both_backends!(
+    createuser_creates_a_user_who_is_found_by_username_and_email,
+    createuser_refuses_a_taken_username_in_any_case_with_one_line_and_exit_1,
+    createuser_refuses_bad_values_each_with_its_reason,
+    createuser_with_org_and_role_adds_the_membership,
+    createorg_names_an_unknown_or_ambiguous_owner,
+    migrate_applies_the_migrations_once,
+);
 
-    fn createuser_refuses_a_taken_username_in_any_case_with_one_line_and_exit_1(db) {
-        assert!(orgsettings(db.url(), &["createuser", "--username", "alice", "--email", "a@example.com", "--password", "correct horse"]).status.success());
-        let out = orgsettings(db.url(), &["createuser", "--username", "ALICE", "--email", "b@example.com", "--password", "correct horse"]);
-        assert_eq!(out.status.code(), Some(1));
-        assert_eq!(stderr(&out), "Error: username: A user with that username already exists.\n");
-    }
+fn createuser_creates_a_user_who_is_found_by_username_and_email(db: TestDb) {
+    let out = orgsettings(
+        db.url(),
+        &[
+            "createuser",
+            "--username",
+            "Alice",
+            "--email",
+            "alice@example.com",
+            "--password",
+            "correct horse",
+            "--superuser",
+            "--email-verified",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "Created superuser `Alice` <alice@example.com>.\n"
+    );
+    let pool = db.pool();
+    let mut conn = pool.get().unwrap();
+    let found = User::find_by_login(&mut conn, "alice").unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(found[0].is_superuser);
+    assert!(found[0].primary_email_verified(&mut conn).unwrap());
+    assert!(orgsettings::secrets::password::verify(
+        "correct horse",
+        &found[0].password_hash
+    ));
+}
 
-    fn createuser_refuses_bad_values_each_with_its_reason(db) {
-        let out = orgsettings(db.url(), &["createuser", "--username", "a b", "--email", "nope", "--password", "short"]);
-        assert_eq!(out.status.code(), Some(1));
-        let err = stderr(&out);
-        assert!(err.starts_with("Error: "), "{err}");
-        assert!(err.contains("email: Enter a valid email address."), "{err}");
-        assert!(err.contains("password: This password is too short."), "{err}");
-        assert!(err.contains("username: Enter a valid username"), "{err}");
-        assert_eq!(err.lines().count(), 1, "{err}");
-    }
+fn createuser_refuses_a_taken_username_in_any_case_with_one_line_and_exit_1(db: TestDb) {
+    assert!(
+        orgsettings(
+            db.url(),
+            &[
+                "createuser",
+                "--username",
+                "alice",
+                "--email",
+                "a@example.com",
+                "--password",
+                "correct horse"
+            ]
+        )
+        .status
+        .success()
+    );
+    let out = orgsettings(
+        db.url(),
+        &[
+            "createuser",
+            "--username",
+            "ALICE",
+            "--email",
+            "b@example.com",
+            "--password",
+            "correct horse",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "Error: username: A user with that username already exists.\n"
+    );
+}
 
-    fn createuser_with_org_and_role_adds_the_membership(db) {
-        assert!(orgsettings(db.url(), &["createuser", "--username", "owner", "--email", "o@example.com", "--password", "correct horse"]).status.success());
-        let org = orgsettings(db.url(), &["createorg", "--name", "Acme Corp", "--owner", "O@example.com"]);
-        assert!(org.status.success(), "{}", stderr(&org));
-        assert_eq!(stdout(&org), "Created organization `Acme Corp` (slug `acme-corp`), owned by `owner`.\n");
-        let out = orgsettings(db.url(), &["createuser", "--username", "mgr", "--email", "m@example.com", "--password", "correct horse", "--org", "acme-corp", "--role", "manager"]);
-        assert!(out.status.success(), "{}", stderr(&out));
-        assert_eq!(stdout(&out), "Created user `mgr` <m@example.com>, manager of `acme-corp`.\n");
-        let missing = orgsettings(db.url(), &["createuser", "--username", "x1", "--email", "x@example.com", "--password", "correct horse", "--org", "nope", "--role", "member"]);
-        assert_eq!(missing.status.code(), Some(1));
-        assert_eq!(stderr(&missing), "Error: org: no organization with the slug `nope`\n");
-        let retired = orgsettings(db.url(), &["createuser", "--username", "x2", "--email", "y@example.com", "--password", "correct horse", "--org", "acme-corp", "--role", "admin"]);
-        assert_eq!(retired.status.code(), Some(1));
-        assert!(stderr(&retired).contains("the admin role is retired"));
-        let pool = db.pool();
-        let mut conn = pool.get().unwrap();
-        assert!(User::find_by_login(&mut conn, "x1").unwrap().is_empty(), "nothing created on failure");
-    }
+fn createuser_refuses_bad_values_each_with_its_reason(db: TestDb) {
+    let out = orgsettings(
+        db.url(),
+        &[
+            "createuser",
+            "--username",
+            "a b",
+            "--email",
+            "nope",
+            "--password",
+            "short",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with("Error: "), "{err}");
+    assert!(err.contains("email: Enter a valid email address."), "{err}");
+    assert!(
+        err.contains("password: This password is too short."),
+        "{err}"
+    );
+    assert!(err.contains("username: Enter a valid username"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
 
-    fn createorg_names_an_unknown_or_ambiguous_owner(db) {
-        let out = orgsettings(db.url(), &["createorg", "--name", "Acme", "--owner", "ghost"]);
-        assert_eq!(out.status.code(), Some(1));
-        assert_eq!(stderr(&out), "Error: No user matching `ghost`\n");
-        for name in ["one", "two"] {
-            assert!(orgsettings(db.url(), &["createuser", "--username", name, "--email", "shared@example.com", "--password", "correct horse"]).status.success());
-        }
-        let out = orgsettings(db.url(), &["createorg", "--name", "Acme", "--owner", "shared@example.com"]);
-        assert_eq!(stderr(&out), "Error: Found more than one user matching `shared@example.com`\n");
-        let taken_slug = orgsettings(db.url(), &["createorg", "--name", "Acme", "--slug", "api", "--owner", "one"]);
-        assert_eq!(stderr(&taken_slug), "Error: slug: This slug \"api\" is reserved and not allowed.\n");
-    }
+fn createuser_with_org_and_role_adds_the_membership(db: TestDb) {
+    assert!(
+        orgsettings(
+            db.url(),
+            &[
+                "createuser",
+                "--username",
+                "owner",
+                "--email",
+                "o@example.com",
+                "--password",
+                "correct horse"
+            ]
+        )
+        .status
+        .success()
+    );
+    let org = orgsettings(
+        db.url(),
+        &[
+            "createorg",
+            "--name",
+            "Acme Corp",
+            "--owner",
+            "O@example.com",
+        ],
+    );
+    assert!(org.status.success(), "{}", stderr(&org));
+    assert_eq!(
+        stdout(&org),
+        "Created organization `Acme Corp` (slug `acme-corp`), owned by `owner`.\n"
+    );
+    let out = orgsettings(
+        db.url(),
+        &[
+            "createuser",
+            "--username",
+            "mgr",
+            "--email",
+            "m@example.com",
+            "--password",
+            "correct horse",
+            "--org",
+            "acme-corp",
+            "--role",
+            "manager",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "Created user `mgr` <m@example.com>, manager of `acme-corp`.\n"
+    );
+    let missing = orgsettings(
+        db.url(),
+        &[
+            "createuser",
+            "--username",
+            "x1",
+            "--email",
+            "x@example.com",
+            "--password",
+            "correct horse",
+            "--org",
+            "nope",
+            "--role",
+            "member",
+        ],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(
+        stderr(&missing),
+        "Error: org: no organization with the slug `nope`\n"
+    );
+    let retired = orgsettings(
+        db.url(),
+        &[
+            "createuser",
+            "--username",
+            "x2",
+            "--email",
+            "y@example.com",
+            "--password",
+            "correct horse",
+            "--org",
+            "acme-corp",
+            "--role",
+            "admin",
+        ],
+    );
+    assert_eq!(retired.status.code(), Some(1));
+    assert!(stderr(&retired).contains("the admin role is retired"));
+    let pool = db.pool();
+    let mut conn = pool.get().unwrap();
+    assert!(
+        User::find_by_login(&mut conn, "x1").unwrap().is_empty(),
+        "nothing created on failure"
+    );
+}
 
-    fn migrate_applies_the_migrations_once(db) {
-        let first = orgsettings(db.url(), &["migrate"]);
-        assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).starts_with("Applied "), "{}", stdout(&first));
-        let second = orgsettings(db.url(), &["migrate"]);
-        assert!(stdout(&second).starts_with("No migrations to apply"), "{}", stdout(&second));
+fn createorg_names_an_unknown_or_ambiguous_owner(db: TestDb) {
+    let out = orgsettings(
+        db.url(),
+        &["createorg", "--name", "Acme", "--owner", "ghost"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "Error: No user matching `ghost`\n");
+    for name in ["one", "two"] {
+        assert!(
+            orgsettings(
+                db.url(),
+                &[
+                    "createuser",
+                    "--username",
+                    name,
+                    "--email",
+                    "shared@example.com",
+                    "--password",
+                    "correct horse"
+                ]
+            )
+            .status
+            .success()
+        );
     }
+    let out = orgsettings(
+        db.url(),
+        &[
+            "createorg",
+            "--name",
+            "Acme",
+            "--owner",
+            "shared@example.com",
+        ],
+    );
+    assert_eq!(
+        stderr(&out),
+        "Error: Found more than one user matching `shared@example.com`\n"
+    );
+    let taken_slug = orgsettings(
+        db.url(),
+        &[
+            "createorg",
+            "--name",
+            "Acme",
+            "--slug",
+            "api",
+            "--owner",
+            "one",
+        ],
+    );
+    assert_eq!(
+        stderr(&taken_slug),
+        "Error: slug: This slug \"api\" is reserved and not allowed.\n"
+    );
+}
+
+fn migrate_applies_the_migrations_once(db: TestDb) {
+    let first = orgsettings(db.url(), &["migrate"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stdout(&first).starts_with("Applied "), "{}", stdout(&first));
+    let second = orgsettings(db.url(), &["migrate"]);
+    assert!(
+        stdout(&second).starts_with("No migrations to apply"),
+        "{}",
+        stdout(&second)
+    );
 }
 
 #[test]
@@ -215,68 +413,187 @@ fn ok_lines(out: &Output) -> String {
     stdout(out)
 }
 
-db_test_on_both_backends! {
-    fn permissions_add_list_and_remove_print_sentrys_messages(db) {
-        let url = db.url();
-        ok_lines(&orgsettings(url, &["createuser", "--username", "admin", "--email", "admin@example.com", "--password", "correct horse", "--superuser"]));
-        let out = orgsettings(url, &["permissions", "add", "-u", "ADMIN", "-p", "users.admin"]);
-        assert_eq!(ok_lines(&out), "Added permission `users.admin` to `admin`\n");
-        let out = orgsettings(url, &["permissions", "add", "--user", "admin@example.com", "--permission", "users.admin"]);
-        assert_eq!(ok_lines(&out), "Permission already exists for `admin`\n", "exit 0 too");
-        ok_lines(&orgsettings(url, &["permissions", "add", "-u", "admin", "-p", "broadcasts.admin"]));
-        let out = orgsettings(url, &["permissions", "list", "-u", "admin"]);
-        assert_eq!(ok_lines(&out), "Permissions for `admin`:\n- broadcasts.admin\n- users.admin\n");
-        let out = orgsettings(url, &["permissions", "remove", "-u", "admin", "-p", "users.admin"]);
-        assert_eq!(ok_lines(&out), "Removed permission `users.admin` from `admin`\n");
-        let out = orgsettings(url, &["permissions", "remove", "-u", "admin", "-p", "users.admin"]);
-        assert_eq!(ok_lines(&out), "Permission does not exist for `admin`\n");
+db_test_on_both_backends!(
+    permissions_add_list_and_remove_print_sentrys_messages,
+    permissions_refuse_unknown_ambiguous_and_ordinary_users_with_exit_1,
+    users_without_a_usable_password_are_not_found_by_the_permissions_command,
+);
 
-        let pool = db.pool();
-        let mut conn = pool.get().unwrap();
-        let entries = orgsettings::models::instance_audit::InstanceAuditEntry::recent(&mut conn, None, 10).unwrap();
-        let events: Vec<(&str, &str)> = entries.iter().map(|e| (e.event.as_str(), e.actor_label.as_str())).collect();
-        assert_eq!(events, [("permission.remove", "CLI"), ("permission.add", "CLI"), ("permission.add", "CLI")], "changes are audited, no-ops are not");
-    }
+fn permissions_add_list_and_remove_print_sentrys_messages(db: TestDb) {
+    let url = db.url();
+    ok_lines(&orgsettings(
+        url,
+        &[
+            "createuser",
+            "--username",
+            "admin",
+            "--email",
+            "admin@example.com",
+            "--password",
+            "correct horse",
+            "--superuser",
+        ],
+    ));
+    let out = orgsettings(
+        url,
+        &["permissions", "add", "-u", "ADMIN", "-p", "users.admin"],
+    );
+    assert_eq!(
+        ok_lines(&out),
+        "Added permission `users.admin` to `admin`\n"
+    );
+    let out = orgsettings(
+        url,
+        &[
+            "permissions",
+            "add",
+            "--user",
+            "admin@example.com",
+            "--permission",
+            "users.admin",
+        ],
+    );
+    assert_eq!(
+        ok_lines(&out),
+        "Permission already exists for `admin`\n",
+        "exit 0 too"
+    );
+    ok_lines(&orgsettings(
+        url,
+        &[
+            "permissions",
+            "add",
+            "-u",
+            "admin",
+            "-p",
+            "broadcasts.admin",
+        ],
+    ));
+    let out = orgsettings(url, &["permissions", "list", "-u", "admin"]);
+    assert_eq!(
+        ok_lines(&out),
+        "Permissions for `admin`:\n- broadcasts.admin\n- users.admin\n"
+    );
+    let out = orgsettings(
+        url,
+        &["permissions", "remove", "-u", "admin", "-p", "users.admin"],
+    );
+    assert_eq!(
+        ok_lines(&out),
+        "Removed permission `users.admin` from `admin`\n"
+    );
+    let out = orgsettings(
+        url,
+        &["permissions", "remove", "-u", "admin", "-p", "users.admin"],
+    );
+    assert_eq!(ok_lines(&out), "Permission does not exist for `admin`\n");
 
-    fn permissions_refuse_unknown_ambiguous_and_ordinary_users_with_exit_1(db) {
-        let url = db.url();
-        for name in ["one", "two"] {
-            ok_lines(&orgsettings(url, &["createuser", "--username", name, "--email", "shared@example.com", "--password", "correct horse", "--superuser"]));
-        }
-        ok_lines(&orgsettings(url, &["createuser", "--username", "bob", "--email", "bob@example.com", "--password", "correct horse"]));
-        let cases: [(&[&str], &str); 5] = [
-            (&["permissions", "list", "-u", "ghost"], "Error: No user matching `ghost`\n"),
-            (&["permissions", "list", "-u", "ghost@example.com"], "Error: No user matching `ghost@example.com`\n"),
-            (&["permissions", "add", "-u", "SHARED@example.com", "-p", "users.admin"], "Error: Found more than one user matching `SHARED@example.com`\n"),
-            (&["permissions", "add", "-u", "bob", "-p", "users.admin"], "Error: User `bob` does not have superuser status\n"),
-            (&["permissions", "add", "-u", "one", "-p", "users.root"], "Error: Unknown permission `users.root`; the permissions are: broadcasts.admin, options.admin, users.admin\n"),
-        ];
-        for (args, message) in cases {
-            let out = orgsettings(url, args);
-            assert_eq!(out.status.code(), Some(1), "{args:?}");
-            assert_eq!(stderr(&out), message, "{args:?}");
-        }
-        let long = "x".repeat(40);
-        let out = orgsettings(url, &["permissions", "add", "-u", "one", "-p", &long]);
-        assert_eq!(out.status.code(), Some(1));
-        assert!(stderr(&out).starts_with("Error: Unknown permission"), "a name longer than the column is refused cleanly");
-    }
+    let pool = db.pool();
+    let mut conn = pool.get().unwrap();
+    let entries =
+        orgsettings::models::instance_audit::InstanceAuditEntry::recent(&mut conn, None, 10)
+            .unwrap();
+    let events: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e.event.as_str(), e.actor_label.as_str()))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("permission.remove", "CLI"),
+            ("permission.add", "CLI"),
+            ("permission.add", "CLI")
+        ],
+        "changes are audited, no-ops are not"
+    );
+}
 
-    fn users_without_a_usable_password_are_not_found_by_the_permissions_command(db) {
-        let pool = db.pool();
-        let mut conn = pool.get().unwrap();
-        let new_user = orgsettings::models::user::NewUser {
-            username: orgsettings::models::user::Username::parse("nopass").unwrap(),
-            email: orgsettings::models::user::EmailAddress::parse("nopass@example.com").unwrap(),
-            password: None,
-            is_superuser: true,
-            email_verified: true,
-        };
-        orgsettings::models::user::User::create(&mut conn, &new_user).unwrap();
-        let out = orgsettings(db.url(), &["permissions", "list", "-u", "nopass"]);
-        assert_eq!(out.status.code(), Some(1));
-        assert_eq!(stderr(&out), "Error: No user matching `nopass`\n");
+fn permissions_refuse_unknown_ambiguous_and_ordinary_users_with_exit_1(db: TestDb) {
+    let url = db.url();
+    for name in ["one", "two"] {
+        ok_lines(&orgsettings(
+            url,
+            &[
+                "createuser",
+                "--username",
+                name,
+                "--email",
+                "shared@example.com",
+                "--password",
+                "correct horse",
+                "--superuser",
+            ],
+        ));
     }
+    ok_lines(&orgsettings(
+        url,
+        &[
+            "createuser",
+            "--username",
+            "bob",
+            "--email",
+            "bob@example.com",
+            "--password",
+            "correct horse",
+        ],
+    ));
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["permissions", "list", "-u", "ghost"],
+            "Error: No user matching `ghost`\n",
+        ),
+        (
+            &["permissions", "list", "-u", "ghost@example.com"],
+            "Error: No user matching `ghost@example.com`\n",
+        ),
+        (
+            &[
+                "permissions",
+                "add",
+                "-u",
+                "SHARED@example.com",
+                "-p",
+                "users.admin",
+            ],
+            "Error: Found more than one user matching `SHARED@example.com`\n",
+        ),
+        (
+            &["permissions", "add", "-u", "bob", "-p", "users.admin"],
+            "Error: User `bob` does not have superuser status\n",
+        ),
+        (
+            &["permissions", "add", "-u", "one", "-p", "users.root"],
+            "Error: Unknown permission `users.root`; the permissions are: broadcasts.admin, options.admin, users.admin\n",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = orgsettings(url, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(stderr(&out), message, "{args:?}");
+    }
+    let long = "x".repeat(40);
+    let out = orgsettings(url, &["permissions", "add", "-u", "one", "-p", &long]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("Error: Unknown permission"),
+        "a name longer than the column is refused cleanly"
+    );
+}
+
+fn users_without_a_usable_password_are_not_found_by_the_permissions_command(db: TestDb) {
+    let pool = db.pool();
+    let mut conn = pool.get().unwrap();
+    let new_user = orgsettings::models::user::NewUser {
+        username: orgsettings::models::user::Username::parse("nopass").unwrap(),
+        email: orgsettings::models::user::EmailAddress::parse("nopass@example.com").unwrap(),
+        password: None,
+        is_superuser: true,
+        email_verified: true,
+    };
+    orgsettings::models::user::User::create(&mut conn, &new_user).unwrap();
+    let out = orgsettings(db.url(), &["permissions", "list", "-u", "nopass"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "Error: No user matching `nopass`\n");
 }
 
 #[test]

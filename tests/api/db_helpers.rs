@@ -79,138 +79,179 @@ fn option_rows(conn: &mut AnyConnection, org: i64) -> Vec<(String, String)> {
         .unwrap()
 }
 
-db_test_on_both_backends! {
-    fn create_or_update_inserts_a_missing_row_then_updates_it(db) {
-        let pool = db.pool();
-        let mut conn = pool.get().unwrap();
-        let org = new_org(&mut conn);
-        assert_eq!(set_option(&mut conn, org, "sentry:x", "1"), Upserted::Created);
-        assert_eq!(set_option(&mut conn, org, "sentry:x", "2"), Upserted::Updated(1));
-        assert_eq!(option_rows(&mut conn, org), vec![("sentry:x".to_owned(), "2".to_owned())]);
-    }
+db_test_on_both_backends!(
+    create_or_update_inserts_a_missing_row_then_updates_it,
+    two_threads_racing_to_create_the_same_row_make_one_row_and_both_succeed,
+    a_unique_violation_inside_a_transaction_rolls_back_only_the_insert,
+    update_refreshes_the_timestamp_and_reports_a_missing_row,
+    a_write_transaction_that_fails_writes_nothing,
+    sqlite_connections_enforce_foreign_keys,
+);
 
-    fn two_threads_racing_to_create_the_same_row_make_one_row_and_both_succeed(db) {
-        let pool = db.pool();
-        let org = new_org(&mut pool.get().unwrap());
-        let both_updated = Arc::new(Barrier::new(2));
-        let threads: Vec<_> = ["a", "b"]
-            .into_iter()
-            .map(|value| {
-                let pool = pool.clone();
-                let barrier = both_updated.clone();
-                std::thread::spawn(move || {
-                    let mut conn = pool.get().unwrap();
-                    // both UPDATEs find nothing before either INSERTs: a real race
-                    set_option_with(&mut conn, org, "sentry:race", value, || {
-                        barrier.wait();
-                    })
+fn create_or_update_inserts_a_missing_row_then_updates_it(db: TestDb) {
+    let pool = db.pool();
+    let mut conn = pool.get().unwrap();
+    let org = new_org(&mut conn);
+    assert_eq!(
+        set_option(&mut conn, org, "sentry:x", "1"),
+        Upserted::Created
+    );
+    assert_eq!(
+        set_option(&mut conn, org, "sentry:x", "2"),
+        Upserted::Updated(1)
+    );
+    assert_eq!(
+        option_rows(&mut conn, org),
+        vec![("sentry:x".to_owned(), "2".to_owned())]
+    );
+}
+
+fn two_threads_racing_to_create_the_same_row_make_one_row_and_both_succeed(db: TestDb) {
+    let pool = db.pool();
+    let org = new_org(&mut pool.get().unwrap());
+    let both_updated = Arc::new(Barrier::new(2));
+    let threads: Vec<_> = ["a", "b"]
+        .into_iter()
+        .map(|value| {
+            let pool = pool.clone();
+            let barrier = both_updated.clone();
+            std::thread::spawn(move || {
+                let mut conn = pool.get().unwrap();
+                // both UPDATEs find nothing before either INSERTs: a real race
+                set_option_with(&mut conn, org, "sentry:race", value, || {
+                    barrier.wait();
                 })
             })
-            .collect();
-        let mut outcomes: Vec<Upserted> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-        outcomes.sort_by_key(|o| matches!(o, Upserted::Updated(_)));
-        assert_eq!(outcomes, vec![Upserted::Created, Upserted::Updated(1)]);
-        let rows = option_rows(&mut pool.get().unwrap(), org);
-        assert_eq!(rows.len(), 1, "{rows:?}");
-        assert!(rows[0].1 == "a" || rows[0].1 == "b");
-    }
-
-    fn a_unique_violation_inside_a_transaction_rolls_back_only_the_insert(db) {
-        let pool = db.pool();
-        let mut conn = pool.get().unwrap();
-        let org = new_org(&mut conn);
-        let result: Result<Upserted, diesel::result::Error> = write_tx(&mut conn, |conn| {
-            let mut first = true;
-            let outcome = query::create_or_update(
-                conn,
-                |conn| {
-                    if first {
-                        first = false;
-                        return Ok(0);
-                    }
-                    diesel::update(organization_options::table.filter(organization_options::organization_id.eq(org)))
-                        .set(organization_options::value.eq("mine"))
-                        .execute(conn)
-                },
-                |conn| {
-                    diesel::insert_into(organization_options::table)
-                        .values((
-                            organization_options::organization_id.eq(org),
-                            organization_options::key.eq("sentry:k"),
-                            organization_options::value.eq("theirs"),
-                        ))
-                        .execute(conn)?;
-                    diesel::insert_into(organization_options::table)
-                        .values((
-                            organization_options::organization_id.eq(org),
-                            organization_options::key.eq("sentry:k"),
-                            organization_options::value.eq("duplicate"),
-                        ))
-                        .execute(conn)
-                },
-            )?;
-            // the transaction still works after the failed savepoint
-            organizations::table.count().get_result::<i64>(conn)?;
-            Ok(outcome)
-        });
-        assert_eq!(result.unwrap(), Upserted::Updated(0));
-        assert!(option_rows(&mut conn, org).is_empty(), "the failed insert was rolled back with its savepoint");
-    }
-
-    fn update_refreshes_the_timestamp_and_reports_a_missing_row(db) {
-        let pool = db.pool();
-        let mut conn = pool.get().unwrap();
-        let org = new_org(&mut conn);
-        let before: chrono::NaiveDateTime = organizations::table.find(org).select(organizations::updated_at).first(&mut conn).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        let updated = query::update(&mut conn, |conn, now| {
-            diesel::update(organizations::table.find(org))
-                .set((organizations::name.eq("Renamed"), organizations::updated_at.eq(now)))
-                .execute(conn)
         })
-        .unwrap();
-        assert!(updated);
-        let (name, after): (String, chrono::NaiveDateTime) = organizations::table.find(org).select((organizations::name, organizations::updated_at)).first(&mut conn).unwrap();
-        assert_eq!(name, "Renamed");
-        assert!(after > before);
-        let missing = query::update(&mut conn, |conn, now| {
-            diesel::update(organizations::table.find(org + 1000))
-                .set(organizations::updated_at.eq(now))
+        .collect();
+    let mut outcomes: Vec<Upserted> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    outcomes.sort_by_key(|o| matches!(o, Upserted::Updated(_)));
+    assert_eq!(outcomes, vec![Upserted::Created, Upserted::Updated(1)]);
+    let rows = option_rows(&mut pool.get().unwrap(), org);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].1 == "a" || rows[0].1 == "b");
+}
+
+fn a_unique_violation_inside_a_transaction_rolls_back_only_the_insert(db: TestDb) {
+    let pool = db.pool();
+    let mut conn = pool.get().unwrap();
+    let org = new_org(&mut conn);
+    let result: Result<Upserted, diesel::result::Error> = write_tx(&mut conn, |conn| {
+        let mut first = true;
+        let outcome = query::create_or_update(
+            conn,
+            |conn| {
+                if first {
+                    first = false;
+                    return Ok(0);
+                }
+                diesel::update(
+                    organization_options::table
+                        .filter(organization_options::organization_id.eq(org)),
+                )
+                .set(organization_options::value.eq("mine"))
                 .execute(conn)
-        })
+            },
+            |conn| {
+                diesel::insert_into(organization_options::table)
+                    .values((
+                        organization_options::organization_id.eq(org),
+                        organization_options::key.eq("sentry:k"),
+                        organization_options::value.eq("theirs"),
+                    ))
+                    .execute(conn)?;
+                diesel::insert_into(organization_options::table)
+                    .values((
+                        organization_options::organization_id.eq(org),
+                        organization_options::key.eq("sentry:k"),
+                        organization_options::value.eq("duplicate"),
+                    ))
+                    .execute(conn)
+            },
+        )?;
+        // the transaction still works after the failed savepoint
+        organizations::table.count().get_result::<i64>(conn)?;
+        Ok(outcome)
+    });
+    assert_eq!(result.unwrap(), Upserted::Updated(0));
+    assert!(
+        option_rows(&mut conn, org).is_empty(),
+        "the failed insert was rolled back with its savepoint"
+    );
+}
+
+fn update_refreshes_the_timestamp_and_reports_a_missing_row(db: TestDb) {
+    let pool = db.pool();
+    let mut conn = pool.get().unwrap();
+    let org = new_org(&mut conn);
+    let before: chrono::NaiveDateTime = organizations::table
+        .find(org)
+        .select(organizations::updated_at)
+        .first(&mut conn)
         .unwrap();
-        assert!(!missing);
-        new_org_with_slug(&mut conn, "other");
-        let unscoped = query::update(&mut conn, |conn, now| {
-            diesel::update(organizations::table).set(organizations::updated_at.eq(now)).execute(conn)
-        });
-        assert!(unscoped.is_err(), "an update that touches two rows is a bug, reported as an error");
-    }
-
-    fn a_write_transaction_that_fails_writes_nothing(db) {
-        let pool = db.pool();
-        let mut conn = pool.get().unwrap();
-        let result: Result<(), diesel::result::Error> = write_tx(&mut conn, |conn| {
-            new_org(conn);
-            Err(diesel::result::Error::RollbackTransaction)
-        });
-        assert!(result.is_err());
-        let count: i64 = organizations::table.count().get_result(&mut conn).unwrap();
-        assert_eq!(count, 0);
-    }
-
-    fn sqlite_connections_enforce_foreign_keys(db) {
-        let pool = db.pool();
-        let mut conn = pool.get().unwrap();
-        let orphan = diesel::insert_into(organization_options::table)
-            .values((
-                organization_options::organization_id.eq(999_999_i64),
-                organization_options::key.eq("k"),
-                organization_options::value.eq("v"),
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let updated = query::update(&mut conn, |conn, now| {
+        diesel::update(organizations::table.find(org))
+            .set((
+                organizations::name.eq("Renamed"),
+                organizations::updated_at.eq(now),
             ))
-            .execute(&mut conn);
-        assert!(orphan.is_err(), "an option of a missing organization is refused");
-    }
+            .execute(conn)
+    })
+    .unwrap();
+    assert!(updated);
+    let (name, after): (String, chrono::NaiveDateTime) = organizations::table
+        .find(org)
+        .select((organizations::name, organizations::updated_at))
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(name, "Renamed");
+    assert!(after > before);
+    let missing = query::update(&mut conn, |conn, now| {
+        diesel::update(organizations::table.find(org + 1000))
+            .set(organizations::updated_at.eq(now))
+            .execute(conn)
+    })
+    .unwrap();
+    assert!(!missing);
+    new_org_with_slug(&mut conn, "other");
+    let unscoped = query::update(&mut conn, |conn, now| {
+        diesel::update(organizations::table)
+            .set(organizations::updated_at.eq(now))
+            .execute(conn)
+    });
+    assert!(
+        unscoped.is_err(),
+        "an update that touches two rows is a bug, reported as an error"
+    );
+}
+
+fn a_write_transaction_that_fails_writes_nothing(db: TestDb) {
+    let pool = db.pool();
+    let mut conn = pool.get().unwrap();
+    let result: Result<(), diesel::result::Error> = write_tx(&mut conn, |conn| {
+        new_org(conn);
+        Err(diesel::result::Error::RollbackTransaction)
+    });
+    assert!(result.is_err());
+    let count: i64 = organizations::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(count, 0);
+}
+
+fn sqlite_connections_enforce_foreign_keys(db: TestDb) {
+    let pool = db.pool();
+    let mut conn = pool.get().unwrap();
+    let orphan = diesel::insert_into(organization_options::table)
+        .values((
+            organization_options::organization_id.eq(999_999_i64),
+            organization_options::key.eq("k"),
+            organization_options::value.eq("v"),
+        ))
+        .execute(&mut conn);
+    assert!(
+        orphan.is_err(),
+        "an option of a missing organization is refused"
+    );
 }
 
 #[test]

@@ -24,222 +24,475 @@ async fn invite(app: &TestApp, email: &str, role: &str) -> crate::common::Page {
     .await
 }
 
-on_both_backends! {
-    async fn an_owner_invites_by_email_and_the_invitee_accepts_with_their_account(app) {
-        let org = owner_app(&app).await;
-        invite(&app, "dana@example.com", "manager").await.assert_redirect(PAGE);
-        let page = app.get(PAGE).await;
-        assert!(page.contains("Invitation sent to dana@example.com."));
-        assert!(page.contains("Pending invitations"));
-        assert!(page.body.contains("dana@example.com"));
-        let mail = outbox(&app).await.pop().unwrap();
-        assert_eq!(mail.to_address, "dana@example.com");
-        assert_eq!(mail.subject, "[orgsettings] Join Acme on orgsettings");
-        assert_eq!(mail.kind, "member.invite");
-        assert!(mail.body_text.contains("owner invited you to join Acme on orgsettings as Manager."));
-        let link = link_in(&mail.body_text, &app.base, "/accept/").unwrap();
+on_both_backends!(
+    an_owner_invites_by_email_and_the_invitee_accepts_with_their_account,
+    an_invitee_without_an_account_creates_one_and_joins,
+    bad_invitations_are_refused_next_to_the_field,
+    expired_invitations_are_refused_until_resent_and_forged_tokens_never_work,
+    two_owners_removing_each_other_at_once_leave_one_owner,
+    one_invitation_accepted_by_two_users_at_once_lets_only_one_join,
+    roles_change_within_limits_and_the_last_owner_stays,
+    members_see_the_list_but_cannot_change_it,
+);
 
-        app.create_user("dana").await;
-        let dana = app.visitor();
-        dana.login("dana", PASSWORD).await;
-        let accept = dana.get(&link).await;
-        assert_eq!(accept.status, StatusCode::OK);
-        assert!(accept.contains("You are invited to join <strong>Acme</strong> as Manager."));
-        dana.post_form(&link, &[]).await.assert_redirect("/settings/acme/");
-        assert!(dana.get("/settings/acme/").await.contains("Welcome to Acme."));
-        assert_eq!(dana.get(&link).await.status, StatusCode::BAD_REQUEST, "an invitation works once");
-        let events: Vec<String> = audit_entries(&app, org.id).await.into_iter().map(|(e, _)| e).collect();
-        assert_eq!(events, ["org.create", "member.invite", "member.accept-invite"]);
-        let members = app.get(PAGE).await;
-        assert!(!members.contains("Pending invitations</h2>\n<table"), "no pending invitation left");
-    }
+async fn an_owner_invites_by_email_and_the_invitee_accepts_with_their_account(app: TestApp) {
+    let org = owner_app(&app).await;
+    invite(&app, "dana@example.com", "manager")
+        .await
+        .assert_redirect(PAGE);
+    let page = app.get(PAGE).await;
+    assert!(page.contains("Invitation sent to dana@example.com."));
+    assert!(page.contains("Pending invitations"));
+    assert!(page.body.contains("dana@example.com"));
+    let mail = outbox(&app).await.pop().unwrap();
+    assert_eq!(mail.to_address, "dana@example.com");
+    assert_eq!(mail.subject, "[orgsettings] Join Acme on orgsettings");
+    assert_eq!(mail.kind, "member.invite");
+    assert!(
+        mail.body_text
+            .contains("owner invited you to join Acme on orgsettings as Manager.")
+    );
+    let link = link_in(&mail.body_text, &app.base, "/accept/").unwrap();
 
-    async fn an_invitee_without_an_account_creates_one_and_joins(app) {
-        owner_app(&app).await;
-        invite(&app, "erin@example.com", "member").await;
-        let link = link_in(&outbox(&app).await.pop().unwrap().body_text, &app.base, "/accept/").unwrap();
-        let erin = app.visitor();
-        let page = erin.get(&link).await;
-        assert!(page.contains("Or create an account"));
-        let mismatch = erin.post_form(&link, &[("username", "erin"), ("password", PASSWORD), ("password_confirm", "other one")]).await;
-        assert_eq!(mismatch.field_error("password_confirm").as_deref(), Some("The two passwords do not match."));
-        let joined = erin.post_form(&link, &[("username", "erin"), ("password", PASSWORD), ("password_confirm", PASSWORD)]).await;
-        joined.assert_redirect("/settings/acme/");
-        assert_eq!(erin.get("/settings/acme/").await.status, StatusCode::OK, "logged in and a member");
-        let verified = app.with_db(|conn| {
-            let user = orgsettings::models::user::User::find_by_login(conn, "erin").unwrap().remove(0);
+    app.create_user("dana").await;
+    let dana = app.visitor();
+    dana.login("dana", PASSWORD).await;
+    let accept = dana.get(&link).await;
+    assert_eq!(accept.status, StatusCode::OK);
+    assert!(accept.contains("You are invited to join <strong>Acme</strong> as Manager."));
+    dana.post_form(&link, &[])
+        .await
+        .assert_redirect("/settings/acme/");
+    assert!(
+        dana.get("/settings/acme/")
+            .await
+            .contains("Welcome to Acme.")
+    );
+    assert_eq!(
+        dana.get(&link).await.status,
+        StatusCode::BAD_REQUEST,
+        "an invitation works once"
+    );
+    let events: Vec<String> = audit_entries(&app, org.id)
+        .await
+        .into_iter()
+        .map(|(e, _)| e)
+        .collect();
+    assert_eq!(
+        events,
+        ["org.create", "member.invite", "member.accept-invite"]
+    );
+    let members = app.get(PAGE).await;
+    assert!(
+        !members.contains("Pending invitations</h2>\n<table"),
+        "no pending invitation left"
+    );
+}
+
+async fn an_invitee_without_an_account_creates_one_and_joins(app: TestApp) {
+    owner_app(&app).await;
+    invite(&app, "erin@example.com", "member").await;
+    let link = link_in(
+        &outbox(&app).await.pop().unwrap().body_text,
+        &app.base,
+        "/accept/",
+    )
+    .unwrap();
+    let erin = app.visitor();
+    let page = erin.get(&link).await;
+    assert!(page.contains("Or create an account"));
+    let mismatch = erin
+        .post_form(
+            &link,
+            &[
+                ("username", "erin"),
+                ("password", PASSWORD),
+                ("password_confirm", "other one"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        mismatch.field_error("password_confirm").as_deref(),
+        Some("The two passwords do not match.")
+    );
+    let joined = erin
+        .post_form(
+            &link,
+            &[
+                ("username", "erin"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
+        .await;
+    joined.assert_redirect("/settings/acme/");
+    assert_eq!(
+        erin.get("/settings/acme/").await.status,
+        StatusCode::OK,
+        "logged in and a member"
+    );
+    let verified = app
+        .with_db(|conn| {
+            let user = orgsettings::models::user::User::find_by_login(conn, "erin")
+                .unwrap()
+                .remove(0);
             user.primary_email_verified(conn).unwrap()
-        }).await;
-        assert!(verified, "the link proved the address");
-    }
+        })
+        .await;
+    assert!(verified, "the link proved the address");
+}
 
-    async fn bad_invitations_are_refused_next_to_the_field(app) {
-        let org = owner_app(&app).await;
-        let member = app.create_user("mia").await;
-        app.add_member(&org, &member, Role::Member).await;
-        let bad = invite(&app, "not an email", "member").await;
-        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-        assert_eq!(bad.field_error("email").as_deref(), Some("Enter a valid email address."));
-        assert_eq!(bad.input_value("email").as_deref(), Some("not an email"));
-        let existing = invite(&app, "MIA@example.com", "member").await;
-        assert_eq!(existing.field_error("email").as_deref(), Some("MIA@example.com is already a member of this organization."));
-        invite(&app, "new@example.com", "member").await.assert_redirect(PAGE);
-        let again = invite(&app, "New@Example.com", "member").await;
-        assert_eq!(again.field_error("email").as_deref(), Some("New@Example.com has already been invited; resend the invitation instead."));
-        assert_eq!(outbox(&app).await.len(), 1, "one invitation email");
-    }
+async fn bad_invitations_are_refused_next_to_the_field(app: TestApp) {
+    let org = owner_app(&app).await;
+    let member = app.create_user("mia").await;
+    app.add_member(&org, &member, Role::Member).await;
+    let bad = invite(&app, "not an email", "member").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad.field_error("email").as_deref(),
+        Some("Enter a valid email address.")
+    );
+    assert_eq!(bad.input_value("email").as_deref(), Some("not an email"));
+    let existing = invite(&app, "MIA@example.com", "member").await;
+    assert_eq!(
+        existing.field_error("email").as_deref(),
+        Some("MIA@example.com is already a member of this organization.")
+    );
+    invite(&app, "new@example.com", "member")
+        .await
+        .assert_redirect(PAGE);
+    let again = invite(&app, "New@Example.com", "member").await;
+    assert_eq!(
+        again.field_error("email").as_deref(),
+        Some("New@Example.com has already been invited; resend the invitation instead.")
+    );
+    assert_eq!(outbox(&app).await.len(), 1, "one invitation email");
+}
 
-    async fn expired_invitations_are_refused_until_resent_and_forged_tokens_never_work(app) {
-        owner_app(&app).await;
-        invite(&app, "late@example.com", "member").await;
-        let old_link = link_in(&outbox(&app).await.pop().unwrap().body_text, &app.base, "/accept/").unwrap();
-        app.with_db(|conn| {
-            use diesel::prelude::*;
-            use orgsettings::db::schema::organization_members;
-            diesel::update(organization_members::table.filter(organization_members::user_id.is_null()))
-                .set(organization_members::token_expires_at.eq(orgsettings::db::query::now() - chrono::Duration::days(1)))
-                .execute(conn).unwrap();
-        }).await;
-        assert!(app.get(PAGE).await.contains("expired"));
-        app.create_user("late").await;
-        let late = app.visitor();
-        late.login("late", PASSWORD).await;
-        assert!(late.get(&old_link).await.contains("This invitation has expired."));
-        let refused = late.post_form(&old_link, &[]).await;
-        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-        // resend: a new token and expiry; the old link dies, the new one works
-        let member_id: String = old_link.split('/').nth(2).unwrap().to_owned();
-        app.get(PAGE).await;
-        app.post_form(PAGE, &[("action", "resend"), ("member", member_id.as_str())]).await.assert_redirect(PAGE);
-        let new_link = link_in(&outbox(&app).await.pop().unwrap().body_text, &app.base, "/accept/").unwrap();
-        assert_ne!(new_link, old_link);
-        assert_eq!(late.get(&old_link).await.status, StatusCode::BAD_REQUEST);
-        late.post_form(&new_link, &[]).await.assert_redirect("/settings/acme/");
-        let forged = format!("/accept/{member_id}/forged-token/");
-        assert_eq!(late.get(&forged).await.status, StatusCode::BAD_REQUEST);
-    }
+async fn expired_invitations_are_refused_until_resent_and_forged_tokens_never_work(app: TestApp) {
+    owner_app(&app).await;
+    invite(&app, "late@example.com", "member").await;
+    let old_link = link_in(
+        &outbox(&app).await.pop().unwrap().body_text,
+        &app.base,
+        "/accept/",
+    )
+    .unwrap();
+    app.with_db(|conn| {
+        use diesel::prelude::*;
+        use orgsettings::db::schema::organization_members;
+        diesel::update(organization_members::table.filter(organization_members::user_id.is_null()))
+            .set(
+                organization_members::token_expires_at
+                    .eq(orgsettings::db::query::now() - chrono::Duration::days(1)),
+            )
+            .execute(conn)
+            .unwrap();
+    })
+    .await;
+    assert!(app.get(PAGE).await.contains("expired"));
+    app.create_user("late").await;
+    let late = app.visitor();
+    late.login("late", PASSWORD).await;
+    assert!(
+        late.get(&old_link)
+            .await
+            .contains("This invitation has expired.")
+    );
+    let refused = late.post_form(&old_link, &[]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    // resend: a new token and expiry; the old link dies, the new one works
+    let member_id: String = old_link.split('/').nth(2).unwrap().to_owned();
+    app.get(PAGE).await;
+    app.post_form(
+        PAGE,
+        &[("action", "resend"), ("member", member_id.as_str())],
+    )
+    .await
+    .assert_redirect(PAGE);
+    let new_link = link_in(
+        &outbox(&app).await.pop().unwrap().body_text,
+        &app.base,
+        "/accept/",
+    )
+    .unwrap();
+    assert_ne!(new_link, old_link);
+    assert_eq!(late.get(&old_link).await.status, StatusCode::BAD_REQUEST);
+    late.post_form(&new_link, &[])
+        .await
+        .assert_redirect("/settings/acme/");
+    let forged = format!("/accept/{member_id}/forged-token/");
+    assert_eq!(late.get(&forged).await.status, StatusCode::BAD_REQUEST);
+}
 
-    async fn two_owners_removing_each_other_at_once_leave_one_owner(app) {
-        use orgsettings::members;
-        use orgsettings::models::actor::Actor;
-        for round in 0..5 {
-            let ann = app.create_user(&format!("ann{round}")).await;
-            let bob = app.create_user(&format!("bob{round}")).await;
-            let org = app.create_org(&ann, "Acme", &format!("acme{round}")).await;
-            app.add_member(&org, &bob, Role::Owner).await;
-            let org_id = org.id;
-            let member_ids = app.with_db(move |conn| {
+async fn two_owners_removing_each_other_at_once_leave_one_owner(app: TestApp) {
+    use orgsettings::members;
+    use orgsettings::models::actor::Actor;
+    for round in 0..5 {
+        let ann = app.create_user(&format!("ann{round}")).await;
+        let bob = app.create_user(&format!("bob{round}")).await;
+        let org = app.create_org(&ann, "Acme", &format!("acme{round}")).await;
+        app.add_member(&org, &bob, Role::Owner).await;
+        let org_id = org.id;
+        let member_ids = app
+            .with_db(move |conn| {
                 use diesel::prelude::*;
                 use orgsettings::db::schema::organization_members as m;
-                m::table.filter(m::organization_id.eq(org_id)).order(m::id).select(m::id).load::<i64>(conn).unwrap()
-            }).await;
-            // ann removes bob while bob removes ann
-            let start = std::sync::Arc::new(std::sync::Barrier::new(2));
-            let removals: Vec<_> = [(ann, member_ids[1]), (bob, member_ids[0])].into_iter().map(|(actor, target)| {
+                m::table
+                    .filter(m::organization_id.eq(org_id))
+                    .order(m::id)
+                    .select(m::id)
+                    .load::<i64>(conn)
+                    .unwrap()
+            })
+            .await;
+        // ann removes bob while bob removes ann
+        let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let removals: Vec<_> = [(ann, member_ids[1]), (bob, member_ids[0])]
+            .into_iter()
+            .map(|(actor, target)| {
                 let (pool, org, start) = (app.pool.clone(), org.clone(), start.clone());
                 tokio::task::spawn_blocking(move || {
                     let mut conn = pool.get().unwrap();
                     start.wait();
-                    members::remove(&mut conn, &org, &Actor::user(&actor, None), Role::Owner, target).is_ok()
+                    members::remove(
+                        &mut conn,
+                        &org,
+                        &Actor::user(&actor, None),
+                        Role::Owner,
+                        target,
+                    )
+                    .is_ok()
                 })
-            }).collect();
-            let mut succeeded = 0;
-            for removal in removals {
-                succeeded += usize::from(removal.await.unwrap());
-            }
-            assert_eq!(succeeded, 1, "round {round}: exactly one removal goes through");
-            let owners = app.with_db(move |conn| {
+            })
+            .collect();
+        let mut succeeded = 0;
+        for removal in removals {
+            succeeded += usize::from(removal.await.unwrap());
+        }
+        assert_eq!(
+            succeeded, 1,
+            "round {round}: exactly one removal goes through"
+        );
+        let owners = app
+            .with_db(move |conn| {
                 use diesel::prelude::*;
                 use orgsettings::db::schema::organization_members as m;
-                m::table.filter(m::organization_id.eq(org_id)).filter(m::role.eq("owner")).count().get_result::<i64>(conn).unwrap()
-            }).await;
-            assert_eq!(owners, 1, "round {round}");
-        }
+                m::table
+                    .filter(m::organization_id.eq(org_id))
+                    .filter(m::role.eq("owner"))
+                    .count()
+                    .get_result::<i64>(conn)
+                    .unwrap()
+            })
+            .await;
+        assert_eq!(owners, 1, "round {round}");
     }
+}
 
-    async fn one_invitation_accepted_by_two_users_at_once_lets_only_one_join(app) {
-        use orgsettings::models::actor::Actor;
-        let org = owner_app(&app).await;
-        invite(&app, "shared@example.com", "member").await.assert_redirect(PAGE);
-        let org_id = org.id;
-        let (member_id, token) = app.with_db(move |conn| {
+async fn one_invitation_accepted_by_two_users_at_once_lets_only_one_join(app: TestApp) {
+    use orgsettings::models::actor::Actor;
+    let org = owner_app(&app).await;
+    invite(&app, "shared@example.com", "member")
+        .await
+        .assert_redirect(PAGE);
+    let org_id = org.id;
+    let (member_id, token) = app
+        .with_db(move |conn| {
             use diesel::prelude::*;
             use orgsettings::db::schema::organization_members as m;
-            m::table.filter(m::organization_id.eq(org_id)).filter(m::user_id.is_null())
-                .select((m::id, m::token.assume_not_null())).first::<(i64, String)>(conn).unwrap()
-        }).await;
-        let config = orgsettings::config::Config::for_url(url::Url::parse(&app.base).unwrap());
-        let start = std::sync::Arc::new(std::sync::Barrier::new(2));
-        let mut accepts = Vec::new();
-        for name in ["kim", "lou"] {
-            let user = app.create_user(name).await;
-            let (pool, config, start, token) = (app.pool.clone(), config.clone(), start.clone(), token.clone());
-            accepts.push(tokio::task::spawn_blocking(move || {
-                let mut conn = pool.get().unwrap();
-                start.wait();
-                orgsettings::members::accept(&mut conn, &config, member_id, &token, &user, &Actor::user(&user, None)).is_ok()
-            }));
-        }
-        let mut joined = 0;
-        for accept in accepts {
-            joined += usize::from(accept.await.unwrap());
-        }
-        assert_eq!(joined, 1);
-        let members = app.with_db(move |conn| orgsettings::members::list(conn, org_id).unwrap()).await;
-        let names: Vec<_> = members.iter().filter_map(|v| v.username.clone()).collect();
-        assert_eq!(names.len(), 2, "the owner and one of the two: {names:?}");
-        let accepted = audit_entries(&app, org_id).await.into_iter().filter(|(e, _)| e == "member.accept-invite").count();
-        assert_eq!(accepted, 1);
+            m::table
+                .filter(m::organization_id.eq(org_id))
+                .filter(m::user_id.is_null())
+                .select((m::id, m::token.assume_not_null()))
+                .first::<(i64, String)>(conn)
+                .unwrap()
+        })
+        .await;
+    let config = orgsettings::config::Config::for_url(url::Url::parse(&app.base).unwrap());
+    let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let mut accepts = Vec::new();
+    for name in ["kim", "lou"] {
+        let user = app.create_user(name).await;
+        let (pool, config, start, token) = (
+            app.pool.clone(),
+            config.clone(),
+            start.clone(),
+            token.clone(),
+        );
+        accepts.push(tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().unwrap();
+            start.wait();
+            orgsettings::members::accept(
+                &mut conn,
+                &config,
+                member_id,
+                &token,
+                &user,
+                &Actor::user(&user, None),
+            )
+            .is_ok()
+        }));
     }
+    let mut joined = 0;
+    for accept in accepts {
+        joined += usize::from(accept.await.unwrap());
+    }
+    assert_eq!(joined, 1);
+    let members = app
+        .with_db(move |conn| orgsettings::members::list(conn, org_id).unwrap())
+        .await;
+    let names: Vec<_> = members.iter().filter_map(|v| v.username.clone()).collect();
+    assert_eq!(names.len(), 2, "the owner and one of the two: {names:?}");
+    let accepted = audit_entries(&app, org_id)
+        .await
+        .into_iter()
+        .filter(|(e, _)| e == "member.accept-invite")
+        .count();
+    assert_eq!(accepted, 1);
+}
 
-    async fn roles_change_within_limits_and_the_last_owner_stays(app) {
-        let org = owner_app(&app).await;
-        let manager = app.create_user("mgr").await;
-        app.add_member(&org, &manager, Role::Manager).await;
-        let member = app.create_user("mem").await;
-        app.add_member(&org, &member, Role::Member).await;
-        let ids = app.with_db(move |conn| {
+async fn roles_change_within_limits_and_the_last_owner_stays(app: TestApp) {
+    let org = owner_app(&app).await;
+    let manager = app.create_user("mgr").await;
+    app.add_member(&org, &manager, Role::Manager).await;
+    let member = app.create_user("mem").await;
+    app.add_member(&org, &member, Role::Member).await;
+    let ids = app
+        .with_db(move |conn| {
             use diesel::prelude::*;
             use orgsettings::db::schema::organization_members as m;
-            m::table.filter(m::organization_id.eq(org.id)).order(m::id).select(m::id).load::<i64>(conn).unwrap()
-        }).await;
-        let (owner_id, manager_id, member_id) = (ids[0].to_string(), ids[1].to_string(), ids[2].to_string());
-        app.get(PAGE).await;
-        app.post_form(PAGE, &[("action", "role"), ("member", owner_id.as_str()), ("role", "member")]).await;
-        assert!(app.get(PAGE).await.contains("The last owner cannot be removed or demoted"));
-        app.post_form(PAGE, &[("action", "remove"), ("member", owner_id.as_str())]).await;
-        assert!(app.get(PAGE).await.contains("The last owner cannot be removed or demoted"));
-        // a manager cannot make owners, nor touch owners
-        let mgr = app.visitor();
-        mgr.login("mgr", PASSWORD).await;
-        mgr.get(PAGE).await;
-        mgr.post_form(PAGE, &[("action", "role"), ("member", member_id.as_str()), ("role", "owner")]).await;
-        assert!(mgr.get(PAGE).await.contains("Your role (Manager) cannot make this change; ask an owner."));
-        mgr.post_form(PAGE, &[("action", "remove"), ("member", owner_id.as_str())]).await;
-        assert!(mgr.get(PAGE).await.contains("Only owners can remove owners."));
-        let bad_role = mgr.post_form(PAGE, &[("action", "invite"), ("email", "x@example.com"), ("role", "owner")]).await;
-        assert_eq!(bad_role.field_error("role").as_deref(), Some("You cannot invite members as Owner."));
-        mgr.post_form(PAGE, &[("action", "role"), ("member", member_id.as_str()), ("role", "manager")]).await;
-        assert!(mgr.get(PAGE).await.contains("Role changed to Manager."));
-        // the owner promotes the manager; now the first owner can step down and remove someone
-        app.post_form(PAGE, &[("action", "role"), ("member", manager_id.as_str()), ("role", "owner")]).await;
-        app.post_form(PAGE, &[("action", "remove"), ("member", member_id.as_str())]).await;
-        assert!(app.get(PAGE).await.contains("mem@example.com removed from Acme."));
-        let events: Vec<String> = audit_entries(&app, org.id).await.into_iter().map(|(e, _)| e).collect();
-        assert_eq!(events, ["org.create", "member.edit", "member.edit", "member.remove"]);
-    }
+            m::table
+                .filter(m::organization_id.eq(org.id))
+                .order(m::id)
+                .select(m::id)
+                .load::<i64>(conn)
+                .unwrap()
+        })
+        .await;
+    let (owner_id, manager_id, member_id) =
+        (ids[0].to_string(), ids[1].to_string(), ids[2].to_string());
+    app.get(PAGE).await;
+    app.post_form(
+        PAGE,
+        &[
+            ("action", "role"),
+            ("member", owner_id.as_str()),
+            ("role", "member"),
+        ],
+    )
+    .await;
+    assert!(
+        app.get(PAGE)
+            .await
+            .contains("The last owner cannot be removed or demoted")
+    );
+    app.post_form(PAGE, &[("action", "remove"), ("member", owner_id.as_str())])
+        .await;
+    assert!(
+        app.get(PAGE)
+            .await
+            .contains("The last owner cannot be removed or demoted")
+    );
+    // a manager cannot make owners, nor touch owners
+    let mgr = app.visitor();
+    mgr.login("mgr", PASSWORD).await;
+    mgr.get(PAGE).await;
+    mgr.post_form(
+        PAGE,
+        &[
+            ("action", "role"),
+            ("member", member_id.as_str()),
+            ("role", "owner"),
+        ],
+    )
+    .await;
+    assert!(
+        mgr.get(PAGE)
+            .await
+            .contains("Your role (Manager) cannot make this change; ask an owner.")
+    );
+    mgr.post_form(PAGE, &[("action", "remove"), ("member", owner_id.as_str())])
+        .await;
+    assert!(
+        mgr.get(PAGE)
+            .await
+            .contains("Only owners can remove owners.")
+    );
+    let bad_role = mgr
+        .post_form(
+            PAGE,
+            &[
+                ("action", "invite"),
+                ("email", "x@example.com"),
+                ("role", "owner"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        bad_role.field_error("role").as_deref(),
+        Some("You cannot invite members as Owner.")
+    );
+    mgr.post_form(
+        PAGE,
+        &[
+            ("action", "role"),
+            ("member", member_id.as_str()),
+            ("role", "manager"),
+        ],
+    )
+    .await;
+    assert!(mgr.get(PAGE).await.contains("Role changed to Manager."));
+    // the owner promotes the manager; now the first owner can step down and remove someone
+    app.post_form(
+        PAGE,
+        &[
+            ("action", "role"),
+            ("member", manager_id.as_str()),
+            ("role", "owner"),
+        ],
+    )
+    .await;
+    app.post_form(
+        PAGE,
+        &[("action", "remove"), ("member", member_id.as_str())],
+    )
+    .await;
+    assert!(
+        app.get(PAGE)
+            .await
+            .contains("mem@example.com removed from Acme.")
+    );
+    let events: Vec<String> = audit_entries(&app, org.id)
+        .await
+        .into_iter()
+        .map(|(e, _)| e)
+        .collect();
+    assert_eq!(
+        events,
+        ["org.create", "member.edit", "member.edit", "member.remove"]
+    );
+}
 
-    async fn members_see_the_list_but_cannot_change_it(app) {
-        let org = owner_app(&app).await;
-        let member = app.create_user("mem").await;
-        app.add_member(&org, &member, Role::Member).await;
-        let visitor = app.visitor();
-        visitor.login("mem", PASSWORD).await;
-        let page = visitor.get(PAGE).await;
-        assert!(page.contains("owner@example.com"));
-        assert!(!page.contains("Send invitation"));
-        let refused = visitor.post_form(PAGE, &[("action", "invite"), ("email", "x@example.com"), ("role", "member")]).await;
-        assert_eq!(refused.status, StatusCode::FORBIDDEN);
-        assert!(outbox(&app).await.is_empty());
-    }
+async fn members_see_the_list_but_cannot_change_it(app: TestApp) {
+    let org = owner_app(&app).await;
+    let member = app.create_user("mem").await;
+    app.add_member(&org, &member, Role::Member).await;
+    let visitor = app.visitor();
+    visitor.login("mem", PASSWORD).await;
+    let page = visitor.get(PAGE).await;
+    assert!(page.contains("owner@example.com"));
+    assert!(!page.contains("Send invitation"));
+    let refused = visitor
+        .post_form(
+            PAGE,
+            &[
+                ("action", "invite"),
+                ("email", "x@example.com"),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(outbox(&app).await.is_empty());
 }

@@ -19,63 +19,109 @@ async fn owner_app(app: &TestApp) -> orgsettings::models::organization::Organiza
     org
 }
 
-on_both_backends! {
-    async fn an_owner_changes_general_settings_and_sees_them_saved_and_audited(app) {
-        let org = owner_app(&app).await;
-        let page = app.submit_form(GENERAL, &[
-            Edit::Set("name", "Acme Corp"),
-            Edit::Set("defaultRole", "manager"),
-            Edit::Uncheck("openMembership"),
-            Edit::Set("isEarlyAdopter", "true"),
-            Edit::Set("attachmentsRole", "owner"),
-            Edit::Set("apdexThreshold", "250"),
-        ]).await;
-        page.assert_redirect(GENERAL);
-        let shown = app.get(GENERAL).await;
-        assert!(shown.contains("Changes saved."));
-        assert_eq!(shown.input_value("name").as_deref(), Some("Acme Corp"));
-        assert_eq!(shown.selected("defaultRole").as_deref(), Some("manager"));
-        assert!(!shown.is_checked("openMembership"));
-        assert!(shown.is_checked("isEarlyAdopter"));
-        assert_eq!(shown.selected("attachmentsRole").as_deref(), Some("owner"));
-        assert_eq!(shown.input_value("apdexThreshold").as_deref(), Some("250"));
+on_both_backends!(
+    an_owner_changes_general_settings_and_sees_them_saved_and_audited,
+    the_security_page_saves_flags_lists_and_a_pii_config,
+    submitting_the_form_unchanged_saves_nothing_and_writes_no_entry,
+    bad_input_is_refused_next_to_each_field_with_the_input_kept_and_nothing_saved,
+    each_slug_rule_is_refused_next_to_the_slug,
+    a_slug_change_is_confirmed_first_then_old_urls_redirect_until_taken,
+    turning_off_the_data_scrubber_asks_for_confirmation,
+    members_and_the_retired_admin_role_read_the_settings_but_cannot_save,
+    a_manager_saves_settings_but_not_the_owner_only_default_role,
+    another_admins_change_is_not_overwritten_and_the_conflict_is_shown,
+    requiring_email_verification_needs_your_own_verified_email_and_is_audited,
+    requiring_two_factor_needs_your_own_two_factor,
+    legacy_rate_limits_appear_only_where_the_organization_has_them,
+    the_require_email_verification_field_is_hidden_when_its_feature_is_off,
+    the_settings_page_takes_the_same_few_queries_however_many_options_are_set,
+);
 
-        let entries = audit_entries(&app, org.id).await;
-        let (event, data) = entries.last().unwrap();
-        assert_eq!(event, "org.edit");
-        assert_eq!(data, &json!({
+async fn an_owner_changes_general_settings_and_sees_them_saved_and_audited(app: TestApp) {
+    let org = owner_app(&app).await;
+    let page = app
+        .submit_form(
+            GENERAL,
+            &[
+                Edit::Set("name", "Acme Corp"),
+                Edit::Set("defaultRole", "manager"),
+                Edit::Uncheck("openMembership"),
+                Edit::Set("isEarlyAdopter", "true"),
+                Edit::Set("attachmentsRole", "owner"),
+                Edit::Set("apdexThreshold", "250"),
+            ],
+        )
+        .await;
+    page.assert_redirect(GENERAL);
+    let shown = app.get(GENERAL).await;
+    assert!(shown.contains("Changes saved."));
+    assert_eq!(shown.input_value("name").as_deref(), Some("Acme Corp"));
+    assert_eq!(shown.selected("defaultRole").as_deref(), Some("manager"));
+    assert!(!shown.is_checked("openMembership"));
+    assert!(shown.is_checked("isEarlyAdopter"));
+    assert_eq!(shown.selected("attachmentsRole").as_deref(), Some("owner"));
+    assert_eq!(shown.input_value("apdexThreshold").as_deref(), Some("250"));
+
+    let entries = audit_entries(&app, org.id).await;
+    let (event, data) = entries.last().unwrap();
+    assert_eq!(event, "org.edit");
+    assert_eq!(
+        data,
+        &json!({
             "attachmentsRole": "to owner",
             "apdexThreshold": "to 250",
             "name": "from Acme to Acme Corp",
             "default_role": "from member to manager",
             "allow_joinleave": "to False",
             "early_adopter": "to True",
-        }));
-        let keys: Vec<&String> = data.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["attachmentsRole", "apdexThreshold", "name", "default_role", "allow_joinleave", "early_adopter"], "Sentry's order");
-    }
+        })
+    );
+    let keys: Vec<&String> = data.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "attachmentsRole",
+            "apdexThreshold",
+            "name",
+            "default_role",
+            "allow_joinleave",
+            "early_adopter"
+        ],
+        "Sentry's order"
+    );
+}
 
-    async fn the_security_page_saves_flags_lists_and_a_pii_config(app) {
-        let org = owner_app(&app).await;
-        let config = r#"{"applications": {"$string": ["@ip"]}}"#;
-        let page = app.submit_form(SECURITY, &[
-            Edit::Uncheck("allowSharedIssues"),
-            Edit::Set("enhancedPrivacy", "true"),
-            Edit::Set("dataScrubber", "true"),
-            Edit::Set("sensitiveFields", "password\r\nsecret_key\r\n"),
-            Edit::Set("safeFields", "$frame.vars"),
-            Edit::Set("storeCrashReports", "-1"),
-            Edit::Set("relayPiiConfig", config),
-        ]).await;
-        page.assert_redirect(SECURITY);
-        let shown = app.get(SECURITY).await;
-        assert!(!shown.is_checked("allowSharedIssues"));
-        assert!(shown.is_checked("dataScrubber"));
-        assert_eq!(shown.textarea("sensitiveFields").as_deref(), Some("password\nsecret_key"));
-        assert_eq!(shown.textarea("relayPiiConfig").as_deref(), Some(config));
-        assert_eq!(shown.selected("storeCrashReports").as_deref(), Some("-1"));
-        let (_, data) = audit_entries(&app, org.id).await.pop().unwrap();
-        assert_eq!(data, json!({
+async fn the_security_page_saves_flags_lists_and_a_pii_config(app: TestApp) {
+    let org = owner_app(&app).await;
+    let config = r#"{"applications": {"$string": ["@ip"]}}"#;
+    let page = app
+        .submit_form(
+            SECURITY,
+            &[
+                Edit::Uncheck("allowSharedIssues"),
+                Edit::Set("enhancedPrivacy", "true"),
+                Edit::Set("dataScrubber", "true"),
+                Edit::Set("sensitiveFields", "password\r\nsecret_key\r\n"),
+                Edit::Set("safeFields", "$frame.vars"),
+                Edit::Set("storeCrashReports", "-1"),
+                Edit::Set("relayPiiConfig", config),
+            ],
+        )
+        .await;
+    page.assert_redirect(SECURITY);
+    let shown = app.get(SECURITY).await;
+    assert!(!shown.is_checked("allowSharedIssues"));
+    assert!(shown.is_checked("dataScrubber"));
+    assert_eq!(
+        shown.textarea("sensitiveFields").as_deref(),
+        Some("password\nsecret_key")
+    );
+    assert_eq!(shown.textarea("relayPiiConfig").as_deref(), Some(config));
+    assert_eq!(shown.selected("storeCrashReports").as_deref(), Some("-1"));
+    let (_, data) = audit_entries(&app, org.id).await.pop().unwrap();
+    assert_eq!(
+        data,
+        json!({
             "dataScrubber": "to True",
             "sensitiveFields": "to ['password', 'secret_key']",
             "safeFields": "to ['$frame.vars']",
@@ -83,265 +129,487 @@ on_both_backends! {
             "relayPiiConfig": format!("to {config}"),
             "enhanced_privacy": "to True",
             "disable_shared_issues": "to True",
-        }));
+        })
+    );
+}
+
+async fn submitting_the_form_unchanged_saves_nothing_and_writes_no_entry(app: TestApp) {
+    let org = owner_app(&app).await;
+    let before = audit_entries(&app, org.id).await.len();
+    app.submit_form(GENERAL, &[]).await.assert_redirect(GENERAL);
+    assert!(app.get(GENERAL).await.contains("No changes to save."));
+    app.submit_form(SECURITY, &[])
+        .await
+        .assert_redirect(SECURITY);
+    assert_eq!(audit_entries(&app, org.id).await.len(), before);
+}
+
+async fn bad_input_is_refused_next_to_each_field_with_the_input_kept_and_nothing_saved(
+    app: TestApp,
+) {
+    let org = owner_app(&app).await;
+    let long_name = "n".repeat(65);
+    let before = audit_entries(&app, org.id).await.len();
+    let page = app
+        .submit_form(
+            GENERAL,
+            &[
+                Edit::Set("name", Box::leak(long_name.into_boxed_str())),
+                Edit::Set("apdexThreshold", "fast"),
+                Edit::Set("debugFilesRole", "boss"),
+                Edit::Uncheck("openMembership"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        page.field_error("name").as_deref(),
+        Some("Ensure this field has no more than 64 characters.")
+    );
+    assert_eq!(
+        page.field_error("apdexThreshold").as_deref(),
+        Some("A valid integer is required.")
+    );
+    assert_eq!(
+        page.field_error("debugFilesRole").as_deref(),
+        Some("\"boss\" is not a valid choice.")
+    );
+    assert_eq!(page.input_value("apdexThreshold").as_deref(), Some("fast"));
+    assert!(
+        !page.is_checked("openMembership"),
+        "the unchecked box stays unchecked"
+    );
+    assert!(page.contains("Some settings need fixing; nothing was saved."));
+    assert_eq!(audit_entries(&app, org.id).await.len(), before);
+    assert_eq!(
+        app.get(GENERAL).await.input_value("name").as_deref(),
+        Some("Acme")
+    );
+
+    let security = app
+        .submit_form(
+            SECURITY,
+            &[
+                Edit::Set(
+                    "sensitiveFields",
+                    Box::leak(
+                        format!("{}\n{}", "a".repeat(2000), "b".repeat(2001)).into_boxed_str(),
+                    ),
+                ),
+                Edit::Set("safeFields", "$http.headers\nfoo bar\n$bogus"),
+                Edit::Set("relayPiiConfig", "{\"rules\": null}"),
+                Edit::Set("storeCrashReports", "7"),
+            ],
+        )
+        .await;
+    assert_eq!(security.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        security.field_error("sensitiveFields").as_deref(),
+        Some("List of sensitive fields is too long.")
+    );
+    assert_eq!(
+        security.field_error("safeFields").as_deref(),
+        Some("Invalid syntax near \"foo bar\" (line 2),\nUnknown value (line 3)")
+    );
+    assert_eq!(
+        security.field_error("relayPiiConfig").as_deref(),
+        Some("invalid type: null, expected a map at line 1 column 14")
+    );
+    assert_eq!(
+        security.field_error("storeCrashReports").as_deref(),
+        Some("\"7\" is not a valid choice.")
+    );
+    assert_eq!(
+        security.textarea("safeFields").as_deref(),
+        Some("$http.headers\nfoo bar\n$bogus")
+    );
+
+    let empty_line = app
+        .submit_form(
+            SECURITY,
+            &[Edit::Set("sensitiveFields", "password\n\nsecret")],
+        )
+        .await;
+    assert_eq!(
+        empty_line.field_error("sensitiveFields").as_deref(),
+        Some("Empty values are not allowed (line 2).")
+    );
+    assert_eq!(audit_entries(&app, org.id).await.len(), before);
+}
+
+async fn each_slug_rule_is_refused_next_to_the_slug(app: TestApp) {
+    let owner_org = owner_app(&app).await;
+    let other = app.create_user("other").await;
+    app.create_org(&other, "Taken", "taken").await;
+    let cases: [(&'static str, &str); 5] = [
+        (
+            "ab",
+            "This slug \"ab\" is too short. Minimum of 3 characters.",
+        ),
+        ("api", "This slug \"api\" is reserved and not allowed."),
+        ("taken", "The slug \"taken\" is already in use."),
+        (
+            "foo bar",
+            "The slug \"foo bar\" should not contain any whitespace.",
+        ),
+        ("1234", orgsettings::models::slug::PATTERN_MESSAGE),
+    ];
+    for (slug, message) in cases {
+        let page = app
+            .submit_form(
+                GENERAL,
+                &[Edit::Set("slug", slug), Edit::Set("_confirm", "1")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{slug}");
+        assert_eq!(page.field_error("slug").as_deref(), Some(message), "{slug}");
+        assert_eq!(page.input_value("slug").as_deref(), Some(slug));
     }
+    assert_eq!(app.get(GENERAL).await.status, StatusCode::OK);
+    assert_eq!(owner_org.slug, "acme");
+}
 
-    async fn submitting_the_form_unchanged_saves_nothing_and_writes_no_entry(app) {
-        let org = owner_app(&app).await;
-        let before = audit_entries(&app, org.id).await.len();
-        app.submit_form(GENERAL, &[]).await.assert_redirect(GENERAL);
-        assert!(app.get(GENERAL).await.contains("No changes to save."));
-        app.submit_form(SECURITY, &[]).await.assert_redirect(SECURITY);
-        assert_eq!(audit_entries(&app, org.id).await.len(), before);
-    }
+async fn a_slug_change_is_confirmed_first_then_old_urls_redirect_until_taken(app: TestApp) {
+    let org = owner_app(&app).await;
+    let asked = app
+        .submit_form(GENERAL, &[Edit::Set("slug", "acme-corp")])
+        .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(asked.contains("Please confirm."));
+    assert!(asked.contains("Change the slug from \"acme\" to \"acme-corp\""));
+    assert_eq!(
+        asked.input_value("slug").as_deref(),
+        Some("acme-corp"),
+        "input kept"
+    );
+    assert_eq!(
+        app.get(GENERAL).await.status,
+        StatusCode::OK,
+        "not saved yet"
+    );
 
-    async fn bad_input_is_refused_next_to_each_field_with_the_input_kept_and_nothing_saved(app) {
-        let org = owner_app(&app).await;
-        let long_name = "n".repeat(65);
-        let before = audit_entries(&app, org.id).await.len();
-        let page = app.submit_form(GENERAL, &[
-            Edit::Set("name", Box::leak(long_name.into_boxed_str())),
-            Edit::Set("apdexThreshold", "fast"),
-            Edit::Set("debugFilesRole", "boss"),
-            Edit::Uncheck("openMembership"),
-        ]).await;
-        assert_eq!(page.status, StatusCode::BAD_REQUEST);
-        assert_eq!(page.field_error("name").as_deref(), Some("Ensure this field has no more than 64 characters."));
-        assert_eq!(page.field_error("apdexThreshold").as_deref(), Some("A valid integer is required."));
-        assert_eq!(page.field_error("debugFilesRole").as_deref(), Some("\"boss\" is not a valid choice."));
-        assert_eq!(page.input_value("apdexThreshold").as_deref(), Some("fast"));
-        assert!(!page.is_checked("openMembership"), "the unchecked box stays unchecked");
-        assert!(page.contains("Some settings need fixing; nothing was saved."));
-        assert_eq!(audit_entries(&app, org.id).await.len(), before);
-        assert_eq!(app.get(GENERAL).await.input_value("name").as_deref(), Some("Acme"));
+    let asked = app
+        .submit_form(GENERAL, &[Edit::Set("slug", "acme-corp")])
+        .await;
+    let saved = app.resubmit(&asked, GENERAL, &[]).await;
+    saved.assert_redirect("/settings/acme-corp/");
+    let moved = app.get("/settings/acme/security-and-privacy/?x=1").await;
+    assert_eq!(moved.status, StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(
+        moved.location.as_deref(),
+        Some("/settings/acme-corp/security-and-privacy/?x=1")
+    );
+    let (_, data) = audit_entries(&app, org.id).await.pop().unwrap();
+    assert_eq!(data, json!({"slug": "from acme to acme-corp"}));
 
-        let security = app.submit_form(SECURITY, &[
-            Edit::Set("sensitiveFields", Box::leak(format!("{}\n{}", "a".repeat(2000), "b".repeat(2001)).into_boxed_str())),
-            Edit::Set("safeFields", "$http.headers\nfoo bar\n$bogus"),
-            Edit::Set("relayPiiConfig", "{\"rules\": null}"),
-            Edit::Set("storeCrashReports", "7"),
-        ]).await;
-        assert_eq!(security.status, StatusCode::BAD_REQUEST);
-        assert_eq!(security.field_error("sensitiveFields").as_deref(), Some("List of sensitive fields is too long."));
-        assert_eq!(security.field_error("safeFields").as_deref(), Some("Invalid syntax near \"foo bar\" (line 2),\nUnknown value (line 3)"));
-        assert_eq!(security.field_error("relayPiiConfig").as_deref(), Some("invalid type: null, expected a map at line 1 column 14"));
-        assert_eq!(security.field_error("storeCrashReports").as_deref(), Some("\"7\" is not a valid choice."));
-        assert_eq!(security.textarea("safeFields").as_deref(), Some("$http.headers\nfoo bar\n$bogus"));
+    // someone outside the organization does not learn its new slug
+    app.create_user("outsider").await;
+    let outsider = app.visitor();
+    outsider.login("outsider", PASSWORD).await;
+    assert_eq!(
+        outsider.get("/settings/acme/").await.status,
+        StatusCode::NOT_FOUND
+    );
 
-        let empty_line = app.submit_form(SECURITY, &[Edit::Set("sensitiveFields", "password\n\nsecret")]).await;
-        assert_eq!(empty_line.field_error("sensitiveFields").as_deref(), Some("Empty values are not allowed (line 2)."));
-        assert_eq!(audit_entries(&app, org.id).await.len(), before);
-    }
+    // another organization takes the old slug: it is theirs now
+    app.visitor().get("/login").await;
+    let stranger = app.create_user("stranger").await;
+    app.create_org(&stranger, "New Acme", "acme").await;
+    assert_eq!(app.get(GENERAL).await.status, StatusCode::NOT_FOUND);
+}
 
-    async fn each_slug_rule_is_refused_next_to_the_slug(app) {
-        let owner_org = owner_app(&app).await;
-        let other = app.create_user("other").await;
-        app.create_org(&other, "Taken", "taken").await;
-        let cases: [(&'static str, &str); 5] = [
-            ("ab", "This slug \"ab\" is too short. Minimum of 3 characters."),
-            ("api", "This slug \"api\" is reserved and not allowed."),
-            ("taken", "The slug \"taken\" is already in use."),
-            ("foo bar", "The slug \"foo bar\" should not contain any whitespace."),
-            ("1234", orgsettings::models::slug::PATTERN_MESSAGE),
-        ];
-        for (slug, message) in cases {
-            let page = app.submit_form(GENERAL, &[Edit::Set("slug", slug), Edit::Set("_confirm", "1")]).await;
-            assert_eq!(page.status, StatusCode::BAD_REQUEST, "{slug}");
-            assert_eq!(page.field_error("slug").as_deref(), Some(message), "{slug}");
-            assert_eq!(page.input_value("slug").as_deref(), Some(slug));
-        }
-        assert_eq!(app.get(GENERAL).await.status, StatusCode::OK);
-        assert_eq!(owner_org.slug, "acme");
-    }
+async fn turning_off_the_data_scrubber_asks_for_confirmation(app: TestApp) {
+    owner_app(&app).await;
+    app.submit_form(SECURITY, &[Edit::Set("dataScrubber", "true")])
+        .await
+        .assert_redirect(SECURITY);
+    let asked = app
+        .submit_form(SECURITY, &[Edit::Uncheck("dataScrubber")])
+        .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(asked.contains("Stop requiring the data scrubber"));
+    assert!(
+        !asked.is_checked("dataScrubber"),
+        "the user's choice is kept"
+    );
+    assert!(
+        app.get(SECURITY).await.is_checked("dataScrubber"),
+        "not saved before confirming"
+    );
+    let asked = app
+        .submit_form(SECURITY, &[Edit::Uncheck("dataScrubber")])
+        .await;
+    app.resubmit(&asked, SECURITY, &[])
+        .await
+        .assert_redirect(SECURITY);
+    assert!(!app.get(SECURITY).await.is_checked("dataScrubber"));
+}
 
-    async fn a_slug_change_is_confirmed_first_then_old_urls_redirect_until_taken(app) {
-        let org = owner_app(&app).await;
-        let asked = app.submit_form(GENERAL, &[Edit::Set("slug", "acme-corp")]).await;
-        assert_eq!(asked.status, StatusCode::OK);
-        assert!(asked.contains("Please confirm."));
-        assert!(asked.contains("Change the slug from \"acme\" to \"acme-corp\""));
-        assert_eq!(asked.input_value("slug").as_deref(), Some("acme-corp"), "input kept");
-        assert_eq!(app.get(GENERAL).await.status, StatusCode::OK, "not saved yet");
-
-        let asked = app.submit_form(GENERAL, &[Edit::Set("slug", "acme-corp")]).await;
-        let saved = app.resubmit(&asked, GENERAL, &[]).await;
-        saved.assert_redirect("/settings/acme-corp/");
-        let moved = app.get("/settings/acme/security-and-privacy/?x=1").await;
-        assert_eq!(moved.status, StatusCode::MOVED_PERMANENTLY);
-        assert_eq!(moved.location.as_deref(), Some("/settings/acme-corp/security-and-privacy/?x=1"));
-        let (_, data) = audit_entries(&app, org.id).await.pop().unwrap();
-        assert_eq!(data, json!({"slug": "from acme to acme-corp"}));
-
-        // someone outside the organization does not learn its new slug
-        app.create_user("outsider").await;
-        let outsider = app.visitor();
-        outsider.login("outsider", PASSWORD).await;
-        assert_eq!(outsider.get("/settings/acme/").await.status, StatusCode::NOT_FOUND);
-
-        // another organization takes the old slug: it is theirs now
-        app.visitor().get("/login").await;
-        let stranger = app.create_user("stranger").await;
-        app.create_org(&stranger, "New Acme", "acme").await;
-        assert_eq!(app.get(GENERAL).await.status, StatusCode::NOT_FOUND);
-    }
-
-    async fn turning_off_the_data_scrubber_asks_for_confirmation(app) {
-        owner_app(&app).await;
-        app.submit_form(SECURITY, &[Edit::Set("dataScrubber", "true")]).await.assert_redirect(SECURITY);
-        let asked = app.submit_form(SECURITY, &[Edit::Uncheck("dataScrubber")]).await;
-        assert_eq!(asked.status, StatusCode::OK);
-        assert!(asked.contains("Stop requiring the data scrubber"));
-        assert!(!asked.is_checked("dataScrubber"), "the user's choice is kept");
-        assert!(app.get(SECURITY).await.is_checked("dataScrubber"), "not saved before confirming");
-        let asked = app.submit_form(SECURITY, &[Edit::Uncheck("dataScrubber")]).await;
-        app.resubmit(&asked, SECURITY, &[]).await.assert_redirect(SECURITY);
-        assert!(!app.get(SECURITY).await.is_checked("dataScrubber"));
-    }
-
-    async fn members_and_the_retired_admin_role_read_the_settings_but_cannot_save(app) {
-        let owner = app.create_user("owner").await;
-        let org = app.create_org(&owner, "Acme", "acme").await;
-        for (name, role) in [("member", Role::Member), ("admin", Role::Admin)] {
-            let user = app.create_user(name).await;
-            app.add_member(&org, &user, role).await;
-            let visitor = app.visitor();
-            visitor.login(name, PASSWORD).await;
-            let page = visitor.get(GENERAL).await;
-            assert_eq!(page.status, StatusCode::OK);
-            assert!(page.contains("Only owners and managers can change them."));
-            assert!(page.is_disabled("name"));
-            assert!(!page.contains("Save changes"));
-            let refused = visitor.post_form(GENERAL, &[("name", "Hacked")]).await;
-            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{name}");
-        }
-        assert_eq!(app.with_db(move |conn| orgsettings::models::organization::Organization::find(conn, org.id).unwrap().name).await, "Acme");
-    }
-
-    async fn a_manager_saves_settings_but_not_the_owner_only_default_role(app) {
-        let owner = app.create_user("owner").await;
-        let org = app.create_org(&owner, "Acme", "acme").await;
-        let manager = app.create_user("manager").await;
-        app.add_member(&org, &manager, Role::Manager).await;
-        app.login("manager", PASSWORD).await;
-        let page = app.get(GENERAL).await;
-        assert!(page.is_disabled("defaultRole"));
-        assert!(!page.contains("Remove organization"), "the danger zone is for owners");
-        let saved = app.submit_form(GENERAL, &[Edit::Set("name", "Managed")]).await;
-        saved.assert_redirect(GENERAL);
-        // a forged defaultRole field is ignored for managers
-        let forged = app.submit_form(GENERAL, &[Edit::Set("defaultRole", "owner")]).await;
-        forged.assert_redirect(GENERAL);
-        let org = app.with_db(move |conn| orgsettings::models::organization::Organization::find(conn, org.id).unwrap()).await;
-        assert_eq!((org.name.as_str(), org.default_role.id()), ("Managed", "member"));
-    }
-
-    async fn another_admins_change_is_not_overwritten_and_the_conflict_is_shown(app) {
-        let org = owner_app(&app).await;
-        let manager = app.create_user("manager").await;
-        app.add_member(&org, &manager, Role::Manager).await;
-        let other = app.visitor();
-        other.login("manager", PASSWORD).await;
-
-        // both open the page; the manager saves a new name and turns off open membership first
-        let mine = app.get(GENERAL).await;
-        other.submit_form(GENERAL, &[Edit::Set("name", "Their Name"), Edit::Uncheck("openMembership")]).await.assert_redirect(GENERAL);
-
-        // a different field merges without a conflict, and keeps their changes
-        let merged = app.resubmit(&mine, GENERAL, &[Edit::Set("isEarlyAdopter", "true")]).await;
-        merged.assert_redirect(GENERAL);
-        let now = app.get(GENERAL).await;
-        assert_eq!(now.input_value("name").as_deref(), Some("Their Name"));
-        assert!(now.is_checked("isEarlyAdopter"));
-        assert!(!now.is_checked("openMembership"), "their unchecked box was not re-checked by my stale form");
-
-        // the same field from a stale form is a conflict: shown, not saved
-        let stale = app.get(GENERAL).await;
-        other.submit_form(GENERAL, &[Edit::Set("name", "Newer Name")]).await.assert_redirect(GENERAL);
-        let conflict = app.resubmit(&stale, GENERAL, &[Edit::Set("name", "My Name"), Edit::Set("apdexThreshold", "300")]).await;
-        assert_eq!(conflict.status, StatusCode::CONFLICT);
-        assert!(conflict.contains("Someone else changed these settings while you were editing them."));
-        assert!(conflict.contains("<strong>Name</strong> is now “Newer Name”; you entered “My Name”."), "{}", conflict.body);
-        assert_eq!(conflict.input_value("name").as_deref(), Some("My Name"), "my input is kept");
-        assert_eq!(app.get(GENERAL).await.input_value("apdexThreshold").as_deref(), Some(""), "nothing of mine was saved");
-        // saving again applies my version
-        let again = app.resubmit(&conflict, GENERAL, &[]).await;
-        again.assert_redirect(GENERAL);
-        let now = app.get(GENERAL).await;
-        assert_eq!(now.input_value("name").as_deref(), Some("My Name"));
-        assert_eq!(now.input_value("apdexThreshold").as_deref(), Some("300"));
-    }
-
-    async fn requiring_email_verification_needs_your_own_verified_email_and_is_audited(app) {
-        let org = owner_app(&app).await;
-        app.submit_form(SECURITY, &[Edit::Set("requireEmailVerification", "true")]).await.assert_redirect(SECURITY);
-        assert!(app.get(SECURITY).await.is_checked("requireEmailVerification"));
-        let (_, data) = audit_entries(&app, org.id).await.pop().unwrap();
-        assert_eq!(data, json!({"require_email_verification": "to True"}));
-
-        let unverified = app.create_user("unverified").await;
-        app.with_db(move |conn| {
-            use diesel::prelude::*;
-            use orgsettings::db::schema::user_emails;
-            diesel::update(user_emails::table.filter(user_emails::user_id.eq(unverified.id))).set(user_emails::is_verified.eq(false)).execute(conn).unwrap();
-        }).await;
-        let their_org = app.create_org(&app.with_db(|conn| orgsettings::models::user::User::find_by_login(conn, "unverified").unwrap().remove(0)).await, "Theirs", "theirs").await;
+async fn members_and_the_retired_admin_role_read_the_settings_but_cannot_save(app: TestApp) {
+    let owner = app.create_user("owner").await;
+    let org = app.create_org(&owner, "Acme", "acme").await;
+    for (name, role) in [("member", Role::Member), ("admin", Role::Admin)] {
+        let user = app.create_user(name).await;
+        app.add_member(&org, &user, role).await;
         let visitor = app.visitor();
-        visitor.login("unverified", PASSWORD).await;
-        let page = visitor.submit_form("/settings/theirs/security-and-privacy/", &[Edit::Set("requireEmailVerification", "true")]).await;
-        assert_eq!(page.status, StatusCode::BAD_REQUEST);
-        assert_eq!(page.field_error("requireEmailVerification").as_deref(), Some(ERR_EMAIL_VERIFICATION));
-        assert_eq!(their_org.flags.bits() & 64, 0);
+        visitor.login(name, PASSWORD).await;
+        let page = visitor.get(GENERAL).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.contains("Only owners and managers can change them."));
+        assert!(page.is_disabled("name"));
+        assert!(!page.contains("Save changes"));
+        let refused = visitor.post_form(GENERAL, &[("name", "Hacked")]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{name}");
     }
+    assert_eq!(
+        app.with_db(
+            move |conn| orgsettings::models::organization::Organization::find(conn, org.id)
+                .unwrap()
+                .name
+        )
+        .await,
+        "Acme"
+    );
+}
 
-    async fn requiring_two_factor_needs_your_own_two_factor(app) {
-        owner_app(&app).await;
-        let page = app.submit_form(SECURITY, &[Edit::Set("require2FA", "true")]).await;
-        assert_eq!(page.status, StatusCode::BAD_REQUEST);
-        assert_eq!(page.field_error("require2FA").as_deref(), Some(ERR_NO_2FA));
-        assert!(!app.get(SECURITY).await.is_checked("require2FA"));
-    }
+async fn a_manager_saves_settings_but_not_the_owner_only_default_role(app: TestApp) {
+    let owner = app.create_user("owner").await;
+    let org = app.create_org(&owner, "Acme", "acme").await;
+    let manager = app.create_user("manager").await;
+    app.add_member(&org, &manager, Role::Manager).await;
+    app.login("manager", PASSWORD).await;
+    let page = app.get(GENERAL).await;
+    assert!(page.is_disabled("defaultRole"));
+    assert!(
+        !page.contains("Remove organization"),
+        "the danger zone is for owners"
+    );
+    let saved = app
+        .submit_form(GENERAL, &[Edit::Set("name", "Managed")])
+        .await;
+    saved.assert_redirect(GENERAL);
+    // a forged defaultRole field is ignored for managers
+    let forged = app
+        .submit_form(GENERAL, &[Edit::Set("defaultRole", "owner")])
+        .await;
+    forged.assert_redirect(GENERAL);
+    let org = app
+        .with_db(move |conn| {
+            orgsettings::models::organization::Organization::find(conn, org.id).unwrap()
+        })
+        .await;
+    assert_eq!(
+        (org.name.as_str(), org.default_role.id()),
+        ("Managed", "member")
+    );
+}
 
-    async fn legacy_rate_limits_appear_only_where_the_organization_has_them(app) {
-        let org = owner_app(&app).await;
-        assert!(!app.get(GENERAL).await.contains("name=\"accountRateLimit\""));
-        let org_id = org.id;
-        app.with_db(move |conn| orgsettings::models::option::set_value(conn, org_id, "sentry:account-rate-limit", &json!(500)).unwrap()).await;
-        let page = app.get(GENERAL).await;
-        assert_eq!(page.input_value("accountRateLimit").as_deref(), Some("500"));
-        assert_eq!(page.input_value("projectRateLimit").as_deref(), Some("100"));
-        let saved = app.submit_form(GENERAL, &[Edit::Set("accountRateLimit", "1000"), Edit::Set("projectRateLimit", "49")]).await;
-        assert_eq!(saved.field_error("projectRateLimit").as_deref(), Some("Ensure this value is greater than or equal to 50."));
-        app.submit_form(GENERAL, &[Edit::Set("accountRateLimit", "1000")]).await.assert_redirect(GENERAL);
-        let (_, data) = audit_entries(&app, org.id).await.pop().unwrap();
-        assert_eq!(data, json!({"accountRateLimit": "from 500 to 1000"}));
-    }
+async fn another_admins_change_is_not_overwritten_and_the_conflict_is_shown(app: TestApp) {
+    let org = owner_app(&app).await;
+    let manager = app.create_user("manager").await;
+    app.add_member(&org, &manager, Role::Manager).await;
+    let other = app.visitor();
+    other.login("manager", PASSWORD).await;
 
-    async fn the_require_email_verification_field_is_hidden_when_its_feature_is_off(app) {
-        drop(app);
-        let mut options = crate::common::Options::new(crate::common::Backend::Sqlite);
-        options.config = Box::new(|s| s.features = orgsettings::config::Features::parse("-organizations:required-email-verification").unwrap());
-        let app = TestApp::spawn_with(options).await.unwrap();
-        owner_app(&app).await;
-        assert!(!app.get(SECURITY).await.contains("requireEmailVerification"));
-    }
+    // both open the page; the manager saves a new name and turns off open membership first
+    let mine = app.get(GENERAL).await;
+    other
+        .submit_form(
+            GENERAL,
+            &[
+                Edit::Set("name", "Their Name"),
+                Edit::Uncheck("openMembership"),
+            ],
+        )
+        .await
+        .assert_redirect(GENERAL);
 
-    async fn the_settings_page_takes_the_same_few_queries_however_many_options_are_set(app) {
-        let org = owner_app(&app).await;
-        app.get(GENERAL).await;
-        let before = app.queries();
-        app.get(GENERAL).await;
-        let bare = app.queries() - before;
-        let org_id = org.id;
-        app.with_db(move |conn| {
-            for def in orgsettings::settings::options::OPTIONS.iter() {
-                orgsettings::models::option::set_value(conn, org_id, def.key, &def.default_value()).unwrap();
-            }
-        }).await;
-        let before = app.queries();
-        app.get(GENERAL).await;
-        let full = app.queries() - before;
-        assert_eq!(bare, full);
-        // two of them load the server-side session (the pool's check of the connection, the load)
-        assert!(full <= 7, "{full} queries");
-    }
+    // a different field merges without a conflict, and keeps their changes
+    let merged = app
+        .resubmit(&mine, GENERAL, &[Edit::Set("isEarlyAdopter", "true")])
+        .await;
+    merged.assert_redirect(GENERAL);
+    let now = app.get(GENERAL).await;
+    assert_eq!(now.input_value("name").as_deref(), Some("Their Name"));
+    assert!(now.is_checked("isEarlyAdopter"));
+    assert!(
+        !now.is_checked("openMembership"),
+        "their unchecked box was not re-checked by my stale form"
+    );
+
+    // the same field from a stale form is a conflict: shown, not saved
+    let stale = app.get(GENERAL).await;
+    other
+        .submit_form(GENERAL, &[Edit::Set("name", "Newer Name")])
+        .await
+        .assert_redirect(GENERAL);
+    let conflict = app
+        .resubmit(
+            &stale,
+            GENERAL,
+            &[
+                Edit::Set("name", "My Name"),
+                Edit::Set("apdexThreshold", "300"),
+            ],
+        )
+        .await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT);
+    assert!(conflict.contains("Someone else changed these settings while you were editing them."));
+    assert!(
+        conflict.contains("<strong>Name</strong> is now “Newer Name”; you entered “My Name”."),
+        "{}",
+        conflict.body
+    );
+    assert_eq!(
+        conflict.input_value("name").as_deref(),
+        Some("My Name"),
+        "my input is kept"
+    );
+    assert_eq!(
+        app.get(GENERAL)
+            .await
+            .input_value("apdexThreshold")
+            .as_deref(),
+        Some(""),
+        "nothing of mine was saved"
+    );
+    // saving again applies my version
+    let again = app.resubmit(&conflict, GENERAL, &[]).await;
+    again.assert_redirect(GENERAL);
+    let now = app.get(GENERAL).await;
+    assert_eq!(now.input_value("name").as_deref(), Some("My Name"));
+    assert_eq!(now.input_value("apdexThreshold").as_deref(), Some("300"));
+}
+
+async fn requiring_email_verification_needs_your_own_verified_email_and_is_audited(app: TestApp) {
+    let org = owner_app(&app).await;
+    app.submit_form(SECURITY, &[Edit::Set("requireEmailVerification", "true")])
+        .await
+        .assert_redirect(SECURITY);
+    assert!(
+        app.get(SECURITY)
+            .await
+            .is_checked("requireEmailVerification")
+    );
+    let (_, data) = audit_entries(&app, org.id).await.pop().unwrap();
+    assert_eq!(data, json!({"require_email_verification": "to True"}));
+
+    let unverified = app.create_user("unverified").await;
+    app.with_db(move |conn| {
+        use diesel::prelude::*;
+        use orgsettings::db::schema::user_emails;
+        diesel::update(user_emails::table.filter(user_emails::user_id.eq(unverified.id)))
+            .set(user_emails::is_verified.eq(false))
+            .execute(conn)
+            .unwrap();
+    })
+    .await;
+    let their_org = app
+        .create_org(
+            &app.with_db(|conn| {
+                orgsettings::models::user::User::find_by_login(conn, "unverified")
+                    .unwrap()
+                    .remove(0)
+            })
+            .await,
+            "Theirs",
+            "theirs",
+        )
+        .await;
+    let visitor = app.visitor();
+    visitor.login("unverified", PASSWORD).await;
+    let page = visitor
+        .submit_form(
+            "/settings/theirs/security-and-privacy/",
+            &[Edit::Set("requireEmailVerification", "true")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        page.field_error("requireEmailVerification").as_deref(),
+        Some(ERR_EMAIL_VERIFICATION)
+    );
+    assert_eq!(their_org.flags.bits() & 64, 0);
+}
+
+async fn requiring_two_factor_needs_your_own_two_factor(app: TestApp) {
+    owner_app(&app).await;
+    let page = app
+        .submit_form(SECURITY, &[Edit::Set("require2FA", "true")])
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert_eq!(page.field_error("require2FA").as_deref(), Some(ERR_NO_2FA));
+    assert!(!app.get(SECURITY).await.is_checked("require2FA"));
+}
+
+async fn legacy_rate_limits_appear_only_where_the_organization_has_them(app: TestApp) {
+    let org = owner_app(&app).await;
+    assert!(!app.get(GENERAL).await.contains("name=\"accountRateLimit\""));
+    let org_id = org.id;
+    app.with_db(move |conn| {
+        orgsettings::models::option::set_value(
+            conn,
+            org_id,
+            "sentry:account-rate-limit",
+            &json!(500),
+        )
+        .unwrap()
+    })
+    .await;
+    let page = app.get(GENERAL).await;
+    assert_eq!(page.input_value("accountRateLimit").as_deref(), Some("500"));
+    assert_eq!(page.input_value("projectRateLimit").as_deref(), Some("100"));
+    let saved = app
+        .submit_form(
+            GENERAL,
+            &[
+                Edit::Set("accountRateLimit", "1000"),
+                Edit::Set("projectRateLimit", "49"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        saved.field_error("projectRateLimit").as_deref(),
+        Some("Ensure this value is greater than or equal to 50.")
+    );
+    app.submit_form(GENERAL, &[Edit::Set("accountRateLimit", "1000")])
+        .await
+        .assert_redirect(GENERAL);
+    let (_, data) = audit_entries(&app, org.id).await.pop().unwrap();
+    assert_eq!(data, json!({"accountRateLimit": "from 500 to 1000"}));
+}
+
+async fn the_require_email_verification_field_is_hidden_when_its_feature_is_off(app: TestApp) {
+    drop(app);
+    let mut options = crate::common::Options::new(crate::common::Backend::Sqlite);
+    options.config = Box::new(|s| {
+        s.features =
+            orgsettings::config::Features::parse("-organizations:required-email-verification")
+                .unwrap()
+    });
+    let app = TestApp::spawn_with(options).await.unwrap();
+    owner_app(&app).await;
+    assert!(!app.get(SECURITY).await.contains("requireEmailVerification"));
+}
+
+async fn the_settings_page_takes_the_same_few_queries_however_many_options_are_set(app: TestApp) {
+    let org = owner_app(&app).await;
+    app.get(GENERAL).await;
+    let before = app.queries();
+    app.get(GENERAL).await;
+    let bare = app.queries() - before;
+    let org_id = org.id;
+    app.with_db(move |conn| {
+        for def in orgsettings::settings::options::OPTIONS.iter() {
+            orgsettings::models::option::set_value(conn, org_id, def.key, &def.default_value())
+                .unwrap();
+        }
+    })
+    .await;
+    let before = app.queries();
+    app.get(GENERAL).await;
+    let full = app.queries() - before;
+    assert_eq!(bare, full);
+    // two of them load the server-side session (the pool's check of the connection, the load)
+    assert!(full <= 7, "{full} queries");
 }

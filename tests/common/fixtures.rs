@@ -1,0 +1,153 @@
+//! What the tests share: users, organizations and members, two-factor codes, emails, relay keys.
+
+use orgsettings::models::actor::Actor;
+use orgsettings::models::member::Member;
+use orgsettings::models::organization::{OrgName, Organization};
+use orgsettings::models::role::Role;
+use orgsettings::models::slug::Slug;
+use orgsettings::models::user::{EmailAddress, NewUser, Password, User, Username};
+
+use super::PASSWORD;
+use super::app::TestApp;
+
+impl TestApp {
+    pub async fn create_user(&self, username: &str) -> User {
+        self.create_user_with(username, false).await
+    }
+
+    pub async fn create_user_with(&self, username: &str, superuser: bool) -> User {
+        let new_user = NewUser {
+            username: Username::parse(username).unwrap(),
+            email: EmailAddress::parse(&format!("{username}@example.com")).unwrap(),
+            password: Some(Password::parse(PASSWORD).unwrap()),
+            is_superuser: superuser,
+            email_verified: true,
+        };
+        self.with_db(move |conn| User::create(conn, &new_user).expect("create user"))
+            .await
+    }
+
+    pub async fn create_org(&self, owner: &User, name: &str, slug: &str) -> Organization {
+        let owner = owner.clone();
+        let name = OrgName::parse(name).unwrap();
+        let slug = Slug::parse(slug).unwrap();
+        self.with_db(move |conn| {
+            Organization::create(conn, &name, Some(&slug), &owner, &Actor::cli())
+                .expect("create org")
+        })
+        .await
+    }
+
+    pub async fn add_member(&self, org: &Organization, user: &User, role: Role) {
+        let (org_id, user_id) = (org.id, user.id);
+        self.with_db(move |conn| {
+            Member::add_user(conn, org_id, user_id, role).expect("add member")
+        })
+        .await;
+    }
+
+    /// `owner`, owning the organization Acme (`acme`), logged in as the default visitor.
+    pub async fn owner_of_acme(&self) -> (User, Organization) {
+        let owner = self.create_user("owner").await;
+        let org = self.create_org(&owner, "Acme", "acme").await;
+        self.login("owner", PASSWORD).await;
+        (owner, org)
+    }
+}
+
+/// The audit entries of an organization, oldest first: (event api name, data).
+pub async fn audit_entries(app: &TestApp, org_id: i64) -> Vec<(String, serde_json::Value)> {
+    use orgsettings::models::audit::{AuditEntry, AuditQuery};
+    let mut entries = app
+        .with_db(move |conn| AuditEntry::list(conn, org_id, AuditQuery::default()).unwrap())
+        .await;
+    entries.reverse();
+    entries
+        .into_iter()
+        .map(|e| {
+            (
+                e.event()
+                    .map(|ev| ev.api_name().to_owned())
+                    .unwrap_or_default(),
+                serde_json::from_str(&e.data).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The outbox, oldest first.
+pub async fn outbox(app: &TestApp) -> Vec<orgsettings::models::email::Email> {
+    let (mut emails, _) = app
+        .with_db(|conn| orgsettings::models::email::list(conn, false, 0, 1000).unwrap())
+        .await;
+    emails.reverse();
+    emails
+}
+
+/// The first link to this app in a text, as a path.
+pub fn link_in(text: &str, base: &str, prefix: &str) -> Option<String> {
+    let start = text.find(&format!("{base}{prefix}"))? + base.len();
+    let end = text[start..]
+        .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
+        .map_or(text.len(), |n| start + n);
+    Some(text[start..end].to_owned())
+}
+
+/// Turns on TOTP for a user directly; returns the secret (codes come from `totp_code`).
+pub async fn enrol_totp(app: &TestApp, user: &User) -> String {
+    let secret = orgsettings::auth::two_factor::new_secret();
+    let code = totp_code(&secret);
+    let (user, stored) = (user.clone(), secret.clone());
+    let enrolled = app
+        .with_db(move |conn| {
+            orgsettings::auth::two_factor::enrol(conn, &user, &stored, &code).unwrap()
+        })
+        .await;
+    assert!(enrolled.is_some());
+    secret
+}
+
+/// The current TOTP code of a secret.
+pub fn totp_code(secret: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    orgsettings::auth::two_factor::code_at(secret, now).unwrap()
+}
+
+/// The code of the next time step (a code not used yet, for a second login in the same 30 s).
+pub fn next_totp_code(secret: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    orgsettings::auth::two_factor::code_at(secret, now + 30).unwrap()
+}
+
+/// Marks a user's primary email unverified.
+pub async fn unverify(app: &TestApp, user: &User) {
+    let id = user.id;
+    app.with_db(move |conn| {
+        use diesel::prelude::*;
+        use orgsettings::db::schema::user_emails;
+        diesel::update(user_emails::table.filter(user_emails::user_id.eq(id)))
+            .set(user_emails::is_verified.eq(false))
+            .execute(conn)
+            .unwrap();
+    })
+    .await;
+}
+
+/// `n` distinct valid Relay public keys (Ed25519, URL-safe base64 without padding), made from seeds.
+pub fn relay_keys(n: usize) -> Vec<String> {
+    use base64::Engine;
+    (0..n)
+        .map(|i| {
+            let mut seed = [7u8; 32];
+            seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            let key = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key();
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes())
+        })
+        .collect()
+}
