@@ -9,13 +9,6 @@ use crate::on_both_backends;
 
 const URL: &str = "/api/0/organizations/acme/";
 
-async fn owner_app(app: &TestApp) -> orgsettings::models::organization::Organization {
-    let owner = app.create_user("owner").await;
-    let org = app.create_org(&owner, "Acme", "acme").await;
-    app.login("owner", PASSWORD).await;
-    org
-}
-
 on_both_backends!(
     get_shows_the_organization_with_sentrys_field_names,
     put_changes_only_the_fields_sent_and_audits_them_in_sentrys_words,
@@ -33,7 +26,7 @@ on_both_backends!(
 );
 
 async fn get_shows_the_organization_with_sentrys_field_names(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let (status, body) = app.api_get(URL).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["id"], json!(org.id.to_string()));
@@ -67,7 +60,7 @@ async fn get_shows_the_organization_with_sentrys_field_names(app: TestApp) {
 }
 
 async fn put_changes_only_the_fields_sent_and_audits_them_in_sentrys_words(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let (status, body) = app
         .api_put(
             URL,
@@ -112,7 +105,7 @@ async fn put_changes_only_the_fields_sent_and_audits_them_in_sentrys_words(app: 
 }
 
 async fn creating_an_option_at_its_default_writes_no_entry(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let before = audit_entries(&app, org.id).await.len();
     let (status, _) = app
         .api_put(
@@ -138,7 +131,7 @@ async fn creating_an_option_at_its_default_writes_no_entry(app: TestApp) {
 }
 
 async fn every_validation_error_comes_back_in_one_400_and_nothing_is_written(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let before = audit_entries(&app, org.id).await.len();
     let (status, body) = app
         .api_put(
@@ -183,7 +176,7 @@ async fn every_validation_error_comes_back_in_one_400_and_nothing_is_written(app
 }
 
 async fn wrong_json_types_and_bodies_get_drfs_answers(app: TestApp) {
-    owner_app(&app).await;
+    app.owner_of_acme().await;
     let (status, body) = app
         .api_put(
             URL,
@@ -235,7 +228,7 @@ async fn wrong_json_types_and_bodies_get_drfs_answers(app: TestApp) {
 }
 
 async fn a_put_without_the_csrf_header_is_refused_in_json(app: TestApp) {
-    owner_app(&app).await;
+    app.owner_of_acme().await;
     let response = app
         .client
         .put(app.url(URL))
@@ -292,7 +285,7 @@ async fn roles_decide_who_reads_and_who_writes(app: TestApp) {
 }
 
 async fn strangers_get_404_and_anonymous_callers_401(app: TestApp) {
-    owner_app(&app).await;
+    app.owner_of_acme().await;
     app.create_user("stranger").await;
     let stranger = app.visitor();
     stranger.login("stranger", PASSWORD).await;
@@ -319,7 +312,7 @@ async fn strangers_get_404_and_anonymous_callers_401(app: TestApp) {
 }
 
 async fn a_renamed_slug_redirects_api_calls_too(app: TestApp) {
-    owner_app(&app).await;
+    app.owner_of_acme().await;
     let (status, body) = app.api_put(URL, json!({"slug": "acme-corp"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let response = app.client.get(app.url(URL)).send().await.unwrap();
@@ -333,7 +326,7 @@ async fn a_renamed_slug_redirects_api_calls_too(app: TestApp) {
 async fn rate_limits_can_only_be_set_where_the_organization_has_them_each_naming_itself(
     app: TestApp,
 ) {
-    owner_app(&app).await;
+    app.owner_of_acme().await;
     let (status, body) = app
         .api_put(URL, json!({"accountRateLimit": 10, "projectRateLimit": 60}))
         .await;
@@ -348,7 +341,7 @@ async fn rate_limits_can_only_be_set_where_the_organization_has_them_each_naming
 }
 
 async fn a_null_pii_config_means_none(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     app.api_put(URL, json!({"relayPiiConfig": null})).await;
     let org_id = org.id;
     let stored = app
@@ -371,7 +364,7 @@ async fn a_null_pii_config_means_none(app: TestApp) {
 }
 
 async fn concurrent_saves_of_different_fields_all_land(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let fields = [
         "isEarlyAdopter",
         "enhancedPrivacy",
@@ -411,7 +404,7 @@ async fn concurrent_saves_of_different_fields_all_land(app: TestApp) {
 }
 
 async fn deletion_blocks_other_saves_until_an_owner_restores_with_cancel_deletion(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let org_id = org.id;
     let actor = orgsettings::models::actor::Actor::cli();
     app.with_db(move |conn| orgsettings::settings::delete::schedule(conn, org_id, &actor).unwrap())
@@ -487,7 +480,7 @@ on_both_backends!(
 );
 
 async fn every_field_can_be_set_through_the_api_is_shown_back_and_audited(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let mut url = URL.to_owned();
     for (field, value, audit_key) in every_field() {
         let (status, body) = app.api_put(&url, json!({ field: value.clone() })).await;
@@ -504,7 +497,7 @@ async fn every_field_can_be_set_through_the_api_is_shown_back_and_audited(app: T
 
 async fn every_form_field_can_be_changed_from_its_page_and_is_shown_back(app: TestApp) {
     use crate::common::Edit;
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let general = [
         Edit::Set("name", "Renamed"),
         Edit::Set("defaultRole", "manager"),

@@ -16,13 +16,6 @@ use crate::on_both_backends;
 const API: &str = "/api/0/organizations/acme/";
 const PAGE: &str = "/settings/acme/avatar/";
 
-async fn owner_app(app: &TestApp) -> orgsettings::models::organization::Organization {
-    let owner = app.create_user("owner").await;
-    let org = app.create_org(&owner, "Acme Corp", "acme").await;
-    app.login("owner", PASSWORD).await;
-    org
-}
-
 async fn avatar_json(app: &TestApp) -> Value {
     app.api_get(API).await.1["avatar"].clone()
 }
@@ -48,7 +41,7 @@ on_both_backends!(
 );
 
 async fn an_uploaded_image_becomes_the_avatar_and_is_served_in_sizes(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of("Acme Corp", "acme").await.1;
     assert_eq!(
         avatar_json(&app).await,
         json!({"avatarType": "letter_avatar", "avatarUuid": null, "avatarUrl": null})
@@ -144,7 +137,7 @@ async fn an_uploaded_image_becomes_the_avatar_and_is_served_in_sizes(app: TestAp
 }
 
 async fn jpeg_and_gif_uploads_are_stored_as_png_without_their_metadata(app: TestApp) {
-    owner_app(&app).await;
+    app.owner_of("Acme Corp", "acme").await;
     app.upload_avatar(
         "acme",
         "upload",
@@ -182,7 +175,7 @@ async fn jpeg_and_gif_uploads_are_stored_as_png_without_their_metadata(app: Test
 }
 
 async fn a_new_upload_gets_a_new_ident_and_switching_to_initials_keeps_the_image(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of("Acme Corp", "acme").await.1;
     app.upload_avatar("acme", "upload", Some(png(256, 256)))
         .await;
     let first = avatar_json(&app).await["avatarUuid"]
@@ -241,7 +234,7 @@ async fn a_new_upload_gets_a_new_ident_and_switching_to_initials_keeps_the_image
 }
 
 async fn bad_uploads_are_refused_with_a_clear_message_and_nothing_changes(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of("Acme Corp", "acme").await.1;
     let mut cases: Vec<(String, Vec<u8>, &str)> = other_formats()
         .into_iter()
         .map(|(name, bytes)| (name.to_owned(), bytes, "Invalid image format."))
@@ -320,7 +313,7 @@ async fn bad_uploads_are_refused_with_a_clear_message_and_nothing_changes(app: T
 }
 
 async fn the_api_takes_base64_images_with_sentrys_answers(app: TestApp) {
-    owner_app(&app).await;
+    app.owner_of("Acme Corp", "acme").await;
     let (status, body) = app.api_put(API, json!({"avatarType": "upload"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -372,7 +365,7 @@ async fn the_api_takes_base64_images_with_sentrys_answers(app: TestApp) {
 }
 
 async fn the_avatar_endpoint_uses_its_own_field_names(app: TestApp) {
-    owner_app(&app).await;
+    app.owner_of("Acme Corp", "acme").await;
     let url = "/api/0/organizations/acme/avatar/";
     let (status, body) = app.api_put(url, json!({"avatar_type": "upload"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -406,7 +399,7 @@ async fn the_avatar_endpoint_uses_its_own_field_names(app: TestApp) {
 }
 
 async fn members_see_the_avatar_but_cannot_change_it(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of("Acme Corp", "acme").await.1;
     let member = app.create_user("member").await;
     app.add_member(&org, &member, Role::Member).await;
     let visitor = app.visitor();
@@ -430,7 +423,7 @@ async fn members_see_the_avatar_but_cannot_change_it(app: TestApp) {
 }
 
 async fn an_upload_without_the_csrf_token_is_refused(app: TestApp) {
-    owner_app(&app).await;
+    app.owner_of("Acme Corp", "acme").await;
     let form = reqwest::multipart::Form::new()
         .text("avatarType", "upload")
         .part(
@@ -449,7 +442,7 @@ async fn an_upload_without_the_csrf_token_is_refused(app: TestApp) {
 }
 
 async fn deleting_the_organization_deletes_its_image(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of("Acme Corp", "acme").await.1;
     app.upload_avatar("acme", "upload", Some(png(256, 256)))
         .await;
     let org_id = org.id;

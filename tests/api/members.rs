@@ -8,13 +8,6 @@ use crate::on_both_backends;
 
 const PAGE: &str = "/settings/acme/members/";
 
-async fn owner_app(app: &TestApp) -> orgsettings::models::organization::Organization {
-    let owner = app.create_user("owner").await;
-    let org = app.create_org(&owner, "Acme", "acme").await;
-    app.login("owner", PASSWORD).await;
-    org
-}
-
 async fn invite(app: &TestApp, email: &str, role: &str) -> crate::common::Page {
     app.get(PAGE).await;
     app.post_form(
@@ -36,7 +29,7 @@ on_both_backends!(
 );
 
 async fn an_owner_invites_by_email_and_the_invitee_accepts_with_their_account(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     invite(&app, "dana@example.com", "manager")
         .await
         .assert_redirect(PAGE);
@@ -90,7 +83,7 @@ async fn an_owner_invites_by_email_and_the_invitee_accepts_with_their_account(ap
 }
 
 async fn an_invitee_without_an_account_creates_one_and_joins(app: TestApp) {
-    owner_app(&app).await;
+    app.owner_of_acme().await;
     invite(&app, "erin@example.com", "member").await;
     let link = link_in(
         &outbox(&app).await.pop().unwrap().body_text,
@@ -143,7 +136,7 @@ async fn an_invitee_without_an_account_creates_one_and_joins(app: TestApp) {
 }
 
 async fn bad_invitations_are_refused_next_to_the_field(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let member = app.create_user("mia").await;
     app.add_member(&org, &member, Role::Member).await;
     let bad = invite(&app, "not an email", "member").await;
@@ -170,7 +163,7 @@ async fn bad_invitations_are_refused_next_to_the_field(app: TestApp) {
 }
 
 async fn expired_invitations_are_refused_until_resent_and_forged_tokens_never_work(app: TestApp) {
-    owner_app(&app).await;
+    app.owner_of_acme().await;
     invite(&app, "late@example.com", "member").await;
     let old_link = link_in(
         &outbox(&app).await.pop().unwrap().body_text,
@@ -292,7 +285,7 @@ async fn two_owners_removing_each_other_at_once_leave_one_owner(app: TestApp) {
 
 async fn one_invitation_accepted_by_two_users_at_once_lets_only_one_join(app: TestApp) {
     use orgsettings::models::actor::Actor;
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     invite(&app, "shared@example.com", "member")
         .await
         .assert_redirect(PAGE);
@@ -353,7 +346,7 @@ async fn one_invitation_accepted_by_two_users_at_once_lets_only_one_join(app: Te
 }
 
 async fn roles_change_within_limits_and_the_last_owner_stays(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let manager = app.create_user("mgr").await;
     app.add_member(&org, &manager, Role::Manager).await;
     let member = app.create_user("mem").await;
@@ -475,7 +468,7 @@ async fn roles_change_within_limits_and_the_last_owner_stays(app: TestApp) {
 }
 
 async fn members_see_the_list_but_cannot_change_it(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let member = app.create_user("mem").await;
     app.add_member(&org, &member, Role::Member).await;
     let visitor = app.visitor();

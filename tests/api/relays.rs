@@ -16,13 +16,6 @@ const KEYS: [&str; 4] = [
     "kSdr7ozq2T3gLg7FehJro2PH_NnNMJrrCslleKGZQd8",
 ];
 
-async fn owner_app(app: &TestApp) -> orgsettings::models::organization::Organization {
-    let owner = app.create_user("owner").await;
-    let org = app.create_org(&owner, "Acme", "acme").await;
-    app.login("owner", PASSWORD).await;
-    org
-}
-
 fn relay(key: &str, name: &str) -> Value {
     json!({"publicKey": key, "name": name})
 }
@@ -52,7 +45,7 @@ on_both_backends!(
 );
 
 async fn the_merge_rules_hold_over_three_successive_saves(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     // 1: two new relays share one timestamp; client dates are ignored
     let (status, body) = put_relays(&app, json!([
         {"publicKey": KEYS[0], "name": " Office ", "created": "1999-01-01T00:00:00+00:00"},
@@ -125,7 +118,7 @@ async fn the_merge_rules_hold_over_three_successive_saves(app: TestApp) {
 }
 
 async fn every_bad_relay_gets_sentrys_message_and_nothing_is_saved(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let valid = KEYS[0];
     let not_a_point = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI";
     let cases = [
@@ -195,7 +188,7 @@ async fn every_bad_relay_gets_sentrys_message_and_nothing_is_saved(app: TestApp)
 async fn an_empty_list_with_nothing_stored_writes_nothing_and_null_leaves_relays_alone(
     app: TestApp,
 ) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     put_relays(&app, json!([])).await;
     assert_eq!(audit_entries(&app, org.id).await.len(), 1);
     put_relays(&app, json!([relay(KEYS[0], "One")])).await;
@@ -212,7 +205,7 @@ async fn an_empty_list_with_nothing_stored_writes_nothing_and_null_leaves_relays
 }
 
 async fn an_owner_adds_edits_and_removes_a_relay_on_the_page(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let page = app.get(PAGE).await;
     assert!(page.contains("No relays are trusted yet."));
     assert!(page.contains("Never paste the secret key here."));
@@ -291,7 +284,7 @@ async fn an_owner_adds_edits_and_removes_a_relay_on_the_page(app: TestApp) {
 }
 
 async fn the_add_form_shows_each_problem_next_to_its_field_and_keeps_the_input(app: TestApp) {
-    owner_app(&app).await;
+    app.owner_of_acme().await;
     let page = app
         .submit(
             PAGE,
@@ -360,7 +353,7 @@ async fn the_add_form_shows_each_problem_next_to_its_field_and_keeps_the_input(a
 }
 
 async fn two_admins_editing_different_rows_at_once_keep_both_changes(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let manager = app.create_user("manager").await;
     app.add_member(&org, &manager, Role::Manager).await;
     put_relays(&app, json!([relay(KEYS[0], "Old"), relay(KEYS[1], "Kept")])).await;
@@ -418,7 +411,7 @@ async fn two_admins_editing_different_rows_at_once_keep_both_changes(app: TestAp
 }
 
 async fn members_see_the_relays_but_cannot_change_them(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     put_relays(&app, json!([relay(KEYS[0], "Office")])).await;
     let member = app.create_user("member").await;
     app.add_member(&org, &member, Role::Member).await;
@@ -441,7 +434,7 @@ async fn with_the_relay_feature_off_the_page_says_so_and_the_api_refuses() {
         s.features = orgsettings::config::Features::parse("-organizations:relay").unwrap()
     });
     let app = TestApp::spawn_with(options).await.unwrap();
-    owner_app(&app).await;
+    app.owner_of_acme().await;
     let page = app.get(PAGE).await;
     assert!(page.contains("Relays are not enabled for this organization."));
     assert!(!page.contains("Add relay"));

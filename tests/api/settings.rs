@@ -11,14 +11,6 @@ use crate::on_both_backends;
 const GENERAL: &str = "/settings/acme/";
 const SECURITY: &str = "/settings/acme/security-and-privacy/";
 
-/// An app with `owner` owning `acme`, logged in as the owner.
-async fn owner_app(app: &TestApp) -> orgsettings::models::organization::Organization {
-    let owner = app.create_user("owner").await;
-    let org = app.create_org(&owner, "Acme", "acme").await;
-    app.login("owner", PASSWORD).await;
-    org
-}
-
 on_both_backends!(
     an_owner_changes_general_settings_and_sees_them_saved_and_audited,
     the_security_page_saves_flags_lists_and_a_pii_config,
@@ -38,7 +30,7 @@ on_both_backends!(
 );
 
 async fn an_owner_changes_general_settings_and_sees_them_saved_and_audited(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let page = app
         .submit_form(
             GENERAL,
@@ -92,7 +84,7 @@ async fn an_owner_changes_general_settings_and_sees_them_saved_and_audited(app: 
 }
 
 async fn the_security_page_saves_flags_lists_and_a_pii_config(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let config = r#"{"applications": {"$string": ["@ip"]}}"#;
     let page = app
         .submit_form(
@@ -134,7 +126,7 @@ async fn the_security_page_saves_flags_lists_and_a_pii_config(app: TestApp) {
 }
 
 async fn submitting_the_form_unchanged_saves_nothing_and_writes_no_entry(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let before = audit_entries(&app, org.id).await.len();
     app.submit_form(GENERAL, &[]).await.assert_redirect(GENERAL);
     assert!(app.get(GENERAL).await.contains("No changes to save."));
@@ -147,7 +139,7 @@ async fn submitting_the_form_unchanged_saves_nothing_and_writes_no_entry(app: Te
 async fn bad_input_is_refused_next_to_each_field_with_the_input_kept_and_nothing_saved(
     app: TestApp,
 ) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let long_name = "n".repeat(65);
     let before = audit_entries(&app, org.id).await.len();
     let page = app
@@ -238,7 +230,7 @@ async fn bad_input_is_refused_next_to_each_field_with_the_input_kept_and_nothing
 }
 
 async fn each_slug_rule_is_refused_next_to_the_slug(app: TestApp) {
-    let owner_org = owner_app(&app).await;
+    let owner_org = app.owner_of_acme().await.1;
     let other = app.create_user("other").await;
     app.create_org(&other, "Taken", "taken").await;
     let cases: [(&'static str, &str); 5] = [
@@ -270,7 +262,7 @@ async fn each_slug_rule_is_refused_next_to_the_slug(app: TestApp) {
 }
 
 async fn a_slug_change_is_confirmed_first_then_old_urls_redirect_until_taken(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let asked = app
         .submit_form(GENERAL, &[Edit::Set("slug", "acme-corp")])
         .await;
@@ -319,7 +311,7 @@ async fn a_slug_change_is_confirmed_first_then_old_urls_redirect_until_taken(app
 }
 
 async fn turning_off_the_data_scrubber_asks_for_confirmation(app: TestApp) {
-    owner_app(&app).await;
+    app.owner_of_acme().await;
     app.submit_form(SECURITY, &[Edit::Set("dataScrubber", "true")])
         .await
         .assert_redirect(SECURITY);
@@ -405,7 +397,7 @@ async fn a_manager_saves_settings_but_not_the_owner_only_default_role(app: TestA
 }
 
 async fn another_admins_change_is_not_overwritten_and_the_conflict_is_shown(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     let manager = app.create_user("manager").await;
     app.add_member(&org, &manager, Role::Manager).await;
     let other = app.visitor();
@@ -482,7 +474,7 @@ async fn another_admins_change_is_not_overwritten_and_the_conflict_is_shown(app:
 }
 
 async fn requiring_email_verification_needs_your_own_verified_email_and_is_audited(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     app.submit_form(SECURITY, &[Edit::Set("requireEmailVerification", "true")])
         .await
         .assert_redirect(SECURITY);
@@ -533,7 +525,7 @@ async fn requiring_email_verification_needs_your_own_verified_email_and_is_audit
 }
 
 async fn requiring_two_factor_needs_your_own_two_factor(app: TestApp) {
-    owner_app(&app).await;
+    app.owner_of_acme().await;
     let page = app
         .submit_form(SECURITY, &[Edit::Set("require2FA", "true")])
         .await;
@@ -543,7 +535,7 @@ async fn requiring_two_factor_needs_your_own_two_factor(app: TestApp) {
 }
 
 async fn legacy_rate_limits_appear_only_where_the_organization_has_them(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     assert!(!app.get(GENERAL).await.contains("name=\"accountRateLimit\""));
     let org_id = org.id;
     app.with_db(move |conn| {
@@ -588,12 +580,12 @@ async fn the_require_email_verification_field_is_hidden_when_its_feature_is_off(
                 .unwrap()
     });
     let app = TestApp::spawn_with(options).await.unwrap();
-    owner_app(&app).await;
+    app.owner_of_acme().await;
     assert!(!app.get(SECURITY).await.contains("requireEmailVerification"));
 }
 
 async fn the_settings_page_takes_the_same_few_queries_however_many_options_are_set(app: TestApp) {
-    let org = owner_app(&app).await;
+    let org = app.owner_of_acme().await.1;
     app.get(GENERAL).await;
     let before = app.queries();
     app.get(GENERAL).await;

@@ -48,8 +48,13 @@ impl TestApp {
 
     /// `owner`, owning the organization Acme (`acme`), logged in as the default visitor.
     pub async fn owner_of_acme(&self) -> (User, Organization) {
+        self.owner_of("Acme", "acme").await
+    }
+
+    /// `owner`, owning an organization with this name and slug, logged in as the default visitor.
+    pub async fn owner_of(&self, name: &str, slug: &str) -> (User, Organization) {
         let owner = self.create_user("owner").await;
-        let org = self.create_org(&owner, "Acme", "acme").await;
+        let org = self.create_org(&owner, name, slug).await;
         self.login("owner", PASSWORD).await;
         (owner, org)
     }
