@@ -152,21 +152,42 @@ async fn every_validation_error_comes_back_in_one_400_and_nothing_is_written(app
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        body,
-        json!({
-            "name": ["Ensure this field has no more than 64 characters."],
-            "slug": ["This slug \"ab\" is too short. Minimum of 3 characters."],
-            "openMembership": ["Must be a valid boolean."],
-            "storeCrashReports": ["Ensure this value is greater than or equal to -1."],
-            "apdexThreshold": ["Ensure this value is greater than or equal to 1."],
-            "attachmentsRole": ["Invalid role"],
-            "defaultRole": ["\"boss\" is not a valid choice."],
-            "sensitiveFields": ["This field may not be blank."],
-            "safeFields": ["Invalid syntax near \"$http\" (line 2)"],
-            "relayPiiConfig": ["trailing characters at line 1 column 3"],
-        })
-    );
+    insta::allow_duplicates! {
+        insta::assert_snapshot!(serde_json::to_string_pretty(&body).unwrap(), @r#"
+    {
+      "apdexThreshold": [
+        "Ensure this value is greater than or equal to 1."
+      ],
+      "attachmentsRole": [
+        "Invalid role"
+      ],
+      "defaultRole": [
+        "\"boss\" is not a valid choice."
+      ],
+      "name": [
+        "Ensure this field has no more than 64 characters."
+      ],
+      "openMembership": [
+        "Must be a valid boolean."
+      ],
+      "relayPiiConfig": [
+        "trailing characters at line 1 column 3"
+      ],
+      "safeFields": [
+        "Invalid syntax near \"$http\" (line 2)"
+      ],
+      "sensitiveFields": [
+        "This field may not be blank."
+      ],
+      "slug": [
+        "This slug \"ab\" is too short. Minimum of 3 characters."
+      ],
+      "storeCrashReports": [
+        "Ensure this value is greater than or equal to -1."
+      ]
+    }
+    "#);
+    }
     assert_eq!(audit_entries(&app, org.id).await.len(), before);
     let (_, body) = app.api_get(URL).await;
     assert_eq!(

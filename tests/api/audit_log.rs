@@ -35,7 +35,55 @@ on_both_backends!(
     the_log_filters_by_event_and_refuses_unknown_ones,
     pages_stay_put_while_new_entries_arrive,
     the_csv_export_has_the_filtered_rows_with_formulas_neutralized,
+    each_change_reads_in_sentrys_words,
 );
+
+/// The sentences of the organization's audit log, oldest first.
+async fn sentences(app: &TestApp, org_id: i64) -> String {
+    let mut entries = app
+        .with_db(move |conn| {
+            orgsettings::models::audit::AuditEntry::list(conn, org_id, Default::default()).unwrap()
+        })
+        .await;
+    entries.reverse();
+    entries
+        .iter()
+        .map(|e| format!("{}: {}", e.actor_label, e.sentence()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn each_change_reads_in_sentrys_words(app: TestApp) {
+    let org = app.owner_of_acme().await.1;
+    let api = "/api/0/organizations/acme/";
+    app.api_put(
+        api,
+        json!({"name": "Acme Corp", "dataScrubber": true, "sensitiveFields": ["password"], "isEarlyAdopter": true}),
+    )
+    .await;
+    app.api_put(api, json!({"name": "Acme", "dataScrubber": false}))
+        .await;
+    let page = "/settings/acme/members/";
+    app.get(page).await;
+    app.post_form(
+        page,
+        &[
+            ("action", "invite"),
+            ("email", "dana@example.com"),
+            ("role", "manager"),
+        ],
+    )
+    .await;
+    let log = sentences(&app, org.id).await;
+    insta::allow_duplicates! {
+        insta::assert_snapshot!(log, @r"
+    CLI: created the organization
+    owner: edited the organization setting: dataScrubber to True, sensitiveFields to ['password'], name from Acme to Acme Corp, early_adopter to True
+    owner: edited the organization setting: dataScrubber from True to False, name from Acme Corp to Acme
+    owner: invited member dana@example.com
+    ");
+    }
+}
 
 async fn owners_see_who_did_what_from_where_and_when_newest_first(app: TestApp) {
     let owner = app.create_user("owner").await;
