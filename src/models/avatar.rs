@@ -49,6 +49,19 @@ impl AvatarType {
     }
 }
 
+/// What [`OrgAvatar::image`] found.
+#[derive(Debug)]
+pub enum AvatarImage {
+    /// PNG bytes to serve as they are.
+    Ready(Vec<u8>),
+    /// The original, to resize to `size` (and keep).
+    ToResize {
+        file_id: i64,
+        size: u32,
+        original: Vec<u8>,
+    },
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = organization_avatars)]
 pub struct OrgAvatar {
@@ -93,6 +106,33 @@ impl OrgAvatar {
             .select(OrgAvatar::as_select())
             .first(conn)
             .optional()
+    }
+
+    /// The image an avatar URL asks for: the stored copy of that size, or the original (to be
+    /// resized, then kept with [`crate::models::file::store_thumbnail`]). `None` when the ident is
+    /// unknown or has no uploaded image.
+    pub fn image(
+        conn: &mut AnyConnection,
+        ident: &str,
+        size: Option<u32>,
+    ) -> QueryResult<Option<AvatarImage>> {
+        use crate::models::file;
+        let Some(file_id) = Self::find_by_ident(conn, ident)?.and_then(|a| a.file_id) else {
+            return Ok(None);
+        };
+        if let Some(size) = size
+            && let Some(resized) = file::thumbnail(conn, file_id, size)?
+        {
+            return Ok(Some(AvatarImage::Ready(resized)));
+        }
+        Ok(file::data(conn, file_id)?.map(|original| match size {
+            Some(size) => AvatarImage::ToResize {
+                file_id,
+                size,
+                original,
+            },
+            None => AvatarImage::Ready(original),
+        }))
     }
 
     /// Sentry's `save_avatar`: a new photo is stored as a new file (the old one is deleted) under a

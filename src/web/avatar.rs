@@ -17,7 +17,7 @@ use super::respond::see_other;
 use super::session::FlashLevel;
 use super::session::{self};
 use crate::errors::{DomainError, FieldErrors};
-use crate::models::avatar::{AvatarType, OrgAvatar};
+use crate::models::avatar::{AvatarImage, AvatarType, OrgAvatar};
 use crate::models::file;
 use crate::settings::avatar::{self as images, AvatarError};
 use crate::settings::update::{AvatarChange, AvatarFields, OrganizationUpdate};
@@ -173,29 +173,18 @@ pub async fn serve(
         },
     };
     let ident = ident.into_inner();
-    // the stored copy of that size, or the original to resize (then stored for next time)
     let found = state
-        .db(
-            move |conn| -> Result<Option<(i64, Vec<u8>, bool)>, AppError> {
-                let Some(file_id) = OrgAvatar::find_by_ident(conn, &ident)?.and_then(|a| a.file_id)
-                else {
-                    return Ok(None);
-                };
-                if let Some(size) = size
-                    && let Some(resized) = file::thumbnail(conn, file_id, size)?
-                {
-                    return Ok(Some((file_id, resized, false)));
-                }
-                Ok(file::data(conn, file_id)?.map(|data| (file_id, data, size.is_some())))
-            },
-        )
+        .db(move |conn| OrgAvatar::image(conn, &ident, size))
         .await?;
-    let (file_id, data, needs_resize) = found.ok_or(AppError::NotFound)?;
-    let png = match size.filter(|_| needs_resize) {
-        None => data,
-        Some(size) => {
+    let png = match found.ok_or(AppError::NotFound)? {
+        AvatarImage::Ready(png) => png,
+        AvatarImage::ToResize {
+            file_id,
+            size,
+            original,
+        } => {
             let resized = state
-                .image_work(move || images::resize(&data, size))
+                .image_work(move || images::resize(&original, size))
                 .await?
                 .map_err(|e| {
                     AppError::Internal(anyhow::Error::new(e).context("resizing an avatar"))

@@ -56,6 +56,12 @@ impl From<AppError> for ApiError {
     }
 }
 
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> Self {
+        DomainError::Db(err).into()
+    }
+}
+
 impl From<crate::db::Unavailable> for ApiError {
     fn from(err: crate::db::Unavailable) -> Self {
         ApiError::Internal(anyhow::Error::new(err))

@@ -7,7 +7,6 @@ use super::error::ApiError;
 use super::{ApiAccess, json_body, serialize};
 use crate::config::Features;
 use crate::errors::{DomainError, FieldErrors};
-use crate::models::organization::Organization;
 use crate::settings::current::OrgSettings;
 use crate::settings::update::{AvatarChange, AvatarFields, OrganizationUpdate};
 use crate::web::error::AppError;
@@ -16,10 +15,7 @@ use crate::web::state::AppState;
 
 async fn load(state: &AppState, org_id: i64) -> Result<OrgSettings, ApiError> {
     Ok(state
-        .db(move |conn| -> Result<_, AppError> {
-            let org = Organization::find(conn, org_id)?;
-            Ok(OrgSettings::load(conn, org)?)
-        })
+        .db(move |conn| OrgSettings::load_by_id(conn, org_id))
         .await?)
 }
 
