@@ -2,15 +2,17 @@
 //! change (every URL changes), data scrubbing turned off, and members a new requirement would remove.
 //! The web layer words them (`web::settings_pages::submit`).
 
-use diesel::QueryResult;
 use serde_json::Value;
 
 use super::current::OrgSettings;
+use super::save;
 use super::update::OrganizationUpdate;
 use crate::config::{Feature, Features};
 use crate::db::AnyConnection;
+use crate::errors::{DomainError, FieldErrors};
 use crate::members;
 use crate::models::job::Requirement;
+use crate::models::user::User;
 
 /// A scrubbing setting that a save turns off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,14 +57,18 @@ pub enum Risk {
     },
 }
 
-/// The risks of `update` on the organization as it is (`current`), for `actor_id`.
+/// The risks of `update` on the organization as it is (`current`), for `actor`; first the checks a
+/// confirmation would not change (the actor must meet a requirement they turn on), as field errors.
 pub fn preview(
     conn: &mut AnyConnection,
     update: &OrganizationUpdate,
     current: &OrgSettings,
     features: &Features,
-    actor_id: i64,
-) -> QueryResult<Vec<Risk>> {
+    actor: &User,
+) -> Result<Vec<Risk>, DomainError> {
+    let mut errors = FieldErrors::new();
+    save::check_actor_meets_requirements(conn, update, actor, &mut errors)?;
+    errors.into_result()?;
     let mut risks = Vec::new();
     if let Some(slug) = &update.slug
         && slug.as_str() != current.org.slug
@@ -97,7 +103,7 @@ pub fn preview(
         }
         let usernames: Vec<String> = members::non_compliant(conn, current.org.id, requirement)?
             .into_iter()
-            .filter(|u| u.id != actor_id)
+            .filter(|u| u.id != actor.id)
             .map(|u| u.username)
             .collect();
         if !usernames.is_empty() {

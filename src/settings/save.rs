@@ -17,6 +17,7 @@ use crate::config::{Feature, Features};
 use crate::db::schema::organizations;
 use crate::db::{AnyConnection, query, write_tx};
 use crate::errors::{Conflict, DomainError, FieldErrors};
+use crate::members;
 use crate::models::actor::Actor;
 use crate::models::audit::{self, AuditEvent, NewAuditEntry};
 use crate::models::avatar::{AvatarType, OrgAvatar};
@@ -79,6 +80,9 @@ pub struct Saved {
     /// Requirement jobs recorded by this save (members to turn into pending invites); run them after
     /// the commit with `members::run_requirement_job`.
     pub jobs: Vec<i64>,
+    /// How many members did not meet a requirement this save turned on, when it committed: the
+    /// jobs will move them (0: the jobs will find no one).
+    pub members_to_move: usize,
 }
 
 pub fn save(
@@ -151,10 +155,12 @@ pub fn save(
         }
         org.flags = flags;
         let mut jobs = Vec::new();
+        let mut members_to_move = 0;
         for requirement in [Requirement::VerifiedEmail, Requirement::TwoFactor] {
             let flag = requirement.flag();
             if flags.get(flag) && !snapshot.get(flag) {
                 jobs.push(job::create(conn, requirement, org.id, ctx.actor)?);
+                members_to_move += members::non_compliant(conn, org.id, requirement)?.len();
             }
         }
         if let Some(change) = &update.avatar {
@@ -213,6 +219,7 @@ pub fn save(
             changes,
             restored: restoring,
             jobs,
+            members_to_move,
         })
     })
 }
@@ -284,33 +291,41 @@ fn validate_with_database(
         );
     }
     for (field, on) in &update.flags {
+        if *on && field.flag == Flag::CodecovAccess {
+            errors.add(field.api_key, ERR_CODECOV);
+        }
+    }
+    if let Some(user) = ctx.user {
+        check_actor_meets_requirements(conn, update, user, &mut errors)?;
+    }
+    errors.into_result()
+}
+
+/// A requirement can only be turned on by someone who meets it (Sentry's rule): the field error
+/// when `user` has no two-factor authentication, or no verified primary address, for a requirement
+/// `update` turns on. Run again by the confirmation step, before it lists whom the requirement
+/// removes, so nobody confirms a save that is then refused.
+pub fn check_actor_meets_requirements(
+    conn: &mut AnyConnection,
+    update: &OrganizationUpdate,
+    user: &User,
+    errors: &mut FieldErrors,
+) -> QueryResult<()> {
+    for (field, on) in &update.flags {
         if !on {
             continue;
         }
         match field.flag {
-            Flag::CodecovAccess => errors.add(field.api_key, ERR_CODECOV),
-            Flag::Require2fa => {
-                let enrolled = match ctx.user {
-                    Some(user) => user.has_two_factor(conn)?,
-                    None => true,
-                };
-                if !enrolled {
-                    errors.add(field.api_key, ERR_NO_2FA);
-                }
+            Flag::Require2fa if !user.has_two_factor(conn)? => {
+                errors.add(field.api_key, ERR_NO_2FA);
             }
-            Flag::RequireEmailVerification => {
-                let verified = match ctx.user {
-                    Some(user) => user.primary_email_verified(conn)?,
-                    None => true,
-                };
-                if !verified {
-                    errors.add(field.api_key, ERR_EMAIL_VERIFICATION);
-                }
+            Flag::RequireEmailVerification if !user.primary_email_verified(conn)? => {
+                errors.add(field.api_key, ERR_EMAIL_VERIFICATION);
             }
             _ => {}
         }
     }
-    errors.into_result()
+    Ok(())
 }
 
 /// Applies a relay change to the stored list with Sentry's merge rules: a real change is stored and

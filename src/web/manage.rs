@@ -519,6 +519,7 @@ pub struct EmailRow {
     pub kind: String,
     pub created: String,
     pub state: String,
+    pub sent: bool,
     pub body: String,
 }
 
@@ -554,6 +555,7 @@ pub async fn outbox(
         emails: emails
             .into_iter()
             .map(|e| EmailRow {
+                sent: e.sent_at.is_some(),
                 state: match (e.sent_at, &e.last_error) {
                     (Some(at), _) => format!("sent {}", at.format("%Y-%m-%d %H:%M UTC")),
                     (None, Some(error)) => {

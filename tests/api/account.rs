@@ -502,7 +502,11 @@ async fn superusers_with_options_admin_read_the_outbox() {
     let page = app.get("/manage/outbox/").await;
     assert!(page.contains("[orgsettings] Join Acme on orgsettings"));
     assert!(page.contains("gina@example.com"));
-    assert!(page.contains("member.invite"));
+    assert!(
+        page.contains("<th scope=\"col\">Kind</th>"),
+        "a table with the kind column"
+    );
+    assert!(page.contains("<td data-label=\"Kind\"><code>member.invite</code></td>"));
     assert!(page.contains("not sent"));
     assert!(page.contains("No SMTP server is configured"));
     assert!(

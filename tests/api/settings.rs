@@ -5,7 +5,7 @@ use orgsettings::settings::save::{ERR_EMAIL_VERIFICATION, ERR_NO_2FA};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{Edit, PASSWORD, TestApp, audit_entries};
+use crate::common::{Edit, PASSWORD, TestApp, audit_entries, enrol_totp};
 use crate::on_both_backends;
 
 const GENERAL: &str = "/settings/acme/";
@@ -27,6 +27,9 @@ on_both_backends!(
     legacy_rate_limits_appear_only_where_the_organization_has_them,
     the_require_email_verification_field_is_hidden_when_its_feature_is_off,
     the_settings_page_takes_the_same_few_queries_however_many_options_are_set,
+    a_tampered_select_gets_the_apis_own_message,
+    a_requirement_everyone_meets_saves_without_saying_members_are_moved,
+    a_stored_value_the_select_does_not_offer_is_shown_and_kept_by_a_save,
 );
 
 async fn an_owner_changes_general_settings_and_sees_them_saved_and_audited(app: TestApp) {
@@ -164,7 +167,7 @@ async fn bad_input_is_refused_next_to_each_field_with_the_input_kept_and_nothing
     );
     assert_eq!(
         page.field_error("debugFilesRole").as_deref(),
-        Some("\"boss\" is not a valid choice.")
+        Some("Invalid role")
     );
     assert_eq!(page.input_value("apdexThreshold").as_deref(), Some("fast"));
     assert!(
@@ -190,7 +193,7 @@ async fn bad_input_is_refused_next_to_each_field_with_the_input_kept_and_nothing
                 ),
                 Edit::Set("safeFields", "$http.headers\nfoo bar\n$bogus"),
                 Edit::Set("relayPiiConfig", "{\"rules\": null}"),
-                Edit::Set("storeCrashReports", "7"),
+                Edit::Set("storeCrashReports", "101"),
             ],
         )
         .await;
@@ -209,7 +212,7 @@ async fn bad_input_is_refused_next_to_each_field_with_the_input_kept_and_nothing
     );
     assert_eq!(
         security.field_error("storeCrashReports").as_deref(),
-        Some("\"7\" is not a valid choice.")
+        Some("Ensure this value is less than or equal to 100.")
     );
     assert_eq!(
         security.textarea("safeFields").as_deref(),
@@ -525,13 +528,47 @@ async fn requiring_email_verification_needs_your_own_verified_email_and_is_audit
 }
 
 async fn requiring_two_factor_needs_your_own_two_factor(app: TestApp) {
-    app.owner_of_acme().await;
+    let (owner, org) = app.owner_of_acme().await;
+    // a member it would remove: the refusal still comes first, not a confirmation
+    let lee = app.create_user("lee").await;
+    app.add_member(&org, &lee, Role::Member).await;
     let page = app
         .submit_form(SECURITY, &[Edit::Set("require2FA", "true")])
         .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert_eq!(page.field_error("require2FA").as_deref(), Some(ERR_NO_2FA));
+    assert!(!page.contains("Please confirm"), "{}", page.body);
+    assert!(page.contains(
+        "href=\"/account/security/?next=%2Fsettings%2Facme%2Fsecurity-and-privacy%2F\">Set up two-factor authentication</a>"
+    ));
     assert!(!app.get(SECURITY).await.is_checked("require2FA"));
+
+    // once enrolled, the confirmation names lee, and the notice about moving members follows
+    enrol_totp(&app, &owner).await;
+    let asked = app
+        .submit_form(SECURITY, &[Edit::Set("require2FA", "true")])
+        .await;
+    assert!(
+        asked.contains("Please confirm") && asked.contains("lee"),
+        "{}",
+        asked.body
+    );
+    app.resubmit(&asked, SECURITY, &[])
+        .await
+        .assert_redirect(SECURITY);
+    let saved = app.get(SECURITY).await;
+    assert!(saved.contains(orgsettings::web::settings_pages::JOBS_STARTED));
+}
+
+async fn a_requirement_everyone_meets_saves_without_saying_members_are_moved(app: TestApp) {
+    let (owner, _) = app.owner_of_acme().await;
+    enrol_totp(&app, &owner).await;
+    app.submit_form(SECURITY, &[Edit::Set("require2FA", "true")])
+        .await
+        .assert_redirect(SECURITY);
+    let saved = app.get(SECURITY).await;
+    assert!(saved.contains("Changes saved.") && saved.is_checked("require2FA"));
+    assert!(!saved.contains(orgsettings::web::settings_pages::JOBS_STARTED));
 }
 
 async fn legacy_rate_limits_appear_only_where_the_organization_has_them(app: TestApp) {
@@ -604,4 +641,48 @@ async fn the_settings_page_takes_the_same_few_queries_however_many_options_are_s
     assert_eq!(bare, full);
     // two of them load the server-side session (the pool's check of the connection, the load)
     assert!(full <= 7, "{full} queries");
+}
+
+async fn a_tampered_select_gets_the_apis_own_message(app: TestApp) {
+    app.owner_of_acme().await;
+    for (field, value) in [
+        ("defaultRole", "nope"),
+        ("attachmentsRole", "nope"),
+        ("debugFilesRole", "boss"),
+        ("storeCrashReports", "many"),
+    ] {
+        let (status, body) = app
+            .api_put("/api/0/organizations/acme/", json!({ field: value }))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}");
+        let api_message = body[field][0].as_str().unwrap().to_owned();
+        let page = if field == "storeCrashReports" {
+            SECURITY
+        } else {
+            GENERAL
+        };
+        let form = app.submit_form(page, &[Edit::Set(field, value)]).await;
+        assert_eq!(form.status, StatusCode::BAD_REQUEST, "{field}");
+        assert_eq!(form.field_error(field), Some(api_message), "{field}");
+    }
+}
+
+async fn a_stored_value_the_select_does_not_offer_is_shown_and_kept_by_a_save(app: TestApp) {
+    app.owner_of_acme().await;
+    // the API takes any count up to 100; the form offers a few
+    let (status, _) = app
+        .api_put(
+            "/api/0/organizations/acme/",
+            json!({"storeCrashReports": 7}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = app.get(SECURITY).await;
+    assert_eq!(page.selected("storeCrashReports").as_deref(), Some("7"));
+    let saved = app
+        .submit_form(SECURITY, &[Edit::Uncheck("allowSharedIssues")])
+        .await;
+    saved.assert_redirect(SECURITY);
+    let (_, body) = app.api_get("/api/0/organizations/acme/").await;
+    assert_eq!(body["storeCrashReports"], json!(7));
 }

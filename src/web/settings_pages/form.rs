@@ -358,6 +358,17 @@ impl FieldSpec {
         role.can_write() && (!self.owner_only || role.is_owner())
     }
 
+    /// The label of a select's value that the select does not offer.
+    pub fn unoffered_label(&self, value: &str) -> String {
+        if let Some((_, label)) = ROLE_LABELS.iter().find(|(v, _)| *v == value) {
+            return (*label).to_owned();
+        }
+        match self.key {
+            "storeCrashReports" => format!("{value} per issue"),
+            _ => value.to_owned(),
+        }
+    }
+
     /// How a value of this field is written into the form.
     pub fn form_text(&self, value: &Value) -> String {
         match (self.input, value) {
@@ -414,8 +425,10 @@ impl Submission {
 }
 
 /// Turns the fields the user changed (compared with what the form showed) into the API's JSON.
-/// Checkboxes left unchecked mean false; disabled and hidden fields are left out. Form-only checks
-/// (a select value not among its options, an empty line) come back as field errors.
+/// Checkboxes left unchecked mean false; disabled and hidden fields are left out. A select's value
+/// goes to the API as sent, so a value the form does not offer gets the API's own answer (Sentry's
+/// `Invalid role`, DRF's `is not a valid choice`). The one form-only check is an empty line in a
+/// list, which the API could not tell from a deliberate empty item.
 pub fn changed_fields(
     submission: &Submission,
     fields: &[&'static FieldSpec],
@@ -441,10 +454,6 @@ pub fn changed_fields(
                     continue;
                 }
                 match spec.input {
-                    Input::Select(choices) if !choices.iter().any(|(v, _)| *v == text) => {
-                        errors.add(spec.key, format!("\"{text}\" is not a valid choice."));
-                        continue;
-                    }
                     Input::Lines => {
                         let lines: Vec<&str> = if text.trim().is_empty() {
                             Vec::new()
@@ -549,7 +558,7 @@ mod tests {
     }
 
     #[test]
-    fn lines_become_lists_and_empty_lines_and_tampered_choices_are_refused() {
+    fn lines_become_lists_empty_lines_are_refused_and_selects_go_to_the_api_as_sent() {
         let fields = [
             spec("sensitiveFields"),
             spec("safeFields"),
@@ -567,15 +576,12 @@ mod tests {
         );
         assert_eq!(
             Value::Object(changed),
-            json!({"sensitiveFields": ["password", "secret"]})
+            json!({"sensitiveFields": ["password", "secret"], "storeCrashReports": "7"})
         );
         assert_eq!(
             errors.get("safeFields"),
             "Empty values are not allowed (line 2)."
         );
-        assert_eq!(
-            errors.get("storeCrashReports"),
-            "\"7\" is not a valid choice."
-        );
+        assert!(!errors.has("storeCrashReports"));
     }
 }

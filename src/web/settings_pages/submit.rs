@@ -110,30 +110,35 @@ async fn submit(
         Err(other) => return Err(other.into()),
         Ok(_) if !errors.is_empty() => Outcome::Invalid(errors),
         Ok(mut update) => {
-            let risks = if confirmed {
-                Vec::new()
+            let preview = if confirmed {
+                Ok(Vec::new())
             } else {
-                let (checking, current, features, actor_id) = (
+                let (checking, current, features, actor) = (
                     update.clone(),
                     current.clone(),
                     features.clone(),
-                    access.user.id,
+                    access.user.clone(),
                 );
                 state
-                    .db(move |conn| risks::preview(conn, &checking, &current, &features, actor_id))
-                    .await?
+                    .db(move |conn| risks::preview(conn, &checking, &current, &features, &actor))
+                    .await
             };
-            if risks.is_empty() {
-                update.expected = Some(shown.clone());
-                match access.save(&state, &req, update).await {
-                    Ok(saved) => Outcome::Saved(Box::new(saved)),
-                    Err(DomainError::Invalid(errors)) => Outcome::Invalid(errors),
-                    Err(DomainError::Conflict(conflicts)) => Outcome::Conflict(conflicts),
-                    Err(DomainError::Refused(message)) => Outcome::Refused(message),
-                    Err(other) => return Err(other.into()),
+            match preview {
+                Err(DomainError::Invalid(errors)) => Outcome::Invalid(errors),
+                Err(other) => return Err(other.into()),
+                Ok(risks) if !risks.is_empty() => {
+                    Outcome::Confirm(risks.iter().map(describe_risk).collect())
                 }
-            } else {
-                Outcome::Confirm(risks.iter().map(describe_risk).collect())
+                Ok(_) => {
+                    update.expected = Some(shown.clone());
+                    match access.save(&state, &req, update).await {
+                        Ok(saved) => Outcome::Saved(Box::new(saved)),
+                        Err(DomainError::Invalid(errors)) => Outcome::Invalid(errors),
+                        Err(DomainError::Conflict(conflicts)) => Outcome::Conflict(conflicts),
+                        Err(DomainError::Refused(message)) => Outcome::Refused(message),
+                        Err(other) => return Err(other.into()),
+                    }
+                }
             }
         }
     };
@@ -151,7 +156,7 @@ async fn submit(
                 "Changes saved."
             };
             session::flash(&session, FlashLevel::Success, message)?;
-            if !saved.jobs.is_empty() {
+            if saved.members_to_move > 0 {
                 session::flash(&session, FlashLevel::Info, JOBS_STARTED)?;
             }
             Ok(see_other(&format!(

@@ -6,20 +6,21 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde_json::{Map, Value};
 
-use super::form::{self, FieldSpec, Input, SettingsPage, Submission};
+use super::form::{FieldSpec, Input, SettingsPage, Submission};
 use crate::config::Features;
 use crate::errors::FieldErrors;
 use crate::models::organization::Organization;
 use crate::models::role::Role;
 use crate::settings::current::OrgSettings;
+use crate::settings::save;
 use crate::web::access::OrgAccess;
 use crate::web::error::AppError;
 use crate::web::page::{PageCtx, Section, render};
 use crate::web::state::AppState;
 
 pub struct ChoiceView {
-    pub value: &'static str,
-    pub label: &'static str,
+    pub value: String,
+    pub label: String,
     pub selected: bool,
 }
 
@@ -33,6 +34,9 @@ pub struct FieldView {
     pub choices: Vec<ChoiceView>,
     pub max_len: usize,
     pub error: String,
+    /// Where the user fixes what the error is about, when that is elsewhere (their own 2FA or
+    /// email address): a link and its text, shown after the error.
+    pub fix: Option<(String, &'static str)>,
     pub disabled: bool,
 }
 
@@ -214,18 +218,17 @@ fn field_view(
             let mut choices: Vec<ChoiceView> = options
                 .iter()
                 .map(|(v, label)| ChoiceView {
-                    value: v,
-                    label,
+                    value: (*v).to_owned(),
+                    label: (*label).to_owned(),
                     selected: *v == value,
                 })
                 .collect();
-            // a stored value the select does not offer (e.g. the retired admin role) stays visible
-            if !choices.iter().any(|c| c.selected)
-                && let Some((v, label)) = form::ROLE_LABELS.iter().find(|(v, _)| *v == value)
-            {
+            // a value the select does not offer (the retired admin role, a count set through the
+            // API) stays visible and selected, so saving the page keeps it
+            if !choices.iter().any(|c| c.selected) && !value.is_empty() {
                 choices.push(ChoiceView {
-                    value: v,
-                    label,
+                    label: spec.unoffered_label(&value),
+                    value: value.clone(),
                     selected: true,
                 });
             }
@@ -241,8 +244,24 @@ fn field_view(
         checked,
         choices,
         max_len,
+        fix: fix_link(spec, &errors.get(spec.key), &current.org.slug),
         error: errors.get(spec.key),
         disabled,
+    }
+}
+
+/// The page where the acting user meets a requirement they tried to turn on, coming back here after.
+fn fix_link(spec: &FieldSpec, error: &str, slug: &str) -> Option<(String, &'static str)> {
+    let back = crate::web::urls::encode_query(&format!("/settings/{slug}/security-and-privacy/"));
+    match spec.key {
+        "require2FA" if error.contains(save::ERR_NO_2FA) => Some((
+            format!("/account/security/?next={back}"),
+            "Set up two-factor authentication",
+        )),
+        "requireEmailVerification" if error.contains(save::ERR_EMAIL_VERIFICATION) => {
+            Some(("/account/".to_owned(), "Verify your email address"))
+        }
+        _ => None,
     }
 }
 
