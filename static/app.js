@@ -19,17 +19,24 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
-  // Copy buttons (hidden without JavaScript, where the key can be selected by hand).
+  // Copy buttons (hidden without JavaScript, where the text can be selected by hand).
   for (const button of document.querySelectorAll("button.copy[data-copy]")) {
     button.hidden = false;
+    const label = button.textContent;
     button.addEventListener("click", async () => {
       try {
         await navigator.clipboard.writeText(button.dataset.copy);
         button.textContent = "Copied";
       } catch {
-        button.textContent = "Select the key to copy it";
+        button.textContent = "Select the text to copy it";
       }
-      setTimeout(() => { button.textContent = "Copy"; }, 2000);
+      setTimeout(() => { button.textContent = label; }, 2000);
     });
+  }
+
+  // Print buttons (the print style sheet leaves out everything marked .no-print).
+  for (const button of document.querySelectorAll("button.print")) {
+    button.hidden = false;
+    button.addEventListener("click", () => window.print());
   }
 });

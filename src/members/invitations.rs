@@ -12,6 +12,7 @@ use crate::models::actor::Actor;
 use crate::models::audit::{self, AuditEvent};
 use crate::models::email;
 use crate::models::flags::Flag;
+use crate::models::job::Requirement;
 use crate::models::member::Member;
 use crate::models::organization::Organization;
 use crate::models::role::Role;
@@ -253,6 +254,8 @@ pub fn find_invite(
 
 pub const ERR_INVALID_INVITATION: &str =
     "This invitation is not valid: it was used, revoked or replaced by a newer one.";
+pub const ERR_EXPIRED_INVITATION: &str =
+    "This invitation has expired. Ask an owner or manager of the organization to send it again.";
 
 /// An invitation as its link shows it.
 #[derive(Debug, Clone)]
@@ -261,7 +264,7 @@ pub struct Invitation {
     pub org: Organization,
     pub expired: bool,
     /// What the organization requires that the looking user does not have yet.
-    pub unmet: Vec<&'static str>,
+    pub unmet: Vec<Requirement>,
 }
 
 /// The invitation a link names (refused when the token does not match), as `user` would accept it.
@@ -278,7 +281,7 @@ pub fn invitation(
         Some(user) => unmet_requirements(conn, &org, user, config)?,
         None => Vec::new(),
     };
-    let expired = member.token_expires_at.is_some_and(|at| at <= query::now());
+    let expired = is_expired(&member);
     Ok(Invitation {
         member,
         org,
@@ -297,8 +300,24 @@ pub enum Joiner {
     NewAccount(NewUser),
 }
 
+/// What became of accepting an invitation.
+#[derive(Debug)]
+pub enum Acceptance {
+    /// The user is a member now.
+    Joined { user: User, org: Organization },
+    /// The user (perhaps the account just made) does not meet the organization's requirements yet;
+    /// the invitation stays pending, to be accepted once they do (Sentry keeps it in the session
+    /// and accepts it after the 2FA setup).
+    Unmet {
+        user: User,
+        org: Organization,
+        unmet: Vec<Requirement>,
+    },
+}
+
 /// Accepts an invitation, for an existing user or a new account made in the same transaction
-/// (nothing is created when the invitation is refused). Returns who joined, and where.
+/// (nothing is created when the invitation is refused). A new account is kept when only the
+/// organization's requirements stand in the way: it is what its owner sets them up with.
 pub fn accept_invitation(
     conn: &mut AnyConnection,
     config: &Config,
@@ -306,13 +325,16 @@ pub fn accept_invitation(
     token: &str,
     joiner: Joiner,
     ip_address: Option<String>,
-) -> Result<(User, Organization), DomainError> {
+) -> Result<Acceptance, DomainError> {
     write_tx(conn, |conn| {
+        let (member, org) = find_invite(conn, member_id, token)?
+            .ok_or_else(|| DomainError::Refused(ERR_INVALID_INVITATION.into()))?;
+        if is_expired(&member) {
+            return Err(DomainError::Refused(ERR_EXPIRED_INVITATION.into()));
+        }
         let user = match joiner {
             Joiner::Existing(user) => user,
             Joiner::NewAccount(new_user) => {
-                let (member, _) = find_invite(conn, member_id, token)?
-                    .ok_or_else(|| DomainError::Refused(ERR_INVALID_INVITATION.into()))?;
                 let address = EmailAddress::parse(member.email.as_deref().unwrap_or_default())
                     .map_err(DomainError::Refused)?;
                 User::create(
@@ -325,10 +347,18 @@ pub fn accept_invitation(
                 )?
             }
         };
+        let unmet = unmet_requirements(conn, &org, &user, config)?;
+        if !unmet.is_empty() {
+            return Ok(Acceptance::Unmet { user, org, unmet });
+        }
         let actor = Actor::user(&user, ip_address);
         let org = accept(conn, config, member_id, token, &user, &actor)?;
-        Ok((user, org))
+        Ok(Acceptance::Joined { user, org })
     })
+}
+
+fn is_expired(member: &Member) -> bool {
+    member.token_expires_at.is_some_and(|at| at <= query::now())
 }
 
 /// Why a user cannot join (yet): the organization's requirements they do not meet.
@@ -337,17 +367,17 @@ pub fn unmet_requirements(
     org: &Organization,
     user: &User,
     config: &Config,
-) -> QueryResult<Vec<&'static str>> {
+) -> QueryResult<Vec<Requirement>> {
     let flags = org.flags;
     let mut unmet = Vec::new();
     if flags.get(Flag::RequireEmailVerification)
         && config.features.has(Feature::RequiredEmailVerification)
         && !user.primary_email_verified(conn)?
     {
-        unmet.push("a verified email address");
+        unmet.push(Requirement::VerifiedEmail);
     }
     if flags.get(Flag::Require2fa) && !user.has_two_factor(conn)? {
-        unmet.push("two-factor authentication");
+        unmet.push(Requirement::TwoFactor);
     }
     Ok(unmet)
 }
@@ -373,10 +403,8 @@ pub fn accept(
         let Some((member, org)) = find_invite(conn, member_id, token)? else {
             return Err(DomainError::Refused(ERR_INVALID_INVITATION.into()));
         };
-        if member.token_expires_at.is_some_and(|at| at <= query::now()) {
-            return Err(DomainError::Refused(
-                "This invitation has expired. Ask an owner or manager of the organization to send it again.".into(),
-            ));
+        if is_expired(&member) {
+            return Err(DomainError::Refused(ERR_EXPIRED_INVITATION.into()));
         }
         if Member::find(conn, org.id, user.id)?.is_some() {
             return Err(DomainError::Refused(format!(
@@ -386,10 +414,11 @@ pub fn accept(
         }
         let unmet = unmet_requirements(conn, &org, user, config)?;
         if !unmet.is_empty() {
+            let needs: Vec<&str> = unmet.iter().map(|r| r.noun()).collect();
             return Err(DomainError::Refused(format!(
                 "{} requires {} from every member. Set it up first, then open this link again.",
                 org.name,
-                unmet.join(" and ")
+                needs.join(" and ")
             )));
         }
         diesel::update(organization_members::table.find(member.id))

@@ -42,6 +42,14 @@ impl Requirement {
             .find(|r| r.flag() == flag)
     }
 
+    /// What a member needs, in words (`… requires two-factor authentication from every member`).
+    pub fn noun(self) -> &'static str {
+        match self {
+            Requirement::VerifiedEmail => "a verified email address",
+            Requirement::TwoFactor => "two-factor authentication",
+        }
+    }
+
     /// How Sentry's log lines name it (`2FA noncompliant user removed from org`).
     pub fn log_label(self) -> &'static str {
         match self {

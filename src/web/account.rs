@@ -7,10 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::accept;
 use super::error::AppError;
 use super::page::{PageCtx, render};
-use super::respond::{client_ip, redirect_with, see_other};
+use super::respond::{client_ip, see_other};
 use super::session::{self, CurrentUser, FlashLevel, MaybeUser};
+use super::urls::{encode_data_uri, safe_next};
 use crate::accounts::{self, UserEmail};
 use crate::auth::two_factor;
 use crate::errors::DomainError;
@@ -80,6 +82,8 @@ struct ConfirmedPage {
     ctx: PageCtx,
     email: String,
     error: String,
+    /// An invitation waiting for this verification: the way back to it.
+    pending_invite: Option<String>,
 }
 
 /// `GET /account/confirm-email/{user_id}/{hash}/`: the link in the verification email.
@@ -102,12 +106,22 @@ pub async fn confirm(
         ctx: PageCtx::new(&session, user.as_ref())?,
         email,
         error,
+        pending_invite: accept::pending_path(&session),
     };
     render(status, &page)
 }
 
 const PENDING_SECRET: &str = "totp_setup";
 const NEW_CODES: &str = "recovery_once";
+/// Where the recovery codes page goes on after the codes are saved (a page the user came from, or
+/// the organization they just joined).
+const AFTER_CODES: &str = "after_codes";
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
 
 #[derive(Template)]
 #[template(path = "account/security.html")]
@@ -120,13 +134,22 @@ struct SecurityPage {
     codes_left: usize,
     /// Recovery codes just made: shown this once.
     new_codes: Vec<String>,
+    /// The codes, one per line (copied to the clipboard).
+    codes_text: String,
+    /// The codes as a text file, percent-encoded for a `data:` link (downloaded).
+    codes_download: String,
+    /// Where to go on once the codes are saved, and its name.
+    after_codes: Option<(String, String)>,
     required_by: Vec<String>,
+    /// A local page to come back to after setting up (kept through the form).
+    next: String,
 }
 
 async fn security_page(
     state: &AppState,
     session: &Session,
     user: &crate::models::user::User,
+    next: &str,
     error: String,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
@@ -159,15 +182,26 @@ async fn security_page(
         Some(raw) => serde_json::from_str(&raw).unwrap_or_default(),
         None => Vec::new(),
     };
+    let after_codes = session::take(session, AFTER_CODES)
+        .and_then(|raw| serde_json::from_str::<(String, String)>(&raw).ok())
+        .filter(|(href, _)| safe_next(href).is_some());
+    let codes_text = new_codes.join("\n");
     let page = SecurityPage {
         ctx: PageCtx::new(session, Some(user))?,
+        codes_download: encode_data_uri(&format!(
+            "Recovery codes for {} on orgsettings. Each works once.\n\n{codes_text}\n",
+            user.username
+        )),
+        codes_text,
         enrolled,
         secret,
         qr_png,
         error,
         codes_left,
         new_codes,
+        after_codes,
         required_by,
+        next: safe_next(next).unwrap_or_default().to_owned(),
     };
     render(status, &page)
 }
@@ -176,8 +210,17 @@ pub async fn security(
     state: web::Data<AppState>,
     session: Session,
     CurrentUser(user): CurrentUser,
+    query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, AppError> {
-    security_page(&state, &session, &user, String::new(), StatusCode::OK).await
+    security_page(
+        &state,
+        &session,
+        &user,
+        &query.next,
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// What the security page's form asks for; each needs a current `code`.
@@ -188,6 +231,9 @@ pub enum SecurityAction {
     Enrol {
         #[serde(default)]
         code: String,
+        /// The page to go on to once the recovery codes are saved.
+        #[serde(default)]
+        next: String,
     },
     /// New recovery codes, replacing the old ones.
     Regenerate {
@@ -214,8 +260,13 @@ pub async fn security_submit(
     let ip = client_ip(&req).unwrap_or_else(|| "unknown".into());
     let throttle = state.config.login_throttle;
     let acting = user.clone();
-    let done = match form.into_inner() {
-        SecurityAction::Enrol { code } => {
+    let action = form.into_inner();
+    let next = match &action {
+        SecurityAction::Enrol { next, .. } => safe_next(next).unwrap_or_default().to_owned(),
+        _ => String::new(),
+    };
+    let done = match action {
+        SecurityAction::Enrol { code, .. } => {
             let Some(secret) = session.get::<String>(PENDING_SECRET).ok().flatten() else {
                 return Ok(see_other("/account/security/"));
             };
@@ -253,11 +304,29 @@ pub async fn security_submit(
             if let Some(codes) = codes {
                 session.insert(NEW_CODES, &codes)?;
             }
-            return redirect_with(&session, level, message, "/account/security/");
+            session::flash(&session, level, message)?;
+            // an invitation waiting for this: accepted now, and the codes page leads there
+            let after = match accept::accept_pending(&state, &session, &req, &user).await? {
+                Some(org) => Some((format!("/settings/{}/", org.slug), org.name)),
+                None if !next.is_empty() => Some((next, "where you were".to_owned())),
+                None => None,
+            };
+            if let Some(after) = after {
+                session.insert(AFTER_CODES, &after)?;
+            }
+            return Ok(see_other("/account/security/"));
         }
         Err(DomainError::Invalid(errors)) => errors.get("code"),
         Err(DomainError::Refused(message) | DomainError::RateLimited(message)) => message,
         Err(other) => return Err(other.into()),
     };
-    security_page(&state, &session, &user, error, StatusCode::BAD_REQUEST).await
+    security_page(
+        &state,
+        &session,
+        &user,
+        &next,
+        error,
+        StatusCode::BAD_REQUEST,
+    )
+    .await
 }

@@ -18,6 +18,11 @@ pub fn encode_query(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
+/// Percent-encodes text for a `data:text/plain` link (spaces as `%20`, not `+`).
+pub fn encode_data_uri(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 /// The path and query of a request, to come back to after login.
 pub fn request_path(req: &HttpRequest) -> String {
     match req.uri().path_and_query() {

@@ -3,7 +3,7 @@
 use orgsettings::models::role::Role;
 use reqwest::StatusCode;
 
-use crate::common::{PASSWORD, TestApp, audit_entries, link_in, outbox};
+use crate::common::{PASSWORD, TestApp, audit_entries, enrol_totp, link_in, outbox, totp_code};
 use crate::on_both_backends;
 
 const PAGE: &str = "/settings/acme/members/";
@@ -26,7 +26,171 @@ on_both_backends!(
     one_invitation_accepted_by_two_users_at_once_lets_only_one_join,
     roles_change_within_limits_and_the_last_owner_stays,
     members_see_the_list_but_cannot_change_it,
+    an_invitee_without_an_account_joins_an_organization_requiring_2fa_after_setting_it_up,
+    a_logged_in_invitee_without_2fa_is_led_through_the_setup_and_joins,
+    a_waiting_invitation_revoked_meanwhile_is_dropped_with_a_message,
 );
+
+/// acme requires two-factor authentication; its owner has it. The invitation link for `email`.
+async fn acme_requiring_2fa(app: &TestApp, email: &str) -> String {
+    let (owner, org) = app.owner_of_acme().await;
+    enrol_totp(app, &owner).await;
+    let org_id = org.id;
+    app.with_db(move |conn| {
+        use diesel::prelude::*;
+        use orgsettings::db::schema::organizations as o;
+        diesel::update(o::table.find(org_id))
+            .set(o::flags.eq(o::flags + (1 << orgsettings::models::flags::Flag::Require2fa.bit())))
+            .execute(conn)
+            .unwrap()
+    })
+    .await;
+    invite(app, email, "member").await.assert_redirect(PAGE);
+    link_in(
+        &outbox(app).await.pop().unwrap().body_text,
+        &app.base,
+        "/accept/",
+    )
+    .unwrap()
+}
+
+fn totp_secret_of(page: &crate::common::Page) -> String {
+    regex::Regex::new(r#"id="totp-secret">([A-Z2-7]+)<"#)
+        .unwrap()
+        .captures(&page.body)
+        .expect("the security page shows the key")[1]
+        .to_owned()
+}
+
+async fn is_member(app: &TestApp, username: &'static str) -> bool {
+    app.with_db(move |conn| {
+        let user = orgsettings::models::user::User::find_by_login(conn, username)
+            .unwrap()
+            .remove(0);
+        let org = orgsettings::models::organization::Organization::find_by_slug(conn, "acme")
+            .unwrap()
+            .unwrap();
+        orgsettings::models::member::Member::find(conn, org.id, user.id)
+            .unwrap()
+            .is_some()
+    })
+    .await
+}
+
+async fn an_invitee_without_an_account_joins_an_organization_requiring_2fa_after_setting_it_up(
+    app: TestApp,
+) {
+    let link = acme_requiring_2fa(&app, "erin@example.com").await;
+    let erin = app.visitor();
+    assert!(
+        erin.get(&link)
+            .await
+            .contains("Acme requires two-factor authentication: after creating your account")
+    );
+    let created = erin
+        .post_form(
+            &link,
+            &[
+                ("username", "erin"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
+        .await;
+    let next = format!("/account/security/?next={}", encode(&link));
+    created.assert_redirect(&next);
+    assert!(!is_member(&app, "erin").await, "not before the setup");
+    let security = erin.get(&next).await;
+    assert!(security.contains(
+        "Your account erin is ready. Acme requires two-factor authentication from every member"
+    ));
+    let secret = totp_secret_of(&security);
+    erin.post_form(
+        "/account/security/",
+        &[("action", "enrol"), ("code", &totp_code(&secret))],
+    )
+    .await
+    .assert_redirect("/account/security/");
+    assert!(is_member(&app, "erin").await, "joined with the setup");
+    let codes = erin.get("/account/security/").await;
+    assert!(codes.contains("Welcome to Acme.") && codes.contains("shown only this once"));
+    assert!(codes.contains(
+        "<a class=\"button primary\" href=\"/settings/acme/\">I saved them: continue to Acme</a>"
+    ));
+    assert_eq!(erin.get("/settings/acme/").await.status, StatusCode::OK);
+    let org_id = app
+        .with_db(|conn| {
+            orgsettings::models::organization::Organization::find_by_slug(conn, "acme")
+                .unwrap()
+                .unwrap()
+                .id
+        })
+        .await;
+    assert!(
+        audit_entries(&app, org_id)
+            .await
+            .iter()
+            .any(|(e, _)| e == "member.accept-invite")
+    );
+}
+
+async fn a_logged_in_invitee_without_2fa_is_led_through_the_setup_and_joins(app: TestApp) {
+    let link = acme_requiring_2fa(&app, "dana@example.com").await;
+    app.create_user("dana").await;
+    let dana = app.visitor();
+    dana.login("dana", PASSWORD).await;
+    let page = dana.get(&link).await;
+    assert!(page.contains("Acme requires two-factor authentication from every member."));
+    assert!(page.contains("Continue as dana"));
+    let next = format!("/account/security/?next={}", encode(&link));
+    dana.post_form(&link, &[]).await.assert_redirect(&next);
+    let security = dana.get(&next).await;
+    let secret = totp_secret_of(&security);
+    dana.post_form(
+        "/account/security/",
+        &[("action", "enrol"), ("code", &totp_code(&secret))],
+    )
+    .await;
+    assert!(is_member(&app, "dana").await);
+    assert!(
+        dana.get("/account/security/")
+            .await
+            .contains("continue to Acme")
+    );
+}
+
+async fn a_waiting_invitation_revoked_meanwhile_is_dropped_with_a_message(app: TestApp) {
+    let link = acme_requiring_2fa(&app, "dana@example.com").await;
+    app.create_user("dana").await;
+    let dana = app.visitor();
+    dana.login("dana", PASSWORD).await;
+    dana.get(&link).await;
+    dana.post_form(&link, &[]).await;
+    // the owner revokes the invitation while dana sets up 2FA
+    let member = link.split('/').nth(2).unwrap().to_owned();
+    app.get(PAGE).await;
+    app.post_form(PAGE, &[("action", "revoke"), ("member", &member)])
+        .await
+        .assert_redirect(PAGE);
+    let secret = totp_secret_of(&dana.get("/account/security/").await);
+    dana.post_form(
+        "/account/security/",
+        &[("action", "enrol"), ("code", &totp_code(&secret))],
+    )
+    .await;
+    assert!(!is_member(&app, "dana").await);
+    let after = dana.get("/account/security/").await;
+    assert!(
+        after.contains("This invitation is not valid"),
+        "{}",
+        after.body
+    );
+    assert!(!after.contains("continue to Acme"));
+}
+
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
 
 async fn an_owner_invites_by_email_and_the_invitee_accepts_with_their_account(app: TestApp) {
     let org = app.owner_of_acme().await.1;
