@@ -45,6 +45,8 @@ pub enum Lookup {
     Renamed(String),
     /// The organization (named) requires two-factor authentication, which the user has not set up.
     TwoFactorRequired(String),
+    /// The user is a superuser with superuser mode off, and not a member: the mode would open it.
+    SuperuserModeOff,
 }
 
 /// Resolves `slug` for the session's user (`user_id` at `session_version`), with one query in the
@@ -69,6 +71,9 @@ pub fn resolve(
             Some(org) => {
                 let avatar = OrgAvatar::find_for_org(conn, org.id)?;
                 (org, Role::Owner, avatar, true)
+            }
+            None if user.is_superuser && Organization::find_by_slug(conn, slug)?.is_some() => {
+                return Ok(Lookup::SuperuserModeOff);
             }
             // a slug that is not one of the user's organizations may be one renamed since
             None => {

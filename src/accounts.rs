@@ -14,7 +14,7 @@ use crate::models::actor::Actor;
 use crate::models::instance_audit::{self, InstanceAuditEntry, event};
 use crate::models::organization::{OrgWithRole, Organization};
 use crate::models::permission;
-use crate::models::user::{NewUser, User, normalize_email};
+use crate::models::user::{NewUser, User};
 
 pub const ERR_LAST_SUPERUSER: &str =
     "You are the last superuser: make someone else a superuser before giving up your own status.";
@@ -190,18 +190,31 @@ pub fn change_permission(
     })
 }
 
-/// Turns on superuser mode for `user` once they re-entered their password (checked under the login
-/// throttle), and records it with the reason they gave.
+/// What a superuser types to turn on superuser mode.
+#[derive(Debug, Clone, Copy)]
+pub struct SuperuserEntry<'a> {
+    pub password: &'a str,
+    /// A current code, for a user with two-factor authentication.
+    pub code: &'a str,
+    pub reason: &'a str,
+}
+
+/// Turns on superuser mode for `user` once they re-entered their password and, when they have
+/// two-factor authentication, a current code (each checked under its throttle), and records it with
+/// the reason they gave.
 pub fn enter_superuser_mode(
     conn: &mut AnyConnection,
     throttle: LoginThrottle,
     actor: &Actor,
     user: &User,
-    password: &str,
-    reason: &str,
+    entry: SuperuserEntry<'_>,
 ) -> Result<(), DomainError> {
     let ip = actor.ip_address.as_deref().unwrap_or("unknown");
-    throttle::require_password(conn, throttle, ip, user, password)?;
+    throttle::require_password(conn, throttle, ip, user, entry.password)?;
+    if user.has_two_factor(conn)? {
+        crate::auth::two_factor::require_code(conn, throttle, ip, user, entry.code)?;
+    }
+    let reason = entry.reason;
     write_tx(conn, |conn| {
         instance_audit::record(
             conn,
@@ -282,101 +295,4 @@ pub fn user_details(conn: &mut AnyConnection, user_id: i64) -> QueryResult<Optio
         activity: InstanceAuditEntry::recent(conn, Some(user_id), 20)?,
         user,
     }))
-}
-
-/// How long an email verification link works.
-pub const VERIFICATION_TTL: chrono::Duration = chrono::Duration::days(3);
-
-/// One of a user's email addresses, with its verification state.
-#[derive(Debug, Clone, Queryable)]
-pub struct UserEmail {
-    pub email: String,
-    pub is_verified: bool,
-}
-
-pub fn emails_of(conn: &mut AnyConnection, user_id: i64) -> QueryResult<Vec<UserEmail>> {
-    use crate::db::schema::user_emails;
-    user_emails::table
-        .filter(user_emails::user_id.eq(user_id))
-        .order(user_emails::id)
-        .select((user_emails::email, user_emails::is_verified))
-        .load(conn)
-}
-
-/// Sends (through the outbox) a new verification link for one of the user's unverified addresses.
-pub fn send_verification(
-    conn: &mut AnyConnection,
-    config: &crate::config::Config,
-    user: &User,
-    address: &str,
-) -> Result<(), DomainError> {
-    write_tx(conn, |conn| {
-        let known = emails_of(conn, user.id)?
-            .into_iter()
-            .find(|e| normalize_email(&e.email) == normalize_email(address));
-        match known {
-            None => {
-                return Err(DomainError::Refused(
-                    "That address is not one of yours.".into(),
-                ));
-            }
-            Some(e) if e.is_verified => {
-                return Err(DomainError::Refused(format!(
-                    "{} is already verified.",
-                    e.email
-                )));
-            }
-            Some(_) => {}
-        }
-        let hash = crate::models::user::new_validation_hash(conn, user.id, address)?;
-        let url = config.absolute_url(&format!("/account/confirm-email/{}/{hash}/", user.id));
-        let message = crate::mail::confirm_email(&config.mail, address, &url).map_err(|e| {
-            DomainError::Internal(anyhow::Error::new(e).context("rendering the email"))
-        })?;
-        crate::models::email::queue(conn, &message)?;
-        Ok(())
-    })
-}
-
-/// Verifies the address whose link was opened; returns it. Refused when the link is wrong or older
-/// than [`VERIFICATION_TTL`].
-pub fn confirm_email(
-    conn: &mut AnyConnection,
-    user_id: i64,
-    hash: &str,
-) -> Result<String, DomainError> {
-    use crate::db::schema::user_emails;
-    write_tx(conn, |conn| {
-        let rows: Vec<(i64, String, String, chrono::NaiveDateTime)> = user_emails::table
-            .filter(user_emails::user_id.eq(user_id))
-            .select((
-                user_emails::id,
-                user_emails::email,
-                user_emails::validation_hash,
-                user_emails::date_hash_added,
-            ))
-            .load(conn)?;
-        let found = rows
-            .into_iter()
-            .find(|(_, _, stored, _)| crate::secrets::secrets_match(stored, hash));
-        let Some((id, address, _, added)) = found else {
-            return Err(DomainError::Refused(
-                "This verification link is not valid. Send a new one from your account page."
-                    .into(),
-            ));
-        };
-        if added + VERIFICATION_TTL < crate::db::query::now() {
-            return Err(DomainError::Refused(
-                "This verification link has expired. Send a new one from your account page.".into(),
-            ));
-        }
-        diesel::update(user_emails::table.find(id))
-            .set((
-                user_emails::is_verified.eq(true),
-                // the link works once
-                user_emails::validation_hash.eq(crate::secrets::random_token()),
-            ))
-            .execute(conn)?;
-        Ok(address)
-    })
 }

@@ -11,7 +11,7 @@ use crate::accounts::{self, PermissionChange};
 use crate::app::{self, AppState, Sessions};
 use crate::config::{
     self, Cli, Command, Config, CreateOrgArgs, CreateUserArgs, GlobalArgs, PermissionsCommand,
-    ServeArgs,
+    ServeArgs, SetPasswordArgs,
 };
 use crate::db::{self, AnyConnection, DatabaseUrl, Pool, write_tx};
 use crate::demo;
@@ -23,7 +23,7 @@ use crate::models::permission;
 use crate::models::role::Role;
 use crate::models::setup;
 use crate::models::slug::Slug;
-use crate::models::user::{NewUser, SignUp, User};
+use crate::models::user::{NewUser, Password, SignUp, User};
 
 /// Logs go to stderr, one line per event; the filter comes from `--log` / `ORGSETTINGS_LOG`.
 pub fn init_logging(filter: &str) {
@@ -50,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Createuser(args) => create_user(&open(&cli.global)?, args),
         Command::Createorg(args) => create_org(&open(&cli.global)?, args),
+        Command::Setpassword(args) => set_password(&open(&cli.global)?, args),
         Command::Permissions(command) => permissions(&open(&cli.global)?, command),
     }
 }
@@ -202,8 +203,9 @@ fn print_demo(pool: &Pool, config: &Config) -> anyhow::Result<()> {
 }
 
 /// The password from the flag, or asked for twice on the terminal.
-fn password_from(args: &CreateUserArgs) -> anyhow::Result<String> {
-    if let Some(password) = &args.password {
+/// The password given on the command line (or in `ORGSETTINGS_PASSWORD`), else prompted twice.
+fn password_from(given: Option<&String>) -> anyhow::Result<String> {
+    if let Some(password) = given {
         return Ok(password.clone());
     }
     let first = rpassword::prompt_password("Password: ").context("reading the password")?;
@@ -220,7 +222,7 @@ fn field_errors(errors: &FieldErrors) -> anyhow::Error {
 }
 
 fn create_user(pool: &Pool, args: CreateUserArgs) -> anyhow::Result<()> {
-    let password = password_from(&args)?;
+    let password = password_from(args.password.as_ref())?;
     let mut errors = FieldErrors::new();
     let sign_up = SignUp {
         username: &args.username,
@@ -294,6 +296,31 @@ fn create_user(pool: &Pool, args: CreateUserArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One user matched by username (any case) or email, as `createorg --owner` matches.
+fn one_user(conn: &mut AnyConnection, value: &str) -> anyhow::Result<User> {
+    let mut users = User::find_by_login(conn, value)?;
+    match users.len() {
+        0 => bail!("No user matching `{value}`"),
+        1 => Ok(users.remove(0)),
+        _ => bail!("Found more than one user matching `{value}`"),
+    }
+}
+
+/// `orgsettings setpassword -u USER`: the way back in when no email reaches the user.
+fn set_password(pool: &Pool, args: SetPasswordArgs) -> anyhow::Result<()> {
+    let mut conn = pool.get().context("getting a database connection")?;
+    let user = one_user(&mut conn, &args.user)?;
+    let password = password_from(args.password.as_ref())?;
+    let password =
+        Password::parse(&password).map_err(|message| anyhow::anyhow!("password: {message}"))?;
+    crate::recovery::set_password(&mut conn, &user, &password)?;
+    println!(
+        "Set the password of `{}`; every session of theirs ended.",
+        user.username
+    );
+    Ok(())
+}
+
 fn create_org(pool: &Pool, args: CreateOrgArgs) -> anyhow::Result<()> {
     let mut errors = FieldErrors::new();
     let name = errors.take("name", OrgName::parse(&args.name));
@@ -308,12 +335,7 @@ fn create_org(pool: &Pool, args: CreateOrgArgs) -> anyhow::Result<()> {
         return Err(field_errors(&errors));
     }
     let mut conn = pool.get().context("getting a database connection")?;
-    let mut owners = User::find_by_login(&mut conn, &args.owner)?;
-    let owner = match owners.len() {
-        0 => bail!("No user matching `{}`", args.owner),
-        1 => owners.remove(0),
-        _ => bail!("Found more than one user matching `{}`", args.owner),
-    };
+    let owner = one_user(&mut conn, &args.owner)?;
     match Organization::create(&mut conn, &name, slug.as_ref(), &owner, &Actor::cli()) {
         Ok(org) => {
             println!(

@@ -52,6 +52,8 @@ pub enum Command {
     Createuser(CreateUserArgs),
     /// Create an organization owned by an existing user
     Createorg(CreateOrgArgs),
+    /// Set a user's password (prompted for when not given); every session of theirs ends
+    Setpassword(SetPasswordArgs),
     #[command(subcommand, about = "Manage Permissions for Users.")]
     Permissions(PermissionsCommand),
 }
@@ -197,6 +199,16 @@ pub struct CreateUserArgs {
     /// The role in --org: member, manager or owner
     #[arg(long, requires = "org")]
     pub role: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SetPasswordArgs {
+    /// Username, or email of the user
+    #[arg(short = 'u', long = "user")]
+    pub user: String,
+    /// The new password; prompted for (twice) when not given
+    #[arg(long, env = "ORGSETTINGS_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

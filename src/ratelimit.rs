@@ -59,6 +59,12 @@ pub enum Scope {
     /// Second-factor checks of one account (authenticator codes and recovery codes); never cleared
     /// by the password.
     SecondFactor(i64),
+    /// Checks of emailed links of one account (password reset, email verification).
+    Link(i64),
+    /// Password reset requests from one client address.
+    RecoverFromIp(String),
+    /// Password reset emails to one account.
+    RecoverAccount(i64),
     /// Invitations sent or sent again by one user.
     InvitesByUser(i64),
     /// Invitations sent or sent again for one organization.
@@ -75,6 +81,9 @@ impl Scope {
             Scope::Password(user_id) => format!("password:{user_id}"),
             Scope::UnknownLogin(name) => format!("login:{name}"),
             Scope::SecondFactor(user_id) => format!("2fa:{user_id}"),
+            Scope::Link(user_id) => format!("link:{user_id}"),
+            Scope::RecoverFromIp(ip) => format!("recover-ip:{ip}"),
+            Scope::RecoverAccount(user_id) => format!("recover:{user_id}"),
             Scope::InvitesByUser(user_id) => format!("invites-by-user:{user_id}"),
             Scope::InvitesByOrg(org_id) => format!("invites-by-org:{org_id}"),
             Scope::InvitesToAddress(org_id, address) => format!("invites-to:{org_id}:{address}"),
@@ -224,6 +233,9 @@ mod tests {
             Scope::Password(7).key(),
             Scope::UnknownLogin("7".into()).key(),
             Scope::SecondFactor(7).key(),
+            Scope::Link(7).key(),
+            Scope::RecoverFromIp("7".into()).key(),
+            Scope::RecoverAccount(7).key(),
             Scope::InvitesByUser(7).key(),
             Scope::InvitesByOrg(7).key(),
             Scope::InvitesToAddress(7, "a@example.com".into()).key(),

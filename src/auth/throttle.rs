@@ -1,6 +1,7 @@
 //! The throttle around every check of a password or a second-factor code: logins, the second step
-//! of a login, superuser mode, removing an organization, turning two-factor authentication off or
-//! making new recovery codes. Each check is counted before it runs, per client address and per
+//! of a login, superuser mode, removing an organization, changing a password, turning two-factor
+//! authentication off or making new recovery codes; and of the tokens of emailed links (password
+//! reset, email verification). Each check is counted before it runs, per client address and per
 //! account ([`crate::ratelimit`]), so parallel guesses get no more tries than sequential ones.
 //! Password failures and second-factor failures are counted apart: knowing the password gives no
 //! fresh supply of code guesses.
@@ -22,6 +23,10 @@ pub enum Secret {
     SecondFactor {
         user_id: i64,
     },
+    /// The token of an emailed link (password reset, email verification).
+    Link {
+        user_id: i64,
+    },
 }
 
 impl Secret {
@@ -29,6 +34,7 @@ impl Secret {
         match self {
             Secret::Password { user_id } => Scope::Password(user_id),
             Secret::SecondFactor { user_id } => Scope::SecondFactor(user_id),
+            Secret::Link { user_id } => Scope::Link(user_id),
         }
     }
 }

@@ -329,7 +329,9 @@ pub fn disable_checked(
     Ok(disable(conn, user.id)?)
 }
 
-fn require_code(
+/// A current authenticator or recovery code of `user`, checked under the throttle (a field error on
+/// `code`).
+pub fn require_code(
     conn: &mut AnyConnection,
     throttle: LoginThrottle,
     ip: &str,

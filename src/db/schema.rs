@@ -205,6 +205,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    password_resets (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     setup_tokens (id) {
         id -> BigInt,
         token -> Text,
@@ -216,6 +225,7 @@ diesel::joinable!(user_emails -> users (user_id));
 diesel::joinable!(user_permissions -> users (user_id));
 diesel::joinable!(authenticators -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(organization_members -> organizations (organization_id));
 diesel::joinable!(organization_members -> users (user_id));
 diesel::joinable!(organization_options -> organizations (organization_id));
@@ -243,5 +253,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     rate_events,
     sessions,
+    password_resets,
     setup_tokens,
 );

@@ -199,3 +199,148 @@ pub fn confirm_email(mail: &MailConfig, to: &str, url: &str) -> askama::Result<N
         &ConfirmHtml { email: to, url },
     )
 }
+
+#[derive(Template)]
+#[template(path = "emails/password_reset.txt")]
+struct PasswordResetText<'a> {
+    username: &'a str,
+    url: &'a str,
+    requested_by: Option<&'a str>,
+    ip: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "emails/password_reset.html")]
+struct PasswordResetHtml<'a> {
+    username: &'a str,
+    url: &'a str,
+    requested_by: Option<&'a str>,
+    ip: Option<&'a str>,
+}
+
+/// "Password Recovery" (Sentry's subject and kind): the single-use link to set a new password,
+/// asked for by the user (from `ip`) or sent by a superuser (`requested_by`).
+pub fn password_reset(
+    mail: &MailConfig,
+    to: &str,
+    username: &str,
+    url: &str,
+    requested_by: Option<&str>,
+    ip: Option<&str>,
+) -> askama::Result<NewEmail> {
+    let subject = format!("{} Password Recovery", mail.subject_prefix);
+    email(
+        to,
+        subject,
+        "user.password_recovery",
+        &PasswordResetText {
+            username,
+            url,
+            requested_by,
+            ip,
+        },
+        &PasswordResetHtml {
+            username,
+            url,
+            requested_by,
+            ip,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "emails/password_changed.txt")]
+struct PasswordChangedText<'a> {
+    username: &'a str,
+    how: &'a str,
+    ip: Option<&'a str>,
+    recover_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/password_changed.html")]
+struct PasswordChangedHtml<'a> {
+    username: &'a str,
+    how: &'a str,
+    ip: Option<&'a str>,
+    recover_url: &'a str,
+}
+
+/// "Your password was changed": the security notice after a change or a reset (`how` says which).
+pub fn password_changed(
+    mail: &MailConfig,
+    to: &str,
+    username: &str,
+    how: &str,
+    ip: Option<&str>,
+    recover_url: &str,
+) -> askama::Result<NewEmail> {
+    let subject = format!("{} Your password was changed", mail.subject_prefix);
+    email(
+        to,
+        subject,
+        "user.password_changed",
+        &PasswordChangedText {
+            username,
+            how,
+            ip,
+            recover_url,
+        },
+        &PasswordChangedHtml {
+            username,
+            how,
+            ip,
+            recover_url,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "emails/email_changed.txt")]
+struct EmailChangedText<'a> {
+    username: &'a str,
+    new_address: &'a str,
+    recover_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/email_changed.html")]
+struct EmailChangedHtml<'a> {
+    username: &'a str,
+    new_address: &'a str,
+    recover_url: &'a str,
+}
+
+/// "Your primary email address was changed", to the old address.
+pub fn primary_email_changed(
+    mail: &MailConfig,
+    to: &str,
+    username: &str,
+    new_address: &str,
+    recover_url: &str,
+) -> askama::Result<NewEmail> {
+    let subject = format!(
+        "{} Your primary email address was changed",
+        mail.subject_prefix
+    );
+    email(
+        to,
+        subject,
+        "user.email_changed",
+        &EmailChangedText {
+            username,
+            new_address,
+            recover_url,
+        },
+        &EmailChangedHtml {
+            username,
+            new_address,
+            recover_url,
+        },
+    )
+}
+
+/// A rendering error as the domain reports it.
+pub fn render_failed(error: askama::Error) -> crate::errors::DomainError {
+    crate::errors::DomainError::Internal(anyhow::Error::new(error).context("rendering an email"))
+}

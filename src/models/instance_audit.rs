@@ -34,6 +34,15 @@ pub mod event {
     pub const TWO_FACTOR_RESET: &str = "user.2fa.reset";
     pub const PERMISSION_ADD: &str = "permission.add";
     pub const PERMISSION_REMOVE: &str = "permission.remove";
+    pub const USER_EDIT: &str = "user.edit";
+    pub const EMAIL_ADD: &str = "user.email.add";
+    pub const EMAIL_REMOVE: &str = "user.email.remove";
+    pub const EMAIL_VERIFY: &str = "user.email.verify";
+    pub const EMAIL_PRIMARY: &str = "user.email.primary";
+    pub const PASSWORD_CHANGE: &str = "user.password.change";
+    pub const PASSWORD_RESET_LINK: &str = "user.password.reset-link";
+    pub const PASSWORD_RESET: &str = "user.password.reset";
+    pub const PASSWORD_SET: &str = "user.password.set";
 }
 
 /// Writes an entry; call it inside the transaction of the change it records.
@@ -102,6 +111,19 @@ impl InstanceAuditEntry {
             event::PERMISSION_REMOVE => {
                 format!("removed permission {} from {user}", text("permission"))
             }
+            event::USER_EDIT => format!("changed the name of {user} to \"{}\"", text("name")),
+            event::EMAIL_ADD => format!("added the address {} to {user}", text("email")),
+            event::EMAIL_REMOVE => format!("removed the address {} from {user}", text("email")),
+            event::EMAIL_VERIFY => format!("verified the address {} of {user}", text("email")),
+            event::EMAIL_PRIMARY => format!(
+                "changed the primary address of {user} from {} to {}",
+                text("from"),
+                text("to")
+            ),
+            event::PASSWORD_CHANGE => format!("changed the password of {user}"),
+            event::PASSWORD_RESET_LINK => format!("sent a password reset link to {user}"),
+            event::PASSWORD_RESET => format!("reset the password of {user} with an emailed link"),
+            event::PASSWORD_SET => format!("set the password of {user}"),
             other => other.to_owned(),
         }
     }

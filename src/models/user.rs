@@ -157,6 +157,33 @@ impl std::fmt::Debug for Password {
     }
 }
 
+/// A person's name as they want it shown: up to 200 characters (Sentry's `User.name`), trimmed, no
+/// control characters; may be empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub const MAX_LEN: usize = 200;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let value = raw.trim();
+        if value.chars().count() > Self::MAX_LEN {
+            return Err(format!(
+                "Ensure this field has no more than {} characters.",
+                Self::MAX_LEN
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err("Names cannot contain control characters.".into());
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// What it takes to create a user; parsed values only.
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -390,7 +417,8 @@ impl User {
                     user_emails::email.eq(new.email.as_str()),
                     user_emails::email_normalized.eq(new.email.normalized()),
                     user_emails::is_verified.eq(new.email_verified),
-                    user_emails::validation_hash.eq(crate::secrets::random_token()),
+                    // no link sent yet: nothing matches an empty hash
+                    user_emails::validation_hash.eq(""),
                     user_emails::date_hash_added.eq(now),
                 ))
                 .execute(conn)?;
@@ -404,6 +432,39 @@ impl User {
             Err(DomainError::Db(err)) if is_unique_violation(&err) => Err(taken_username()),
             other => other,
         }
+    }
+
+    /// Sets a new password (hashed here: call this off the async workers) and ends every session
+    /// of the user.
+    pub fn set_password_ending_sessions(
+        conn: &mut AnyConnection,
+        id: i64,
+        new: &Password,
+    ) -> Result<(), DomainError> {
+        let hash = password::hash(new.expose())?;
+        diesel::update(users::table.find(id))
+            .set(users::password_hash.eq(hash))
+            .execute(conn)?;
+        Self::end_sessions(conn, id)?;
+        Ok(())
+    }
+
+    pub fn set_name(conn: &mut AnyConnection, id: i64, name: &PersonName) -> QueryResult<()> {
+        diesel::update(users::table.find(id))
+            .set(users::name.eq(name.as_str()))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// Makes `address` (one of the user's addresses, as stored) the primary one.
+    pub fn set_primary_email(conn: &mut AnyConnection, id: i64, address: &str) -> QueryResult<()> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::email.eq(address),
+                users::email_normalized.eq(normalize_email(address)),
+            ))
+            .execute(conn)
+            .map(|_| ())
     }
 
     pub fn record_login(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
@@ -535,24 +596,25 @@ fn renormalize(
     }
 }
 
-/// A fresh verification hash for one of a user's addresses (the link in the email carries it).
+/// A fresh verification token for one of a user's addresses, for the link in the email; only its
+/// SHA-256 is stored, and it replaces the address's previous link.
 pub fn new_validation_hash(
     conn: &mut AnyConnection,
     user_id: i64,
     address: &str,
 ) -> QueryResult<String> {
-    let hash = crate::secrets::random_token();
+    let token = crate::secrets::random_token();
     diesel::update(
         user_emails::table
             .filter(user_emails::user_id.eq(user_id))
             .filter(user_emails::email_normalized.eq(normalize_email(address))),
     )
     .set((
-        user_emails::validation_hash.eq(&hash),
+        user_emails::validation_hash.eq(crate::secrets::sha256_hex(&token)),
         user_emails::date_hash_added.eq(query::now()),
     ))
     .execute(conn)?;
-    Ok(hash)
+    Ok(token)
 }
 
 fn taken_username() -> DomainError {

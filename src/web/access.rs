@@ -31,6 +31,8 @@ pub enum Denied {
     Moved(String),
     /// The organization requires two-factor authentication, which the user has not set up.
     TwoFactorRequired(String),
+    /// A superuser with superuser mode off, who is not a member.
+    SuperuserModeOff,
     /// The lookup itself failed (the database, the session).
     Failed(AppError),
 }
@@ -119,6 +121,7 @@ impl OrgAccess {
             }
             Lookup::Missing => Err(Denied::NotFound),
             Lookup::TwoFactorRequired(name) => Err(Denied::TwoFactorRequired(name)),
+            Lookup::SuperuserModeOff => Err(Denied::SuperuserModeOff),
             Lookup::Renamed(new_slug) => Err(Denied::Moved(moved_url(req, &slug, &new_slug))),
         }
     }
@@ -151,6 +154,10 @@ impl FromRequest for OrgAccess {
                 Err(Denied::NotFound) => Err(AppError::NotFound),
                 Err(Denied::Moved(location)) => Err(AppError::MovedPermanently(location)),
                 Err(Denied::TwoFactorRequired(name)) => Err(AppError::TwoFactorRequired(name)),
+                Err(Denied::SuperuserModeOff) => Err(AppError::SuperuserModeRequired {
+                    next: request_path(&req),
+                    for_org: true,
+                }),
             }
         })
     }

@@ -11,7 +11,7 @@ use super::page::{PageCtx, render};
 use super::respond::{client_ip, see_other};
 use super::session::FlashLevel;
 use super::session::{self, MaybeUser};
-use super::urls::safe_next;
+use super::urls::{NextQuery, safe_next};
 use crate::auth::login::{self, INVALID_LOGIN, LoginOutcome};
 use crate::errors::DomainError;
 use crate::models::user::User;
@@ -29,12 +29,6 @@ struct LoginPage {
     next: String,
     error: String,
     no_users: bool,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct NextQuery {
-    #[serde(default)]
-    next: String,
 }
 
 #[derive(Debug, Deserialize)]

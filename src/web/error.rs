@@ -22,9 +22,10 @@ pub enum AppError {
     /// Logged in, but the role or permission does not allow this; the message says what is missing.
     #[error("forbidden: {0}")]
     Forbidden(String),
-    /// A superuser page opened without superuser mode on.
+    /// A superuser page, or an organization the superuser is not a member of (`for_org`), opened
+    /// without superuser mode on; `next` is the page, to come back to once it is on.
     #[error("superuser mode required")]
-    SuperuserModeRequired,
+    SuperuserModeRequired { next: String, for_org: bool },
     /// A state-changing request without a valid CSRF token, or from another site.
     #[error("CSRF check failed: {0}")]
     Csrf(&'static str),
@@ -68,9 +69,14 @@ impl AppError {
                 "The page you asked for does not exist, or you do not have access to it.".into(),
             ),
             AppError::Forbidden(message) => ("Permission denied", message.clone()),
-            AppError::SuperuserModeRequired => (
+            AppError::SuperuserModeRequired { for_org: false, .. } => (
                 "Superuser mode is off",
                 "Turn on superuser mode first: enter your password again to use these pages.".into(),
+            ),
+            AppError::SuperuserModeRequired { for_org: true, .. } => (
+                "Superuser mode is off",
+                "You are not a member of this organization. As a superuser you can open it once                  superuser mode is on: your actions are then recorded as staff."
+                    .into(),
             ),
             AppError::Csrf(reason) => (
                 "Request refused",
@@ -185,14 +191,14 @@ struct ErrorPage<'a> {
     message: &'a str,
     status: u16,
     /// What to do about it: (link, label).
-    action: Option<(&'a str, &'a str)>,
+    action: Option<(String, &'a str)>,
 }
 
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Forbidden(_) | AppError::Csrf(_) | AppError::SuperuserModeRequired => {
+            AppError::Forbidden(_) | AppError::Csrf(_) | AppError::SuperuserModeRequired { .. } => {
                 StatusCode::FORBIDDEN
             }
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
@@ -234,10 +240,14 @@ impl ResponseError for AppError {
             message: &message,
             status: status.as_u16(),
             action: match self {
-                AppError::TwoFactorRequired(_) => {
-                    Some(("/account/security/", "Set up two-factor authentication"))
-                }
-                AppError::SuperuserModeRequired => Some(("/superuser/", "Turn on superuser mode")),
+                AppError::TwoFactorRequired(_) => Some((
+                    "/account/security/".to_owned(),
+                    "Set up two-factor authentication",
+                )),
+                AppError::SuperuserModeRequired { next, .. } => Some((
+                    format!("/superuser/?next={}", super::urls::encode_query(next)),
+                    "Turn on superuser mode",
+                )),
                 _ => None,
             },
         };

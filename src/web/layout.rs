@@ -24,6 +24,11 @@ pub struct Flash {
 }
 
 impl Flash {
+    /// Errors are announced at once (`role="alert"`); the others politely (`role="status"`).
+    pub fn is_error(&self) -> bool {
+        self.level == FlashLevel::Error
+    }
+
     pub fn css_class(&self) -> &'static str {
         match self.level {
             FlashLevel::Success => "flash flash-success",
@@ -41,6 +46,7 @@ pub struct PageCtx {
     pub is_superuser: bool,
     pub flashes: Vec<Flash>,
     pub org_nav: Option<OrgNav>,
+    pub account_nav: Option<AccountNav>,
 }
 
 impl PageCtx {
@@ -53,6 +59,7 @@ impl PageCtx {
             is_superuser: false,
             flashes: Vec::new(),
             org_nav: None,
+            account_nav: None,
         }
     }
 }
@@ -154,6 +161,58 @@ impl OrgNav {
             .filter(|section| *section != Section::AuditLog || self.role.can_write())
             .map(|section| NavLink {
                 href: format!("/settings/{}/{}", self.slug, section.subpath()),
+                label: section.label(),
+                current: section == self.current,
+            })
+            .collect()
+    }
+}
+
+/// The pages of the user's own account, in sidebar order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountSection {
+    Details,
+    Password,
+    Security,
+}
+
+impl AccountSection {
+    pub const ALL: [AccountSection; 3] = [
+        AccountSection::Details,
+        AccountSection::Password,
+        AccountSection::Security,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AccountSection::Details => "Details and email",
+            AccountSection::Password => "Password",
+            AccountSection::Security => "Two-factor authentication",
+        }
+    }
+
+    pub fn href(self) -> &'static str {
+        match self {
+            AccountSection::Details => "/account/",
+            AccountSection::Password => "/account/password/",
+            AccountSection::Security => "/account/security/",
+        }
+    }
+}
+
+/// The account sidebar: its pages, and the way back to the organization the user came from.
+pub struct AccountNav {
+    pub current: AccountSection,
+    /// The last organization whose settings the user opened: its slug and name.
+    pub back_to: Option<(String, String)>,
+}
+
+impl AccountNav {
+    pub fn links(&self) -> Vec<NavLink> {
+        AccountSection::ALL
+            .into_iter()
+            .map(|section| NavLink {
+                href: section.href().to_owned(),
                 label: section.label(),
                 current: section == self.current,
             })

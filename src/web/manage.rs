@@ -27,6 +27,7 @@ use crate::models::instance_audit::InstanceAuditEntry;
 use crate::models::organization::OrgWithRole;
 use crate::models::permission::{self, OPTIONS_ADMIN, USERS_ADMIN};
 use crate::models::user::{NewUser, SignUp, User};
+use crate::recovery;
 use crate::web::state::AppState;
 
 pub const PAGE_SIZE: i64 = 50;
@@ -85,7 +86,12 @@ impl FromRequest for Staff {
                         "/superuser/?next={next}&expired=1"
                     )));
                 }
-                Mode::Off => return Err(AppError::SuperuserModeRequired),
+                Mode::Off => {
+                    return Err(AppError::SuperuserModeRequired {
+                        next: request_path(&req),
+                        for_org: false,
+                    });
+                }
             }
             let state = req
                 .app_data::<web::Data<AppState>>()
@@ -236,6 +242,7 @@ struct UserPage {
     grantable: Vec<&'static str>,
     activity: Vec<ActivityRow>,
     is_self: bool,
+    confirming: Option<ConfirmView>,
 }
 
 pub async fn user(
@@ -243,6 +250,7 @@ pub async fn user(
     session: Session,
     staff: Staff,
     id: web::Path<i64>,
+    query: web::Query<UserQuery>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(USERS_ADMIN)?;
     let id = id.into_inner();
@@ -262,8 +270,19 @@ pub async fn user(
         .copied()
         .filter(|p| !permissions.iter().any(|held| held == p))
         .collect();
+    let confirming = query.confirm.and_then(|action| {
+        let (title, text, button, danger) = action.confirmation(&target)?;
+        Some(ConfirmView {
+            action: action.value(),
+            title,
+            text,
+            button,
+            danger,
+        })
+    });
     let page = UserPage {
         ctx: PageCtx::new(&session, Some(&staff.user))?,
+        confirming,
         is_self: target.id == staff.user.id,
         email_verified,
         two_factor,
@@ -283,9 +302,9 @@ pub async fn user(
     render(StatusCode::OK, &page)
 }
 
-/// What the buttons of a user's page ask for (`action`).
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
+/// What the buttons of a user's page ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum UserAction {
     Activate,
     Deactivate,
@@ -293,6 +312,85 @@ pub enum UserAction {
     RevokeSuperuser,
     #[serde(rename = "reset-2fa")]
     ResetTwoFactor,
+    /// Email the user a link to set a new password.
+    SendResetLink,
+}
+
+impl UserAction {
+    /// The value the form sends.
+    fn value(self) -> &'static str {
+        match self {
+            UserAction::Activate => "activate",
+            UserAction::Deactivate => "deactivate",
+            UserAction::GrantSuperuser => "grant-superuser",
+            UserAction::RevokeSuperuser => "revoke-superuser",
+            UserAction::ResetTwoFactor => "reset-2fa",
+            UserAction::SendResetLink => "send-reset-link",
+        }
+    }
+
+    /// What the confirmation before a consequential action says: title, text, button, and whether
+    /// it is destructive. `None`: the action needs no confirmation.
+    fn confirmation(self, target: &User) -> Option<(String, String, &'static str, bool)> {
+        let name = &target.username;
+        match self {
+            UserAction::Deactivate => Some((
+                format!("Deactivate {name}?"),
+                format!(
+                    "{name} can no longer log in, and every session of theirs ends now. You can activate the account again later."
+                ),
+                "Deactivate",
+                true,
+            )),
+            UserAction::GrantSuperuser => Some((
+                format!("Make {name} a superuser?"),
+                format!(
+                    "In superuser mode, {name} can open and change every organization's settings and, with permissions, manage users. Their sessions end now; they log in again."
+                ),
+                "Make superuser",
+                false,
+            )),
+            UserAction::RevokeSuperuser => Some((
+                format!("Revoke the superuser status of {name}?"),
+                format!(
+                    "{name} loses superuser mode and every permission's use; their sessions end now."
+                ),
+                "Revoke superuser status",
+                true,
+            )),
+            UserAction::ResetTwoFactor => Some((
+                format!("Reset the two-factor authentication of {name}?"),
+                format!(
+                    "Their authenticator and recovery codes stop working. Organizations that require two-factor authentication will move {name} to a pending invitation until they set it up again."
+                ),
+                "Reset two-factor authentication",
+                true,
+            )),
+            UserAction::Activate | UserAction::SendResetLink => None,
+        }
+    }
+}
+
+/// The form of a user's page: `action`.
+#[derive(Debug, Deserialize)]
+pub struct UserActionForm {
+    action: UserAction,
+}
+
+/// `?confirm=ACTION` on a user's page: the action to confirm first.
+#[derive(Debug, Default, Deserialize)]
+pub struct UserQuery {
+    confirm: Option<UserAction>,
+}
+
+/// The confirmation shown above a user's page.
+pub struct ConfirmView {
+    /// The `action` its button sends.
+    pub action: &'static str,
+    pub title: String,
+    pub text: String,
+    pub button: &'static str,
+    pub danger: bool,
 }
 
 /// What the permission buttons ask for (`action` and `permission`).
@@ -324,12 +422,13 @@ pub async fn user_action(
     req: HttpRequest,
     staff: Staff,
     id: web::Path<i64>,
-    form: web::Form<UserAction>,
+    form: web::Form<UserActionForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(USERS_ADMIN)?;
     let id = id.into_inner();
-    let action = form.into_inner();
+    let action = form.into_inner().action;
     let actor = staff.actor(&req);
+    let config = state.config.clone();
     let result = state
         .db(move |conn| match action {
             UserAction::Activate => {
@@ -353,6 +452,8 @@ pub async fn user_action(
                     (user, what)
                 })
             }
+            UserAction::SendResetLink => recovery::send_by_superuser(conn, &config, &actor, id)
+                .map(|user| (user, "was sent a link to set a new password")),
         })
         .await;
     match result {

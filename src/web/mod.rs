@@ -22,6 +22,7 @@ pub mod manage;
 pub mod members;
 pub mod organizations;
 pub mod page;
+pub mod recover;
 pub mod relays;
 pub mod respond;
 pub mod routes;

@@ -8,7 +8,9 @@ use askama::Template;
 
 use super::csrf;
 use super::error::AppError;
-pub use super::layout::{AvatarView, NavLink, OrgNav, PageCtx, Section};
+pub use super::layout::{
+    AccountNav, AccountSection, AvatarView, NavLink, OrgNav, PageCtx, Section,
+};
 use super::session::take_flashes;
 use super::superuser_mode;
 use crate::access::OrgAccess;
@@ -32,7 +34,22 @@ impl PageCtx {
             is_superuser: user.is_some_and(|u| u.is_superuser),
             flashes: take_flashes(session),
             org_nav: None,
+            account_nav: None,
         })
+    }
+
+    /// The same, with the account sidebar, `section` marked as the current one.
+    pub fn for_account(
+        session: &Session,
+        user: &User,
+        section: AccountSection,
+    ) -> Result<Self, AppError> {
+        let mut ctx = Self::new(session, Some(user))?;
+        ctx.account_nav = Some(AccountNav {
+            current: section,
+            back_to: session.get::<(String, String)>(LAST_ORG).ok().flatten(),
+        });
+        Ok(ctx)
     }
 
     /// The same, with the organization sidebar, `section` marked as the current one.
@@ -42,6 +59,16 @@ impl PageCtx {
         section: Section,
     ) -> Result<Self, AppError> {
         let mut ctx = Self::new(session, Some(&access.user))?;
+        let last = (access.org.slug.clone(), access.org.name.clone());
+        if session
+            .get::<(String, String)>(LAST_ORG)
+            .ok()
+            .flatten()
+            .as_ref()
+            != Some(&last)
+        {
+            session.insert(LAST_ORG, last)?;
+        }
         ctx.org_nav = Some(OrgNav {
             slug: access.org.slug.clone(),
             name: access.org.name.clone(),
@@ -52,6 +79,10 @@ impl PageCtx {
         Ok(ctx)
     }
 }
+
+/// The session key of the last organization whose pages the user opened (slug, name): the
+/// account pages lead back to it.
+const LAST_ORG: &str = "last_org";
 
 /// Renders a page with a status (200, or 400 when a form comes back with field errors). Pages carry
 /// the user's data and a CSRF token, so shared caches must not keep them.

@@ -7,7 +7,7 @@ use actix_web::web;
 use super::respond::root;
 use super::{
     accept, account, api, assets, audit_log, auth, avatar, health, manage, members, organizations,
-    relays, settings_pages, setup, superuser,
+    recover, relays, settings_pages, setup, superuser,
 };
 
 /// One route: an HTTP method (lowercase) and a path pattern.
@@ -54,9 +54,18 @@ route_table! {
     "/manage/users/{id}/" => { get => manage::user, post => manage::user_action },
     "/manage/users/{id}/permissions/" => { post => manage::permissions },
     "/setup/{token}/" => { get => setup::setup_page, post => setup::setup },
-    "/account/" => { get => account::page, post => account::send_verification },
+    "/account/" => { get => account::page, post => account::submit },
     "/account/confirm-email/{user_id}/{hash}/" => { get => account::confirm },
-    "/account/security/" => { get => account::security, post => account::security_submit },
+    "/account/password/" => { get => account::password::page, post => account::password::submit },
+    "/account/security/" => {
+        get => account::security::security,
+        post => account::security::security_submit,
+    },
+    "/account/recover/" => { get => recover::page, post => recover::submit },
+    "/account/recover/confirm/{user_id}/{token}/" => {
+        get => recover::confirm_page,
+        post => recover::confirm,
+    },
     "/accept/{member_id}/{token}/" => { get => accept::page, post => accept::accept },
     "/organizations/" => { get => organizations::list },
     "/organizations/new/" => { get => organizations::new_page, post => organizations::create },

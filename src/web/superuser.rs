@@ -1,5 +1,5 @@
-//! The superuser-mode pages: `/superuser/` (re-enter the password, optionally give a reason) and
-//! `/superuser/leave/`. The grant itself is `superuser_mode`'s.
+//! The superuser-mode pages: `/superuser/` (re-enter the password, and a current code with
+//! two-factor authentication; optionally give a reason) and `/superuser/leave/`. The grant itself is `superuser_mode`'s.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -13,9 +13,10 @@ use super::respond::{client_ip, redirect_with, see_other};
 use super::session::{self, CurrentUser, FlashLevel};
 use super::superuser_mode;
 use super::urls::safe_next;
-use crate::accounts;
-use crate::errors::DomainError;
+use crate::accounts::{self, SuperuserEntry};
+use crate::errors::{DomainError, FieldErrors};
 use crate::models::actor::Actor;
+use crate::models::user::User;
 use crate::web::state::AppState;
 
 pub const REASON_MAX_LEN: usize = 256;
@@ -27,12 +28,20 @@ struct SuperuserPage {
     next: String,
     reason: String,
     error: String,
+    code_error: String,
+    /// The user has two-factor authentication: a code is asked too.
+    needs_code: bool,
     is_superuser: bool,
     expired: bool,
 }
 
+async fn needs_code(state: &AppState, user: &User) -> Result<bool, AppError> {
+    let of = user.clone();
+    Ok(state.db(move |conn| of.has_two_factor(conn)).await?)
+}
+
 #[derive(Debug, Deserialize)]
-pub struct NextQuery {
+pub struct SuperuserQuery {
     #[serde(default)]
     next: String,
     #[serde(default)]
@@ -40,19 +49,22 @@ pub struct NextQuery {
 }
 
 pub async fn page(
+    state: web::Data<AppState>,
     session: Session,
     CurrentUser(user): CurrentUser,
-    query: web::Query<NextQuery>,
+    query: web::Query<SuperuserQuery>,
 ) -> Result<HttpResponse, AppError> {
     let next = safe_next(&query.next).unwrap_or_default().to_owned();
     if superuser_mode::mode(&session, &user).is_active() && !next.is_empty() {
         return Ok(see_other(&next));
     }
     let page = SuperuserPage {
+        needs_code: user.is_superuser && needs_code(&state, &user).await?,
         ctx: PageCtx::new(&session, Some(&user))?,
         next,
         reason: String::new(),
         error: String::new(),
+        code_error: String::new(),
         is_superuser: user.is_superuser,
         expired: query.expired == "1",
     };
@@ -63,6 +75,8 @@ pub async fn page(
 pub struct EnterForm {
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    code: String,
     #[serde(default)]
     reason: String,
     #[serde(default)]
@@ -83,6 +97,7 @@ pub async fn submit(
     }
     let EnterForm {
         password: typed,
+        code,
         reason,
         next,
     } = form.into_inner();
@@ -96,10 +111,15 @@ pub async fn submit(
     let audit_reason = reason.clone();
     let entered = state
         .db(move |conn| {
-            accounts::enter_superuser_mode(conn, throttle, &actor, &checking, &typed, &audit_reason)
+            let entry = SuperuserEntry {
+                password: &typed,
+                code: &code,
+                reason: &audit_reason,
+            };
+            accounts::enter_superuser_mode(conn, throttle, &actor, &checking, entry)
         })
         .await;
-    let (status, error) = match entered {
+    let (status, errors) = match entered {
         Ok(()) => {
             superuser_mode::enter(&session, &user, &state.config)?;
             return redirect_with(
@@ -109,15 +129,21 @@ pub async fn submit(
                 safe_next(&next).unwrap_or("/manage/"),
             );
         }
-        Err(DomainError::Invalid(errors)) => (StatusCode::BAD_REQUEST, errors.get("password")),
-        Err(DomainError::RateLimited(message)) => (StatusCode::TOO_MANY_REQUESTS, message),
+        Err(DomainError::Invalid(errors)) => (StatusCode::BAD_REQUEST, errors),
+        Err(DomainError::RateLimited(message)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            FieldErrors::single("password", message),
+        ),
         Err(other) => return Err(other.into()),
     };
+    let needs_code = needs_code(&state, &user).await?;
     let page = SuperuserPage {
         ctx: PageCtx::new(&session, Some(&user))?,
         next: safe_next(&next).unwrap_or_default().to_owned(),
         reason,
-        error,
+        error: errors.get("password"),
+        code_error: errors.get("code"),
+        needs_code,
         is_superuser: true,
         expired: false,
     };

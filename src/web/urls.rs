@@ -2,6 +2,21 @@
 //! encoding, the path of the current request.
 
 use actix_web::HttpRequest;
+use serde::Deserialize;
+
+/// `?next=`: where to go on afterwards; [`NextQuery::local`] keeps it only when it is on this site.
+#[derive(Debug, Default, Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    pub next: String,
+}
+
+impl NextQuery {
+    /// `next` when it is a local path, else empty.
+    pub fn local(&self) -> &str {
+        safe_next(&self.next).unwrap_or_default()
+    }
+}
 
 /// `next` when it is a path on this site; never another host (no open redirect).
 pub fn safe_next(next: &str) -> Option<&str> {

@@ -30,9 +30,12 @@ async fn a_user_verifies_their_email_with_the_link_sent_to_it(app: TestApp) {
     let page = app.get("/account/").await;
     assert!(page.contains("alice@example.com"));
     assert!(page.contains("not verified"));
-    app.post_form("/account/", &[("email", "alice@example.com")])
-        .await
-        .assert_redirect("/account/");
+    app.post_form(
+        "/account/",
+        &[("action", "verify"), ("email", "alice@example.com")],
+    )
+    .await
+    .assert_redirect("/account/");
     assert!(
         app.get("/account/")
             .await
@@ -58,8 +61,11 @@ async fn a_user_verifies_their_email_with_the_link_sent_to_it(app: TestApp) {
     assert!(app.get("/account/").await.contains(">verified<"));
     let again = app.get(&link).await;
     assert_eq!(again.status, StatusCode::BAD_REQUEST, "a link works once");
-    app.post_form("/account/", &[("email", "alice@example.com")])
-        .await;
+    app.post_form(
+        "/account/",
+        &[("action", "verify"), ("email", "alice@example.com")],
+    )
+    .await;
     assert!(
         app.get("/account/")
             .await
@@ -71,8 +77,11 @@ async fn wrong_and_expired_verification_links_are_refused(app: TestApp) {
     let user = app.create_user("bob").await;
     unverify(&app, &user).await;
     app.login("bob", PASSWORD).await;
-    app.post_form("/account/", &[("email", "bob@example.com")])
-        .await;
+    app.post_form(
+        "/account/",
+        &[("action", "verify"), ("email", "bob@example.com")],
+    )
+    .await;
     let link = link_in(
         &outbox(&app).await.pop().unwrap().body_text,
         &app.base,
@@ -99,8 +108,11 @@ async fn wrong_and_expired_verification_links_are_refused(app: TestApp) {
     let expired = app.get(&link).await;
     assert!(expired.contains("This verification link has expired."));
     assert!(app.get("/account/").await.contains("not verified"));
-    app.post_form("/account/", &[("email", "someone@else.example")])
-        .await;
+    app.post_form(
+        "/account/",
+        &[("action", "verify"), ("email", "someone@else.example")],
+    )
+    .await;
     assert!(
         app.get("/account/")
             .await

@@ -11,8 +11,8 @@ fn layer(top: &str) -> usize {
     match top {
         "db" | "errors" | "secrets" | "config" | "pyfmt" => 0,
         "models" => 1,
-        "access" | "accounts" | "auth" | "demo" | "jobs" | "mail" | "members" | "ratelimit"
-        | "settings" => 2,
+        "access" | "accounts" | "auth" | "demo" | "jobs" | "mail" | "members" | "profile"
+        | "ratelimit" | "recovery" | "settings" => 2,
         "web" => 3,
         "app" | "cli" | "crate" => 4,
         other => panic!("module `{other}` has no layer: add it to tests/api/layers.rs"),

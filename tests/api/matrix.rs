@@ -109,6 +109,16 @@ const CASES: &[Case] = &[
     ),
     case("post", "/account/", Access::LoggedIn, SEE_OTHER),
     case("post", "/account/security/", Access::LoggedIn, SEE_OTHER),
+    case("post", "/account/password/", Access::LoggedIn, SEE_OTHER),
+    // the same answer whether or not an account matches
+    case("post", "/account/recover/", Access::Public, StatusCode::OK),
+    // a reset link with a forged token
+    case(
+        "post",
+        "/account/recover/confirm/{user_id}/{token}/",
+        Access::Public,
+        StatusCode::BAD_REQUEST,
+    ),
     // an invitation link with a forged token
     case(
         "post",
@@ -189,7 +199,10 @@ fn refusal(access: Access, api: bool, who: Who) -> Option<StatusCode> {
         (Access::OrgWrite, Who::Manager) => None,
         (Access::OrgOwner, Who::Manager) => Some(StatusCode::FORBIDDEN),
         (_, Who::Member) => Some(StatusCode::FORBIDDEN),
-        // another organization's people, and a superuser outside superuser mode, do not see it
+        // a superuser outside superuser mode is told to turn it on; the API tells them no more
+        // than anyone else
+        (_, Who::SuperuserOff) if !api => Some(StatusCode::FORBIDDEN),
+        // another organization's people do not see it
         (_, Who::OtherOwner | Who::SuperuserOff) => Some(StatusCode::NOT_FOUND),
     }
 }
@@ -399,9 +412,27 @@ async fn request_for(world: &World, case: &Case, who: Who) -> Request {
             ],
         ),
         ("post", "/account/") => {
-            let email = format!("{}@example.com", username(who));
-            Request::form("/account/", &[("email", email.as_str())])
+            let email = format!("{}-second@example.com", username(who));
+            Request::form("/account/", &[("action", "add"), ("email", email.as_str())])
         }
+        ("post", "/account/password/") => Request::form(
+            "/account/password/",
+            &[
+                ("password", PASSWORD),
+                ("new_password", "a new password"),
+                ("new_password_confirm", "a new password"),
+            ],
+        ),
+        ("post", "/account/recover/") => {
+            Request::form("/account/recover/", &[("login", "nobody@example.com")])
+        }
+        ("post", "/account/recover/confirm/{user_id}/{token}/") => Request::form(
+            "/account/recover/confirm/1/forged-token/",
+            &[
+                ("password", "a new password"),
+                ("password_confirm", "a new password"),
+            ],
+        ),
         ("post", "/account/security/") => Request::form(
             "/account/security/",
             &[("action", "enrol"), ("code", "123456")],
@@ -700,15 +731,18 @@ matrix_tests! {
     setup_link => 8,
     account => 9,
     account_security => 10,
-    accept_invitation => 11,
-    new_organization => 12,
-    api_organization => 13,
-    api_avatar => 14,
-    settings_general => 15,
-    settings_security => 16,
-    relays => 17,
-    avatar => 18,
-    members => 19,
-    remove_organization => 20,
-    restore_organization => 21,
+    account_password => 11,
+    account_recover => 12,
+    account_reset => 13,
+    accept_invitation => 14,
+    new_organization => 15,
+    api_organization => 16,
+    api_avatar => 17,
+    settings_general => 18,
+    settings_security => 19,
+    relays => 20,
+    avatar => 21,
+    members => 22,
+    remove_organization => 23,
+    restore_organization => 24,
 }

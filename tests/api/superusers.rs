@@ -58,9 +58,19 @@ async fn superuser_powers_apply_only_while_superuser_mode_is_on(app: TestApp) {
     admin_app(&app).await;
     let owner = app.create_user("owner").await;
     let org = app.create_org(&owner, "Secret Org", "secret").await;
-    // without the mode, a superuser is an ordinary user
+    // without the mode, a superuser is an ordinary user, told how to open the organization
+    let outside = app.get("/settings/secret/").await;
+    assert_eq!(outside.status, StatusCode::FORBIDDEN);
+    assert!(outside.contains("You are not a member of this organization."));
+    assert!(
+        outside.contains(
+            "href=\"/superuser/?next=%2Fsettings%2Fsecret%2F\">Turn on superuser mode</a>"
+        )
+    );
+    let (status, _) = app.api_get("/api/0/organizations/secret/").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the API tells no more");
     assert_eq!(
-        app.get("/settings/secret/").await.status,
+        app.get("/settings/no-such-org/").await.status,
         StatusCode::NOT_FOUND
     );
     let refused = app.get("/manage/").await;
@@ -116,7 +126,8 @@ async fn superuser_powers_apply_only_while_superuser_mode_is_on(app: TestApp) {
     left.assert_redirect("/organizations/");
     assert_eq!(
         app.get("/settings/secret/").await.status,
-        StatusCode::NOT_FOUND
+        StatusCode::FORBIDDEN,
+        "outside the mode again"
     );
     assert_eq!(app.get("/manage/").await.status, StatusCode::FORBIDDEN);
     assert_eq!(
@@ -331,17 +342,19 @@ async fn each_manage_action_changes_the_user_and_is_audited(app: TestApp) {
             .unwrap();
     })
     .await;
-    assert!(
-        app.get(&carol_page)
-            .await
-            .contains("Two-factor authentication</dt><dd>enrolled")
-    );
+    assert!(app.get(&carol_page).await.contains(
+        "Two-factor authentication</dt><dd><span class=\"badge badge-success\">enrolled</span>"
+    ));
     app.post_form(&carol_page, &[("action", "reset-2fa")])
         .await
         .assert_redirect(&carol_page);
     let page = app.get(&carol_page).await;
     assert!(page.contains("carol must set up two-factor authentication again."));
-    assert!(page.contains("Two-factor authentication</dt><dd>not enrolled"));
+    assert!(
+        page.contains(
+            "Two-factor authentication</dt><dd><span class=\"badge\">not enrolled</span>"
+        )
+    );
     app.post_form(&carol_page, &[("action", "revoke-superuser")])
         .await
         .assert_redirect(&carol_page);

@@ -44,7 +44,7 @@ impl From<AppError> for ApiError {
         match err {
             AppError::NotFound => ApiError::NotFound,
             AppError::TwoFactorRequired(_) => ApiError::TwoFactorRequired,
-            AppError::Forbidden(_) | AppError::SuperuserModeRequired => ApiError::Forbidden,
+            AppError::Forbidden(_) | AppError::SuperuserModeRequired { .. } => ApiError::Forbidden,
             AppError::LoginRequired { .. } => ApiError::NotAuthenticated,
             AppError::MovedPermanently(location) => ApiError::Moved(location),
             AppError::PayloadTooLarge => ApiError::PayloadTooLarge,

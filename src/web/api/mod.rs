@@ -28,7 +28,8 @@ impl FromRequest for ApiAccess {
                 Ok(access) => Ok(ApiAccess(access)),
                 Err(Denied::Failed(err)) => Err(err.into()),
                 Err(Denied::NotLoggedIn) => Err(ApiError::NotAuthenticated),
-                Err(Denied::NotFound) => Err(ApiError::NotFound),
+                // the API does not tell a superuser outside superuser mode more than anyone else
+                Err(Denied::NotFound | Denied::SuperuserModeOff) => Err(ApiError::NotFound),
                 Err(Denied::Moved(location)) => Err(ApiError::Moved(location)),
                 Err(Denied::TwoFactorRequired(_)) => Err(ApiError::TwoFactorRequired),
             }

@@ -1,5 +1,6 @@
-//! The user's own account: `/account/` (email addresses and their verification, with
-//! `/account/confirm-email/{user_id}/{hash}/`) and `/account/security/` (two-factor authentication).
+//! `/account/security/`: two-factor authentication (TOTP): set it up with a QR code or the key,
+//! confirm with a code, get recovery codes shown once (to copy, download or print), make new ones, or
+//! turn it off. Setting it up accepts an invitation that was waiting for it.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -7,121 +8,22 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::accept;
-use super::error::AppError;
-use super::page::{PageCtx, render};
-use super::respond::{client_ip, see_other};
-use super::session::{self, CurrentUser, FlashLevel, MaybeUser};
-use super::urls::{encode_data_uri, safe_next};
-use crate::accounts::{self, UserEmail};
+use super::AccountSection;
 use crate::auth::two_factor;
 use crate::errors::DomainError;
+use crate::web::accept;
+use crate::web::error::AppError;
+use crate::web::page::{PageCtx, render};
+use crate::web::respond::{client_ip, see_other};
+use crate::web::session::{self, CurrentUser, FlashLevel};
 use crate::web::state::AppState;
-
-#[derive(Template)]
-#[template(path = "account/index.html")]
-struct AccountPage {
-    ctx: PageCtx,
-    username: String,
-    primary: String,
-    emails: Vec<UserEmail>,
-}
-
-pub async fn page(
-    state: web::Data<AppState>,
-    session: Session,
-    CurrentUser(user): CurrentUser,
-) -> Result<HttpResponse, AppError> {
-    let user_id = user.id;
-    let emails = state
-        .db(move |conn| accounts::emails_of(conn, user_id))
-        .await?;
-    let page = AccountPage {
-        ctx: PageCtx::new(&session, Some(&user))?,
-        username: user.username.clone(),
-        primary: user.email.clone(),
-        emails,
-    };
-    render(StatusCode::OK, &page)
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SendForm {
-    #[serde(default)]
-    email: String,
-}
-
-/// `POST /account/`: sends a verification link to one of the user's addresses.
-pub async fn send_verification(
-    state: web::Data<AppState>,
-    session: Session,
-    CurrentUser(user): CurrentUser,
-    form: web::Form<SendForm>,
-) -> Result<HttpResponse, AppError> {
-    let address = form.into_inner().email;
-    let config = state.config.clone();
-    let target = address.clone();
-    let sent = state
-        .db(move |conn| accounts::send_verification(conn, &config, &user, &target))
-        .await;
-    match sent {
-        Ok(()) => session::flash(
-            &session,
-            FlashLevel::Success,
-            format!("We sent a verification link to {address}. It works for 3 days."),
-        )?,
-        Err(DomainError::Refused(message)) => session::flash(&session, FlashLevel::Error, message)?,
-        Err(other) => return Err(other.into()),
-    }
-    Ok(see_other("/account/"))
-}
-
-#[derive(Template)]
-#[template(path = "account/confirmed.html")]
-struct ConfirmedPage {
-    ctx: PageCtx,
-    email: String,
-    error: String,
-    /// An invitation waiting for this verification: the way back to it.
-    pending_invite: Option<String>,
-}
-
-/// `GET /account/confirm-email/{user_id}/{hash}/`: the link in the verification email.
-pub async fn confirm(
-    state: web::Data<AppState>,
-    session: Session,
-    MaybeUser(user): MaybeUser,
-    path: web::Path<(i64, String)>,
-) -> Result<HttpResponse, AppError> {
-    let (user_id, hash) = path.into_inner();
-    let result = state
-        .db(move |conn| accounts::confirm_email(conn, user_id, &hash))
-        .await;
-    let (status, email, error) = match result {
-        Ok(email) => (StatusCode::OK, email, String::new()),
-        Err(DomainError::Refused(message)) => (StatusCode::BAD_REQUEST, String::new(), message),
-        Err(other) => return Err(other.into()),
-    };
-    let page = ConfirmedPage {
-        ctx: PageCtx::new(&session, user.as_ref())?,
-        email,
-        error,
-        pending_invite: accept::pending_path(&session),
-    };
-    render(status, &page)
-}
+use crate::web::urls::{NextQuery, encode_data_uri, safe_next};
 
 const PENDING_SECRET: &str = "totp_setup";
 const NEW_CODES: &str = "recovery_once";
 /// Where the recovery codes page goes on after the codes are saved (a page the user came from, or
 /// the organization they just joined).
 const AFTER_CODES: &str = "after_codes";
-
-#[derive(Debug, Deserialize)]
-pub struct NextQuery {
-    #[serde(default)]
-    next: String,
-}
 
 #[derive(Template)]
 #[template(path = "account/security.html")]
@@ -187,7 +89,7 @@ async fn security_page(
         .filter(|(href, _)| safe_next(href).is_some());
     let codes_text = new_codes.join("\n");
     let page = SecurityPage {
-        ctx: PageCtx::new(session, Some(user))?,
+        ctx: PageCtx::for_account(session, user, AccountSection::Security)?,
         codes_download: encode_data_uri(&format!(
             "Recovery codes for {} on orgsettings. Each works once.\n\n{codes_text}\n",
             user.username
