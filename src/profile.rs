@@ -166,13 +166,13 @@ pub fn add_email(
         .map_err(|message| DomainError::Invalid(FieldErrors::single("email", message)))?;
     write_tx(conn, |conn| {
         let known = emails_of(conn, user.id)?;
-        if known
+        if let Some(same) = known
             .iter()
-            .any(|e| normalize_email(&e.email) == address.normalized())
+            .find(|e| normalize_email(&e.email) == address.normalized())
         {
             return Err(DomainError::Invalid(FieldErrors::single(
                 "email",
-                format!("{} is already one of your addresses.", address.as_str()),
+                format!("{} is already one of your addresses.", same.email),
             )));
         }
         if known.len() >= MAX_EMAILS {

@@ -33,6 +33,7 @@ db_test_on_both_backends!(
     createuser_with_org_and_role_adds_the_membership,
     createorg_names_an_unknown_or_ambiguous_owner,
     migrate_applies_the_migrations_once,
+    setpassword_sets_a_password_ends_sessions_and_is_audited,
 );
 
 fn createuser_creates_a_user_who_is_found_by_username_and_email(db: TestDb) {
@@ -652,4 +653,65 @@ fn serve_refuses_trusted_proxies_that_are_not_addresses() {
         "{}",
         stderr(&out)
     );
+}
+
+fn setpassword_sets_a_password_ends_sessions_and_is_audited(db: TestDb) {
+    let created = orgsettings(
+        db.url(),
+        &[
+            "createuser",
+            "--username",
+            "alice",
+            "--email",
+            "alice@example.com",
+            "--password",
+            "correct horse",
+        ],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let pool = db.pool();
+    let mut conn = pool.get().unwrap();
+    let before = User::find_by_login(&mut conn, "alice").unwrap().remove(0);
+
+    let short = orgsettings(
+        db.url(),
+        &["setpassword", "-u", "alice", "--password", "short"],
+    );
+    assert_eq!(short.status.code(), Some(1));
+    assert!(stderr(&short).starts_with("Error: password: This password is too short."));
+    let ghost = orgsettings(
+        db.url(),
+        &["setpassword", "-u", "ghost", "--password", "long enough"],
+    );
+    assert_eq!(stderr(&ghost), "Error: No user matching `ghost`\n");
+
+    let out = orgsettings(
+        db.url(),
+        &[
+            "setpassword",
+            "--user",
+            "alice@example.com",
+            "--password",
+            "battery staple",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "Set the password of `alice`; every session of theirs ended.\n"
+    );
+    let after = User::find_by_login(&mut conn, "alice").unwrap().remove(0);
+    assert!(orgsettings::secrets::password::verify(
+        "battery staple",
+        &after.password_hash
+    ));
+    assert!(
+        after.session_version > before.session_version,
+        "sessions end"
+    );
+    let entries =
+        orgsettings::models::instance_audit::InstanceAuditEntry::recent(&mut conn, None, 10)
+            .unwrap();
+    assert_eq!(entries[0].event, "user.password.set");
+    assert_eq!(entries[0].actor_label, "CLI");
 }

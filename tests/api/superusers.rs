@@ -5,7 +5,7 @@ use orgsettings::models::permission;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{Options, PASSWORD, TestApp, Visitor};
+use crate::common::{Options, PASSWORD, TestApp, Visitor, instance_events};
 use crate::on_both_backends;
 
 /// A superuser `admin` with `users.admin`, logged in (superuser mode off).
@@ -30,15 +30,6 @@ async fn enter_superuser_mode(visitor: &Visitor, next: &str) -> crate::common::P
             ],
         )
         .await
-}
-
-async fn instance_events(app: &TestApp) -> Vec<String> {
-    app.with_db(|conn| InstanceAuditEntry::recent(conn, None, 100).unwrap())
-        .await
-        .into_iter()
-        .rev()
-        .map(|e| e.event)
-        .collect()
 }
 
 on_both_backends!(

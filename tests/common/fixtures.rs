@@ -89,6 +89,18 @@ pub async fn outbox(app: &TestApp) -> Vec<orgsettings::models::email::Email> {
     emails
 }
 
+/// The instance audit log's events, oldest first.
+pub async fn instance_events(app: &TestApp) -> Vec<String> {
+    app.with_db(|conn| {
+        orgsettings::models::instance_audit::InstanceAuditEntry::recent(conn, None, 100).unwrap()
+    })
+    .await
+    .into_iter()
+    .rev()
+    .map(|e| e.event)
+    .collect()
+}
+
 /// The first link to this app in a text, as a path.
 pub fn link_in(text: &str, base: &str, prefix: &str) -> Option<String> {
     let start = text.find(&format!("{base}{prefix}"))? + base.len();
