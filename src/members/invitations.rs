@@ -191,6 +191,63 @@ pub fn invite(
     })
 }
 
+/// How many addresses one invitation form takes at once.
+pub const MAX_INVITES_AT_ONCE: usize = 20;
+
+/// The addresses of a list typed into the invitation form: separated by commas, semicolons, spaces
+/// or new lines; the same address twice (in any case) counts once.
+pub fn split_addresses(raw: &str) -> Vec<&str> {
+    let mut seen = std::collections::HashSet::new();
+    raw.split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|part| !part.is_empty())
+        .filter(|part| seen.insert(normalize_email(part)))
+        .collect()
+}
+
+/// Invites every address of a typed list with one role, all or none: each address is checked as
+/// [`invite`] checks one, and the first refusal (a bad or already invited address, a rate limit)
+/// sends no invitation at all, with the addresses at fault named on the `email` field.
+pub fn invite_many(
+    conn: &mut AnyConnection,
+    config: &Config,
+    org: &Organization,
+    actor: &Actor,
+    actor_role: Role,
+    raw: &str,
+    role: Role,
+) -> Result<Vec<Member>, DomainError> {
+    let addresses = split_addresses(raw);
+    if addresses.is_empty() {
+        return Err(DomainError::Invalid(FieldErrors::single(
+            "email",
+            "Enter at least one email address.",
+        )));
+    }
+    if addresses.len() > MAX_INVITES_AT_ONCE {
+        return Err(DomainError::Invalid(FieldErrors::single(
+            "email",
+            format!(
+                "Invite at most {MAX_INVITES_AT_ONCE} addresses at once ({} given).",
+                addresses.len()
+            ),
+        )));
+    }
+    let mut errors = FieldErrors::new();
+    for address in &addresses {
+        if let Err(message) = EmailAddress::parse(address) {
+            errors.add("email", format!("“{address}”: {message}"));
+        }
+    }
+    errors.into_result()?;
+    write_tx(conn, |conn| {
+        let mut invited = Vec::with_capacity(addresses.len());
+        for address in &addresses {
+            invited.push(invite(conn, config, org, actor, actor_role, address, role)?);
+        }
+        Ok(invited)
+    })
+}
+
 /// Sends a pending invitation again, with a new token and expiry (an expired one works again).
 pub fn resend(
     conn: &mut AnyConnection,

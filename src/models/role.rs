@@ -54,6 +54,26 @@ impl Role {
         }
     }
 
+    /// What the role may do here, for wherever a role is chosen.
+    pub fn description(self) -> &'static str {
+        match self {
+            Role::Member => {
+                "Sees the organization's settings, relays and members, and changes nothing."
+            }
+            Role::Admin => {
+                "Retired: sees what a member sees. Give a manager or owner role instead."
+            }
+            Role::Manager => {
+                "Changes the settings, relays, avatar and members (except owners), and reads the \
+                 audit log. Cannot change the default role or remove the organization."
+            }
+            Role::Owner => {
+                "Everything a manager does, and the default role, other owners and removing the \
+                 organization."
+            }
+        }
+    }
+
     pub fn is_retired(self) -> bool {
         self == Role::Admin
     }

@@ -42,6 +42,7 @@ pub struct InviteRow {
 pub struct RoleChoice {
     pub id: &'static str,
     pub name: &'static str,
+    pub description: &'static str,
 }
 
 #[derive(Template)]
@@ -56,8 +57,34 @@ struct MembersPage {
     invite_email: String,
     invite_role: String,
     errors: FieldErrors,
+    /// The member or invitation whose removal is being confirmed.
+    confirming: Option<Confirming>,
+    max_at_once: usize,
 }
 
+/// What `?remove=ID` or `?revoke=ID` asks to confirm.
+#[derive(Debug, Default, Deserialize)]
+pub struct MembersQuery {
+    #[serde(default)]
+    remove: Option<i64>,
+    #[serde(default)]
+    revoke: Option<i64>,
+}
+
+/// A removal to confirm: the row, the button's action, and who it is about.
+pub struct Confirming {
+    pub id: i64,
+    pub action: &'static str,
+    pub who: String,
+}
+
+impl MembersPage {
+    fn is_target(&self, id: &i64) -> bool {
+        self.confirming.as_ref().is_some_and(|c| c.id == *id)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn render_page(
     state: &AppState,
     session: &Session,
@@ -65,6 +92,7 @@ async fn render_page(
     invite_email: String,
     invite_role: String,
     errors: FieldErrors,
+    query: MembersQuery,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let org_id = access.org.id;
@@ -72,10 +100,34 @@ async fn render_page(
     let now = query::now();
     let (pending, joined): (Vec<_>, Vec<_>) = views.into_iter().partition(MemberView::is_pending);
     let offered = members::assignable_roles(access.role);
+    let can_write = access.role.can_write() && !access.org.is_pending_deletion();
+    // only a row on the page, and one the user may remove, is asked about
+    let confirming = match (query.remove, query.revoke) {
+        (Some(id), _) => joined
+            .iter()
+            .find(|v| v.member.id == id && offered.contains(&v.member.role()))
+            .map(|v| Confirming {
+                id,
+                action: "remove",
+                who: v.username.clone().unwrap_or_default(),
+            }),
+        (None, Some(id)) => pending
+            .iter()
+            .find(|v| v.member.id == id)
+            .map(|v| Confirming {
+                id,
+                action: "revoke",
+                who: v.email().to_owned(),
+            }),
+        (None, None) => None,
+    }
+    .filter(|_| can_write);
     let page = MembersPage {
+        confirming,
+        max_at_once: members::MAX_INVITES_AT_ONCE,
         ctx: PageCtx::for_org(session, access, Section::Members)?,
         slug: access.org.slug.clone(),
-        can_write: access.role.can_write() && !access.org.is_pending_deletion(),
+        can_write,
         members: joined
             .into_iter()
             .map(|v| MemberRow {
@@ -108,6 +160,7 @@ async fn render_page(
             .map(|r| RoleChoice {
                 id: r.id(),
                 name: r.name(),
+                description: r.description(),
             })
             .collect(),
         invite_email,
@@ -121,6 +174,7 @@ pub async fn page(
     state: web::Data<AppState>,
     session: Session,
     access: OrgAccess,
+    query: web::Query<MembersQuery>,
 ) -> Result<HttpResponse, AppError> {
     render_page(
         &state,
@@ -129,6 +183,7 @@ pub async fn page(
         String::new(),
         "member".into(),
         FieldErrors::new(),
+        query.into_inner(),
         StatusCode::OK,
     )
     .await
@@ -196,8 +251,18 @@ pub async fn submit(
                 let role = Role::parse(&role).map_err(|message| {
                     DomainError::Invalid(FieldErrors::single("role", message))
                 })?;
-                members::invite(conn, &config, &org, &actor, actor_role, &email, role)
-                    .map(|m| format!("Invitation sent to {}.", m.email.unwrap_or_default()))
+                members::invite_many(conn, &config, &org, &actor, actor_role, &email, role).map(
+                    |invited| {
+                        let addresses: Vec<String> =
+                            invited.into_iter().filter_map(|m| m.email).collect();
+                        match addresses.as_slice() {
+                            [one] => format!("Invitation sent to {one}."),
+                            many => {
+                                format!("{} invitations sent: {}.", many.len(), many.join(", "))
+                            }
+                        }
+                    },
+                )
             }
             MemberAction::Resend { member } => members::resend(conn, &config, &org, &actor, member)
                 .map(|m| {
@@ -234,6 +299,7 @@ pub async fn submit(
                 typed_email,
                 typed_role,
                 errors,
+                MembersQuery::default(),
                 StatusCode::BAD_REQUEST,
             )
             .await
@@ -246,6 +312,7 @@ pub async fn submit(
                 typed_email,
                 typed_role,
                 FieldErrors::single("email", message),
+                MembersQuery::default(),
                 StatusCode::TOO_MANY_REQUESTS,
             )
             .await

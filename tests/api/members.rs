@@ -29,7 +29,116 @@ on_both_backends!(
     an_invitee_without_an_account_joins_an_organization_requiring_2fa_after_setting_it_up,
     a_logged_in_invitee_without_2fa_is_led_through_the_setup_and_joins,
     a_waiting_invitation_revoked_meanwhile_is_dropped_with_a_message,
+    several_addresses_are_invited_at_once_or_none_when_one_is_refused,
+    removing_a_member_and_revoking_an_invitation_are_confirmed_first,
+    each_role_is_described_where_it_is_chosen,
 );
+
+async fn several_addresses_are_invited_at_once_or_none_when_one_is_refused(app: TestApp) {
+    let org = app.owner_of_acme().await.1;
+    let mia = app.create_user("mia").await;
+    app.add_member(&org, &mia, Role::Member).await;
+    let refused = invite(
+        &app,
+        "a@example.com, mia@example.com\nb@example.com",
+        "member",
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        refused.field_error("email").as_deref(),
+        Some("mia@example.com is already a member of this organization.")
+    );
+    assert!(outbox(&app).await.is_empty(), "none is invited");
+    let too_many: String = (0..=orgsettings::members::MAX_INVITES_AT_ONCE)
+        .map(|n| format!("p{n}@example.com "))
+        .collect();
+    let refused = invite(&app, &too_many, "member").await;
+    assert!(
+        refused
+            .field_error("email")
+            .unwrap()
+            .starts_with("Invite at most 20 addresses at once")
+    );
+    invite(
+        &app,
+        "a@example.com, A@example.com;\nb@example.com  c@example.com",
+        "manager",
+    )
+    .await
+    .assert_redirect(PAGE);
+    let page = app.get(PAGE).await;
+    assert!(page.contains("3 invitations sent: a@example.com, b@example.com, c@example.com."));
+    let sent: Vec<String> = outbox(&app)
+        .await
+        .into_iter()
+        .map(|m| m.to_address)
+        .collect();
+    assert_eq!(sent, ["a@example.com", "b@example.com", "c@example.com"]);
+    let invites = audit_entries(&app, org.id)
+        .await
+        .into_iter()
+        .filter(|(e, _)| e == "member.invite")
+        .count();
+    assert_eq!(invites, 3);
+}
+
+async fn removing_a_member_and_revoking_an_invitation_are_confirmed_first(app: TestApp) {
+    let org = app.owner_of_acme().await.1;
+    let mia = app.create_user("mia").await;
+    app.add_member(&org, &mia, Role::Member).await;
+    invite(&app, "gus@example.com", "member").await;
+    let members = app
+        .with_db(move |conn| orgsettings::members::list(conn, org.id).unwrap())
+        .await;
+    let mia_id = members
+        .iter()
+        .find(|v| v.username.as_deref() == Some("mia"))
+        .unwrap()
+        .member
+        .id;
+    let gus_id = members.iter().find(|v| v.is_pending()).unwrap().member.id;
+    let list = app.get(PAGE).await;
+    assert!(!list.contains("id=\"confirm\""));
+    assert!(list.contains(&format!("href=\"?remove={mia_id}#confirm\"")));
+    let asked = app.get(&format!("{PAGE}?remove={mia_id}")).await;
+    assert!(asked.contains("Remove mia from this organization?"));
+    assert!(asked.contains("<tr class=\"is-target\">"));
+    assert!(
+        asked.contains("name=\"action\" value=\"remove\" class=\"danger\">Remove member</button>")
+    );
+    let asked = app.get(&format!("{PAGE}?revoke={gus_id}")).await;
+    assert!(asked.contains("Revoke the invitation to gus@example.com?"));
+    assert!(
+        !app.get(&format!("{PAGE}?remove={gus_id}"))
+            .await
+            .contains("id=\"confirm\""),
+        "an invitation is revoked, not removed"
+    );
+    assert_eq!(
+        app.get(&format!("{PAGE}?remove=abc")).await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+async fn each_role_is_described_where_it_is_chosen(app: TestApp) {
+    app.owner_of_acme().await;
+    let page = app.get(PAGE).await;
+    for role in [Role::Member, Role::Manager, Role::Owner] {
+        assert!(
+            page.contains(&format!(
+                "<p class=\"help\" id=\"invite_role_{}_help\">{}</p>",
+                role.id(),
+                role.description()
+            )),
+            "{role}"
+        );
+    }
+    assert!(
+        !page.contains("invite_role_admin"),
+        "the retired role is not offered"
+    );
+}
 
 /// acme requires two-factor authentication; its owner has it. The invitation link for `email`.
 async fn acme_requiring_2fa(app: &TestApp, email: &str) -> String {
@@ -303,13 +412,15 @@ async fn bad_invitations_are_refused_next_to_the_field(app: TestApp) {
     let org = app.owner_of_acme().await.1;
     let member = app.create_user("mia").await;
     app.add_member(&org, &member, Role::Member).await;
-    let bad = invite(&app, "not an email", "member").await;
+    let bad = invite(&app, "not-an-email", "member").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         bad.field_error("email").as_deref(),
-        Some("Enter a valid email address.")
+        Some("“not-an-email”: Enter a valid email address.")
     );
-    assert_eq!(bad.input_value("email").as_deref(), Some("not an email"));
+    assert_eq!(bad.textarea("email").as_deref(), Some("not-an-email"));
+    let no_role = invite(&app, "x@example.com", "boss").await;
+    assert_eq!(no_role.field_error("role").as_deref(), Some("Invalid role"));
     let existing = invite(&app, "MIA@example.com", "member").await;
     assert_eq!(
         existing.field_error("email").as_deref(),
