@@ -7,12 +7,13 @@ document.addEventListener("DOMContentLoaded", () => {
   // Avatar: preview the chosen image before uploading it, and choose "upload" for it.
   const file = document.getElementById("id_avatar");
   const preview = document.getElementById("upload-preview");
-  if (file && preview) {
+  const figure = document.getElementById("upload-figure");
+  if (file && preview && figure) {
     file.addEventListener("change", () => {
       const chosen = file.files && file.files[0];
       if (!chosen) return;
       const reader = new FileReader();
-      reader.onload = () => { preview.src = reader.result; preview.hidden = false; };
+      reader.onload = () => { preview.src = reader.result; figure.hidden = false; };
       reader.readAsDataURL(chosen);
       const upload = document.getElementById("type_upload");
       if (upload) upload.checked = true;

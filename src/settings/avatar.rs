@@ -28,17 +28,63 @@ pub const ERR_BASE64: &str = "The avatar is not valid base64.";
 pub enum AvatarError {
     TooLarge,
     Format,
-    Dimensions,
+    Dimensions(DimensionRule),
     Corrupt,
 }
 
+/// Which dimension rule an image broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DimensionRule {
+    NotSquare {
+        width: u32,
+        height: u32,
+    },
+    TooSmall {
+        side: u32,
+    },
+    TooLarge {
+        side: u32,
+    },
+    /// The header declares more than [`MAX_DIMENSION`] (not read further).
+    DeclaredTooLarge,
+    /// Decoding needs more memory than [`DECODE_BUDGET`] (an oversized embedded profile, say).
+    TooMuchMemory,
+}
+
 impl AvatarError {
-    pub fn message(&self) -> &'static str {
+    /// Sentry's message, followed for dimensions by the rule that failed.
+    pub fn message(&self) -> String {
         match self {
-            AvatarError::TooLarge => ERR_TOO_LARGE,
-            AvatarError::Format => ERR_FORMAT,
-            AvatarError::Dimensions => ERR_DIMENSIONS,
-            AvatarError::Corrupt => ERR_CORRUPT,
+            AvatarError::TooLarge => ERR_TOO_LARGE.to_owned(),
+            AvatarError::Format => ERR_FORMAT.to_owned(),
+            AvatarError::Dimensions(rule) => format!("{ERR_DIMENSIONS} {}", rule.explain()),
+            AvatarError::Corrupt => ERR_CORRUPT.to_owned(),
+        }
+    }
+}
+
+impl DimensionRule {
+    fn explain(self) -> String {
+        match self {
+            DimensionRule::NotSquare { width, height } => {
+                format!("The image is {width}×{height} pixels: it must be square.")
+            }
+            DimensionRule::TooSmall { side } => format!(
+                "The image is {side}×{side} pixels: it must be at least \
+                 {MIN_DIMENSION}×{MIN_DIMENSION}."
+            ),
+            DimensionRule::TooLarge { side } => format!(
+                "The image is {side}×{side} pixels: it must be at most \
+                 {MAX_DIMENSION}×{MAX_DIMENSION}."
+            ),
+            DimensionRule::DeclaredTooLarge => {
+                format!("The image is larger than {MAX_DIMENSION}×{MAX_DIMENSION} pixels.")
+            }
+            DimensionRule::TooMuchMemory => {
+                "Reading the image needs more memory than an avatar may use; save it again \
+                 without embedded metadata (such as a colour profile)."
+                    .to_owned()
+            }
         }
     }
 }
@@ -94,16 +140,32 @@ pub fn process_with_limits(bytes: &[u8], limits: Limits) -> Result<Vec<u8>, Avat
     let mut header = ImageReader::with_format(Cursor::new(bytes), format);
     header.limits(limits.clone());
     let (width, height) = header.into_dimensions().map_err(|err| match err {
-        image::ImageError::Limits(_) => AvatarError::Dimensions,
+        image::ImageError::Limits(limit) => AvatarError::Dimensions(match limit.kind() {
+            image::error::LimitErrorKind::DimensionError => DimensionRule::DeclaredTooLarge,
+            _ => DimensionRule::TooMuchMemory,
+        }),
         _ => AvatarError::Corrupt,
     })?;
-    if width != height || !(MIN_DIMENSION..=MAX_DIMENSION).contains(&width) {
-        return Err(AvatarError::Dimensions);
+    if width != height {
+        return Err(AvatarError::Dimensions(DimensionRule::NotSquare {
+            width,
+            height,
+        }));
+    }
+    if width < MIN_DIMENSION {
+        return Err(AvatarError::Dimensions(DimensionRule::TooSmall {
+            side: width,
+        }));
+    }
+    if width > MAX_DIMENSION {
+        return Err(AvatarError::Dimensions(DimensionRule::TooLarge {
+            side: width,
+        }));
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     reader.limits(limits);
     let image = reader.decode().map_err(|err| match err {
-        image::ImageError::Limits(_) => AvatarError::Dimensions,
+        image::ImageError::Limits(_) => AvatarError::Dimensions(DimensionRule::TooMuchMemory),
         _ => AvatarError::Corrupt,
     })?;
     encode_png(&image).map_err(|_| AvatarError::Corrupt)
@@ -184,12 +246,19 @@ mod tests {
     fn uploads_are_re_encoded_as_png_within_the_dimension_rules() {
         let out = process_upload(&png(256, 256)).unwrap();
         assert!(out.starts_with(b"\x89PNG"));
-        assert_eq!(process_upload(&png(255, 255)), Err(AvatarError::Dimensions));
+        let refused = |w, h| process_upload(&png(w, h)).unwrap_err().message();
         assert_eq!(
-            process_upload(&png(1025, 1025)),
-            Err(AvatarError::Dimensions)
+            refused(255, 255),
+            "Invalid image dimensions. The image is 255×255 pixels: it must be at least 256×256."
         );
-        assert_eq!(process_upload(&png(300, 301)), Err(AvatarError::Dimensions));
+        assert_eq!(
+            refused(1025, 1025),
+            "Invalid image dimensions. The image is larger than 1024×1024 pixels."
+        );
+        assert_eq!(
+            refused(300, 301),
+            "Invalid image dimensions. The image is 300×301 pixels: it must be square."
+        );
         assert_eq!(
             process_upload(b"BM\x00\x00not a bitmap"),
             Err(AvatarError::Format)
@@ -209,7 +278,7 @@ mod tests {
         tight.max_alloc = Some(64 * 1024);
         assert_eq!(
             process_with_limits(&png(512, 512), tight),
-            Err(AvatarError::Dimensions)
+            Err(AvatarError::Dimensions(DimensionRule::TooMuchMemory))
         );
         assert!(process_with_limits(&png(512, 512), limits()).is_ok());
     }

@@ -110,7 +110,7 @@ pub async fn submit(
                 } else {
                     StatusCode::BAD_REQUEST
                 };
-                let mut message = err.message().to_owned();
+                let mut message = err.message();
                 if err == AvatarError::TooLarge {
                     message.push_str(": an avatar may be at most 5 MB.");
                 }

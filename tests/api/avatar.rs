@@ -242,22 +242,22 @@ async fn bad_uploads_are_refused_with_a_clear_message_and_nothing_changes(app: T
     cases.push((
         "non-square".into(),
         png(300, 200),
-        "Invalid image dimensions.",
+        "Invalid image dimensions. The image is 300×200 pixels: it must be square.",
     ));
     cases.push((
         "too small".into(),
         png(255, 255),
-        "Invalid image dimensions.",
+        "Invalid image dimensions. The image is 255×255 pixels: it must be at least 256×256.",
     ));
     cases.push((
         "too big".into(),
         png(1025, 1025),
-        "Invalid image dimensions.",
+        "Invalid image dimensions. The image is larger than 1024×1024 pixels.",
     ));
     cases.push((
         "decompression bomb".into(),
         png_declaring(100_000),
-        "Invalid image dimensions.",
+        "Invalid image dimensions. The image is larger than 1024×1024 pixels.",
     ));
     let mut truncated = png(300, 300);
     truncated.truncate(truncated.len() / 2);
@@ -339,7 +339,7 @@ async fn the_api_takes_base64_images_with_sentrys_answers(app: TestApp) {
         ),
         (
             json!({"avatar": STANDARD.encode(png(256, 300))}),
-            json!({"avatar": ["Invalid image dimensions."]}),
+            json!({"avatar": ["Invalid image dimensions. The image is 256×300 pixels: it must be square."]}),
         ),
         (
             json!({"avatarType": "selfie"}),

@@ -33,7 +33,17 @@ async fn an_owner_uploads_an_avatar_sees_it_in_the_sidebar_and_switches_back_to_
         click_button(&driver, "Save avatar").await;
         assert_eq!(
             text_of(&driver, "#error_avatar").await,
-            "Invalid image dimensions."
+            "Invalid image dimensions. The image is 64×64 pixels: it must be at least 256×256."
+        );
+        // no preview (and no broken image) before a file is chosen
+        assert!(
+            !driver
+                .find(By::Id("upload-figure"))
+                .await
+                .unwrap()
+                .is_displayed()
+                .await
+                .unwrap()
         );
 
         let file = driver.find(By::Id("id_avatar")).await.unwrap();
@@ -41,6 +51,15 @@ async fn an_owner_uploads_an_avatar_sees_it_in_the_sidebar_and_switches_back_to_
         // the chosen file is previewed before it is sent, and "upload" gets chosen
         let preview = driver.find(By::Id("upload-preview")).await.unwrap();
         preview.wait_until().displayed().await.unwrap();
+        assert!(
+            driver
+                .find(By::Id("upload-figure"))
+                .await
+                .unwrap()
+                .is_displayed()
+                .await
+                .unwrap()
+        );
         assert!(
             driver
                 .find(By::Id("type_upload"))
