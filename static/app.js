@@ -4,6 +4,21 @@ document.addEventListener("DOMContentLoaded", () => {
   const invalid = document.querySelector("[aria-invalid=true]");
   if (invalid) invalid.focus();
 
+  // The sidebar becomes a menu on narrow screens: closed until its button opens it.
+  const narrow = window.matchMedia("(max-width: 760px)");
+  for (const sidebar of document.querySelectorAll("[data-collapsible]")) {
+    const toggle = sidebar.querySelector(".sidebar-toggle");
+    if (!toggle) continue;
+    toggle.hidden = false;
+    const set = (open) => {
+      sidebar.classList.toggle("collapsed", !open);
+      toggle.setAttribute("aria-expanded", String(open));
+    };
+    set(!narrow.matches);
+    narrow.addEventListener("change", (e) => set(!e.matches));
+    toggle.addEventListener("click", () => set(sidebar.classList.contains("collapsed")));
+  }
+
   // Avatar: preview the chosen image before uploading it, and choose "upload" for it.
   const file = document.getElementById("id_avatar");
   const preview = document.getElementById("upload-preview");
@@ -18,6 +33,21 @@ document.addEventListener("DOMContentLoaded", () => {
       const upload = document.getElementById("type_upload");
       if (upload) upload.checked = true;
     });
+  }
+
+  // The data scrubbing rule builder: show the regex and placeholder fields only when they apply.
+  const dataType = document.getElementById("id_dataType");
+  const method = document.getElementById("id_method");
+  const pattern = document.getElementById("id_pattern");
+  const replacement = document.getElementById("id_replacement");
+  if (dataType && method && pattern && replacement) {
+    const sync = () => {
+      pattern.closest(".field").hidden = dataType.value !== "pattern";
+      replacement.closest(".field").hidden = method.value !== "replace";
+    };
+    dataType.addEventListener("change", sync);
+    method.addEventListener("change", sync);
+    sync();
   }
 
   // Copy buttons (hidden without JavaScript, where the text can be selected by hand).

@@ -82,6 +82,7 @@ route_table! {
         get => settings_pages::security_page,
         post => settings_pages::security_submit,
     },
+    "/settings/{org}/security-and-privacy/pii-rules/" => { post => settings_pages::pii_rules::submit },
     "/settings/{org}/relays/" => { get => relays::page, post => relays::submit },
     "/settings/{org}/avatar/" => { get => avatar::page, post => avatar::submit },
     "/organization-avatar/{ident}/" => { get => avatar::serve },

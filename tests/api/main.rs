@@ -19,6 +19,7 @@ mod matrix;
 mod members;
 mod organizations;
 mod pages;
+mod pii_rules;
 mod recovery;
 mod redis_sessions;
 mod relays;

@@ -150,6 +150,12 @@ const CASES: &[Case] = &[
     ),
     case(
         "post",
+        "/settings/{org}/security-and-privacy/pii-rules/",
+        Access::OrgWrite,
+        SEE_OTHER,
+    ),
+    case(
+        "post",
         "/settings/{org}/relays/",
         Access::OrgWrite,
         SEE_OTHER,
@@ -483,6 +489,18 @@ async fn request_for(world: &World, case: &Case, who: Who) -> Request {
             )
             .await
         }
+        ("post", "/settings/{org}/security-and-privacy/pii-rules/") => {
+            let source = format!("extra.{tag}");
+            Request::form(
+                "/settings/acme/security-and-privacy/pii-rules/",
+                &[
+                    ("action", "add"),
+                    ("method", "mask"),
+                    ("dataType", "creditcard"),
+                    ("source", source.as_str()),
+                ],
+            )
+        }
         ("post", "/settings/{org}/relays/") => {
             let index = EVERYONE.iter().position(|w| *w == who).unwrap_or(0);
             let key = relay_keys(EVERYONE.len())[index].clone();
@@ -740,9 +758,10 @@ matrix_tests! {
     api_avatar => 17,
     settings_general => 18,
     settings_security => 19,
-    relays => 20,
-    avatar => 21,
-    members => 22,
-    remove_organization => 23,
-    restore_organization => 24,
+    pii_rules => 20,
+    relays => 21,
+    avatar => 22,
+    members => 23,
+    remove_organization => 24,
+    restore_organization => 25,
 }

@@ -758,7 +758,7 @@ async fn invitations_are_limited_per_inviter(app: TestApp) {
         Some(orgsettings::members::ERR_RATE_LIMITED)
     );
     assert_eq!(
-        refused.input_value("email").as_deref(),
+        refused.textarea("email").as_deref(),
         Some("p50@example.com"),
         "the input is kept"
     );

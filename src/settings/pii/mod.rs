@@ -1,6 +1,7 @@
 //! Data-scrubbing validation as Sentry does it by calling Relay: selectors for `safeFields`, the PII
 //! config for `relayPiiConfig` (docs/relay-pii.md).
 
+pub mod builder;
 pub mod config;
 pub mod selector;
 

@@ -1,9 +1,11 @@
 //! `/settings/{org}/` (General) and `/settings/{org}/security-and-privacy/`: the settings form
 //! ([`view`] shows it, [`submit`] saves it, [`form`] says which fields each page has) and the danger
-//! zone ([`danger_zone`]: removing and restoring the organization).
+//! zone ([`danger_zone`]: removing and restoring the organization); the rule builder of advanced data
+//! scrubbing ([`pii_rules`]).
 
 pub mod danger_zone;
 pub mod form;
+pub mod pii_rules;
 pub mod submit;
 pub mod view;
 

@@ -12,6 +12,7 @@ use crate::errors::FieldErrors;
 use crate::models::organization::Organization;
 use crate::models::role::Role;
 use crate::settings::current::OrgSettings;
+use crate::settings::pii::builder::{self, RuleSummary};
 use crate::settings::save;
 use crate::web::access::OrgAccess;
 use crate::web::error::AppError;
@@ -98,6 +99,41 @@ pub(super) struct SettingsFormPage {
     conflicts: Vec<ConflictView>,
     show_danger_zone: bool,
     remove_error: String,
+    /// The rule builder of advanced data scrubbing (the Security & Privacy page).
+    pii: Option<PiiBuilderView>,
+}
+
+/// The rule builder: the rules the stored config has, in words, and the form that adds one.
+pub struct PiiBuilderView {
+    pub action: String,
+    pub rules: Vec<RuleSummary>,
+    /// The stored config does not parse: rules cannot be added until it is fixed in the JSON box.
+    pub stored_broken: bool,
+    pub can_write: bool,
+    pub methods: Vec<(&'static str, &'static str)>,
+    pub data_types: &'static [(&'static str, &'static str)],
+    pub suggestions: &'static [(&'static str, &'static str)],
+    pub typed: RuleTyped,
+    pub errors: FieldErrors,
+    /// The rule whose removal is being confirmed.
+    pub removing: Option<RuleSummary>,
+}
+
+impl PiiBuilderView {
+    /// Whether `id` is the rule whose removal is being confirmed.
+    pub fn is_removing(&self, id: &str) -> bool {
+        self.removing.as_ref().is_some_and(|r| r.id == id)
+    }
+}
+
+/// What the builder's form had in it (kept after an error).
+#[derive(Debug, Clone, Default)]
+pub struct RuleTyped {
+    pub method: String,
+    pub data_type: String,
+    pub pattern: String,
+    pub replacement: String,
+    pub source: String,
 }
 
 /// What to put in the form besides the stored values.
@@ -111,6 +147,10 @@ pub(super) struct Overlay {
     pub(super) dangers: Vec<String>,
     pub(super) conflicts: Vec<ConflictView>,
     pub(super) remove_error: String,
+    /// The rule builder's form as typed, with its errors.
+    pub(super) rule: Option<(RuleTyped, FieldErrors)>,
+    /// The rule whose removal is being confirmed (`?remove-rule=ID`).
+    pub(super) removing_rule: Option<String>,
 }
 
 pub(super) fn render_form(
@@ -156,12 +196,50 @@ pub(super) fn render_form(
         .collect();
     let org = current.org.clone();
     let ctx = PageCtx::for_org(session, access, section)?;
+    let can_write = role.can_write() && !org.is_pending_deletion();
+    let pii = (page == SettingsPage::SecurityAndPrivacy).then(|| {
+        let stored = current
+            .api_value("relayPiiConfig", features)
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let rules = builder::summarize(&stored);
+        let (typed, errors) = overlay.rule.unwrap_or_else(|| {
+            (
+                RuleTyped {
+                    method: "mask".into(),
+                    data_type: "creditcard".into(),
+                    source: "$string".into(),
+                    ..RuleTyped::default()
+                },
+                FieldErrors::new(),
+            )
+        });
+        PiiBuilderView {
+            action: format!("/settings/{}/security-and-privacy/pii-rules/", org.slug),
+            removing: overlay
+                .removing_rule
+                .and_then(|id| rules.iter().find(|r| r.id == id).cloned()),
+            stored_broken: !stored.trim().is_empty()
+                && serde_json::from_str::<Value>(&stored).is_err(),
+            rules,
+            can_write,
+            methods: builder::Method::ALL
+                .into_iter()
+                .map(|m| (m.id(), m.label()))
+                .collect(),
+            data_types: builder::DATA_TYPES,
+            suggestions: builder::SOURCE_SUGGESTIONS,
+            typed,
+            errors,
+        }
+    });
     let page_view = SettingsFormPage {
         ctx,
         title: page.title(),
         action: format!("/settings/{}/{}", org.slug, page.subpath()),
-        can_write: role.can_write() && !org.is_pending_deletion(),
+        can_write,
         is_owner: role.is_owner(),
+        pii,
         show_danger_zone: page == SettingsPage::General
             && role.is_owner()
             && !org.is_pending_deletion(),
@@ -245,7 +323,21 @@ fn field_view(
         choices,
         max_len,
         fix: fix_link(spec, &errors.get(spec.key), &current.org.slug),
-        error: errors.get(spec.key),
+        // the page says what is wrong with a PII config in words; the API keeps Relay's text
+        error: match spec.key {
+            "relayPiiConfig" => errors
+                .fields()
+                .find(|(field, _)| *field == spec.key)
+                .map(|(_, messages)| {
+                    messages
+                        .iter()
+                        .map(|m| builder::explain_config_error(m))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default(),
+            _ => errors.get(spec.key),
+        },
         disabled,
     }
 }
@@ -288,15 +380,41 @@ pub async fn general_page(
     session: Session,
     access: OrgAccess,
 ) -> Result<HttpResponse, AppError> {
-    show(SettingsPage::General, state, session, access).await
+    show(
+        SettingsPage::General,
+        state,
+        session,
+        access,
+        Overlay::default(),
+    )
+    .await
+}
+
+/// `?remove-rule=ID` on the Security & Privacy page: the rule whose removal to confirm.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct SecurityQuery {
+    #[serde(default, rename = "remove-rule")]
+    remove_rule: Option<String>,
 }
 
 pub async fn security_page(
     state: web::Data<AppState>,
     session: Session,
     access: OrgAccess,
+    query: web::Query<SecurityQuery>,
 ) -> Result<HttpResponse, AppError> {
-    show(SettingsPage::SecurityAndPrivacy, state, session, access).await
+    let overlay = Overlay {
+        removing_rule: query.into_inner().remove_rule,
+        ..Overlay::default()
+    };
+    show(
+        SettingsPage::SecurityAndPrivacy,
+        state,
+        session,
+        access,
+        overlay,
+    )
+    .await
 }
 
 async fn show(
@@ -304,6 +422,7 @@ async fn show(
     state: web::Data<AppState>,
     session: Session,
     access: OrgAccess,
+    overlay: Overlay,
 ) -> Result<HttpResponse, AppError> {
     let current = load_options(&state, &access).await?;
     let features = &state.config.features;
@@ -313,7 +432,7 @@ async fn show(
         &access,
         &current,
         features,
-        Overlay::default(),
+        overlay,
         StatusCode::OK,
     )
 }
