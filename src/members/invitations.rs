@@ -394,14 +394,17 @@ pub fn accept_invitation(
             Joiner::NewAccount(new_user) => {
                 let address = EmailAddress::parse(member.email.as_deref().unwrap_or_default())
                     .map_err(DomainError::Refused)?;
-                User::create(
+                let user = User::create(
                     conn,
                     &NewUser {
                         email: address,
                         email_verified: true,
                         ..new_user
                     },
-                )?
+                )?;
+                // the new account is logged in at once: its first login
+                User::record_login(conn, user.id)?;
+                User::find(conn, user.id)?.unwrap_or(user)
             }
         };
         let unmet = unmet_requirements(conn, &org, &user, config)?;

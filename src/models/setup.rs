@@ -65,6 +65,9 @@ pub fn complete(
             return Ok(None);
         }
         let user = User::create(conn, new_user)?;
+        // the setup link logs its user in: that is their first login
+        User::record_login(conn, user.id)?;
+        let user = User::find(conn, user.id)?.unwrap_or(user);
         // the first superuser may do everything, managing users included
         for name in permission::KNOWN {
             permission::add(conn, user.id, name)?;

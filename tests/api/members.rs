@@ -406,6 +406,15 @@ async fn an_invitee_without_an_account_creates_one_and_joins(app: TestApp) {
         })
         .await;
     assert!(verified, "the link proved the address");
+    let logged_in = app
+        .with_db(|conn| {
+            orgsettings::models::user::User::find_by_login(conn, "erin")
+                .unwrap()
+                .remove(0)
+                .last_login
+        })
+        .await;
+    assert!(logged_in.is_some(), "joining logged the new account in");
 }
 
 async fn bad_invitations_are_refused_next_to_the_field(app: TestApp) {

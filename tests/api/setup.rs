@@ -51,18 +51,19 @@ async fn the_setup_link_creates_the_first_superuser_and_organization_then_dies(a
         landing.body
     );
 
-    let (superuser, audited): (bool, i64) = app
+    let (superuser, last_login, audited): (bool, Option<chrono::NaiveDateTime>, i64) = app
         .with_db(|conn| {
-            let superuser = users::table
+            let (superuser, last_login) = users::table
                 .filter(users::username.eq("root"))
-                .select(users::is_superuser)
+                .select((users::is_superuser, users::last_login))
                 .first(conn)
                 .unwrap();
             let audited = audit_log_entries::table.count().get_result(conn).unwrap();
-            (superuser, audited)
+            (superuser, last_login, audited)
         })
         .await;
     assert!(superuser);
+    assert!(last_login.is_some(), "the setup link logged them in");
     assert_eq!(audited, 1, "the organization's creation is audited");
 
     let again = app.get(&path).await;
