@@ -77,6 +77,14 @@ struct RelaysPage {
     max_description: usize,
 }
 
+impl RelaysPage {
+    /// Whether the row of `key` is the one being edited or removed (highlighted).
+    fn is_target(&self, key: &str) -> bool {
+        self.editing.as_ref().is_some_and(|e| e.public_key == key)
+            || self.removing.as_ref().is_some_and(|r| r.public_key == key)
+    }
+}
+
 /// "2026-11-27 14:03 UTC" from a stored ISO timestamp.
 fn readable(timestamp: &Option<String>) -> String {
     timestamp

@@ -17,7 +17,7 @@ use crate::web::page::{PageCtx, render};
 use crate::web::respond::{client_ip, see_other};
 use crate::web::session::{self, CurrentUser, FlashLevel};
 use crate::web::state::AppState;
-use crate::web::urls::{NextQuery, encode_data_uri, safe_next};
+use crate::web::urls::{encode_data_uri, safe_next};
 
 const PENDING_SECRET: &str = "totp_setup";
 const NEW_CODES: &str = "recovery_once";
@@ -45,14 +45,27 @@ struct SecurityPage {
     required_by: Vec<String>,
     /// A local page to come back to after setting up (kept through the form).
     next: String,
+    /// Turning two-factor authentication off is being confirmed.
+    confirm_disable: bool,
 }
 
+/// `?next=` and `?confirm=disable` on the security page.
+#[derive(Debug, Default, Deserialize)]
+pub struct SecurityQuery {
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn security_page(
     state: &AppState,
     session: &Session,
     user: &crate::models::user::User,
     next: &str,
     error: String,
+    confirm_disable: bool,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let of = user.clone();
@@ -104,6 +117,7 @@ async fn security_page(
         after_codes,
         required_by,
         next: safe_next(next).unwrap_or_default().to_owned(),
+        confirm_disable: confirm_disable && enrolled,
     };
     render(status, &page)
 }
@@ -112,7 +126,7 @@ pub async fn security(
     state: web::Data<AppState>,
     session: Session,
     CurrentUser(user): CurrentUser,
-    query: web::Query<NextQuery>,
+    query: web::Query<SecurityQuery>,
 ) -> Result<HttpResponse, AppError> {
     security_page(
         &state,
@@ -120,6 +134,7 @@ pub async fn security(
         &user,
         &query.next,
         String::new(),
+        query.confirm == "disable",
         StatusCode::OK,
     )
     .await
@@ -167,6 +182,10 @@ pub async fn security_submit(
         SecurityAction::Enrol { next, .. } => safe_next(next).unwrap_or_default().to_owned(),
         _ => String::new(),
     };
+    let (enrolling, disabling) = (
+        matches!(action, SecurityAction::Enrol { .. }),
+        matches!(action, SecurityAction::Disable { .. }),
+    );
     let done = match action {
         SecurityAction::Enrol { code, .. } => {
             let Some(secret) = session.get::<String>(PENDING_SECRET).ok().flatten() else {
@@ -208,7 +227,12 @@ pub async fn security_submit(
             }
             session::flash(&session, level, message)?;
             // an invitation waiting for this: accepted now, and the codes page leads there
-            let after = match accept::accept_pending(&state, &session, &req, &user).await? {
+            let joined = if enrolling {
+                accept::accept_pending(&state, &session, &req, &user).await?
+            } else {
+                None
+            };
+            let after = match joined {
                 Some(org) => Some((format!("/settings/{}/", org.slug), org.name)),
                 None if !next.is_empty() => Some((next, "where you were".to_owned())),
                 None => None,
@@ -228,6 +252,7 @@ pub async fn security_submit(
         &user,
         &next,
         error,
+        disabling,
         StatusCode::BAD_REQUEST,
     )
     .await
