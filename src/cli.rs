@@ -196,7 +196,10 @@ fn print_demo(pool: &Pool, config: &Config) -> anyhow::Result<()> {
                     login.username, login.password, login.note
                 );
             }
-            println!();
+            println!(
+                "\nThese passwords are shown only this once (only their hashes are stored). \
+                 Lost one? `orgsettings setpassword -u USER` sets a new one.\n"
+            );
         }
     }
     Ok(())
