@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::error::AppError;
 use super::page::{PageCtx, render};
-use super::respond::{client_ip, redirect_with, see_other};
+use super::respond::{client_ip, see_other};
 use super::session::{self, CurrentUser, FlashLevel};
 use super::superuser_mode;
 use super::urls::safe_next;
@@ -122,12 +122,8 @@ pub async fn submit(
     let (status, errors) = match entered {
         Ok(()) => {
             superuser_mode::enter(&session, &user, &state.config)?;
-            return redirect_with(
-                &session,
-                FlashLevel::Info,
-                "Superuser mode is on.",
-                safe_next(&next).unwrap_or("/manage/"),
-            );
+            // the banner on every page says so: no flash besides it
+            return Ok(see_other(safe_next(&next).unwrap_or("/manage/")));
         }
         Err(DomainError::Invalid(errors)) => (StatusCode::BAD_REQUEST, errors),
         Err(DomainError::RateLimited(message)) => (

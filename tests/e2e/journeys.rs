@@ -76,7 +76,7 @@ async fn an_invitee_joins_an_organization_that_requires_two_factor_authenticatio
                 .contains("shown only this once")
         );
         follow_link(&driver, "I saved them: continue to Acme").await;
-        assert_eq!(text_of(&driver, "h1").await, "General");
+        assert_eq!(text_of(&driver, "h1").await, "Organization settings");
         assert!(text_of(&driver, ".org-badge").await.contains("Acme"));
     })
     .await;

@@ -219,7 +219,7 @@ static GENERAL: [SectionSpec; 3] = [
 static SECURITY: [SectionSpec; 3] = [
     SectionSpec {
         id: "security",
-        title: "Security & Privacy",
+        title: "Members and sharing",
         fields: &[
             checkbox(
                 "require2FA",
@@ -319,7 +319,8 @@ impl SettingsPage {
 
     pub fn title(self) -> &'static str {
         match self {
-            SettingsPage::General => "General",
+            // not "General": that is the title of the page's first section
+            SettingsPage::General => "Organization settings",
             SettingsPage::SecurityAndPrivacy => "Security & Privacy",
         }
     }
