@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::error::AppError;
 use super::page::{PageCtx, render};
-use super::respond::{client_ip, see_other};
+use super::respond::{see_other, throttle_ip};
 use super::session::FlashLevel;
 use super::session::{self, MaybeUser};
 use super::urls::{NextQuery, safe_next};
@@ -77,7 +77,7 @@ pub async fn login(
         password,
         next,
     } = form.into_inner();
-    let ip = client_ip(&req).unwrap_or_else(|| "unknown".into());
+    let ip = throttle_ip(&req);
     let policy = state.config.login_throttle;
     let login_name = username.clone();
     let outcome = state
@@ -197,7 +197,7 @@ pub async fn two_factor(
         return Ok(see_other("/login"));
     };
     let code = form.into_inner().code;
-    let ip = client_ip(&req).unwrap_or_else(|| "unknown".into());
+    let ip = throttle_ip(&req);
     let (throttle, user_id) = (state.config.login_throttle, pending.user_id);
     let outcome = state
         .db(move |conn| login::second_factor(conn, throttle, &ip, user_id, &code))

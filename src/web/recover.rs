@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::error::AppError;
 use super::page::{PageCtx, render};
-use super::respond::{client_ip, see_other};
+use super::respond::{link_refusal, see_other, throttle_ip};
 use super::session::{self, FlashLevel, MaybeUser};
 use crate::errors::{DomainError, FieldErrors};
 use crate::models::user::{Password, User};
@@ -74,11 +74,7 @@ pub async fn submit(
     form: web::Form<RecoverForm>,
 ) -> Result<HttpResponse, AppError> {
     let login = form.into_inner().login;
-    let (config, ip, asked) = (
-        state.config.clone(),
-        client_ip(&req).unwrap_or_else(|| "unknown".into()),
-        login.clone(),
-    );
+    let (config, ip, asked) = (state.config.clone(), throttle_ip(&req), login.clone());
     let result = state
         .db(move |conn| recovery::request(conn, &config, &ip, &asked))
         .await;
@@ -140,15 +136,6 @@ fn reset_page(
     render(status, &page)
 }
 
-/// The status and message of a link that cannot be used.
-fn refused(error: DomainError) -> Result<(StatusCode, String), AppError> {
-    match error {
-        DomainError::Refused(message) => Ok((StatusCode::BAD_REQUEST, message)),
-        DomainError::RateLimited(message) => Ok((StatusCode::TOO_MANY_REQUESTS, message)),
-        other => Err(other.into()),
-    }
-}
-
 pub async fn confirm_page(
     state: web::Data<AppState>,
     session: Session,
@@ -157,17 +144,14 @@ pub async fn confirm_page(
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (user_id, token) = path.into_inner();
-    let (throttle, ip) = (
-        state.config.login_throttle,
-        client_ip(&req).unwrap_or_else(|| "unknown".into()),
-    );
+    let (throttle, ip) = (state.config.login_throttle, throttle_ip(&req));
     let checked = state
         .db(move |conn| recovery::check(conn, throttle, &ip, user_id, &token))
         .await;
     let (username, link_error, status) = match checked {
         Ok(user) => (user.username, String::new(), StatusCode::OK),
         Err(error) => {
-            let (status, message) = refused(error)?;
+            let (status, message) = link_refusal(error)?;
             (String::new(), message, status)
         }
     };
@@ -202,10 +186,7 @@ pub async fn confirm(
 ) -> Result<HttpResponse, AppError> {
     let (user_id, token) = path.into_inner();
     let form = form.into_inner();
-    let (config, ip) = (
-        state.config.clone(),
-        client_ip(&req).unwrap_or_else(|| "unknown".into()),
-    );
+    let (config, ip) = (state.config.clone(), throttle_ip(&req));
     let result = state
         .db(move |conn| {
             recovery::reset(
@@ -241,7 +222,7 @@ pub async fn confirm(
             StatusCode::BAD_REQUEST,
         ),
         Err(error) => {
-            let (status, message) = refused(error)?;
+            let (status, message) = link_refusal(error)?;
             reset_page(
                 &session,
                 &req,

@@ -2,7 +2,7 @@
 //! client's address.
 
 use actix_session::Session;
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::error::AppError;
@@ -48,6 +48,23 @@ pub fn form_error(err: actix_web::error::UrlencodedError, _: &HttpRequest) -> ac
 
 /// The client's IP address: the connection's peer, or, when the peer is one of the trusted reverse
 /// proxies, the address they say the client has (see `config::TrustedProxies::client`).
+/// [`client_ip`] for the throttle, which counts per address: `unknown` when there is none (a
+/// request without a peer address, as in some tests).
+pub fn throttle_ip(req: &HttpRequest) -> String {
+    client_ip(req).unwrap_or_else(|| "unknown".into())
+}
+
+/// The status and message of an emailed link (or code) that cannot be used: 400 when it is not
+/// valid, 429 when its checks are throttled. Other errors go on as errors.
+pub fn link_refusal(error: crate::errors::DomainError) -> Result<(StatusCode, String), AppError> {
+    use crate::errors::DomainError;
+    match error {
+        DomainError::Refused(message) => Ok((StatusCode::BAD_REQUEST, message)),
+        DomainError::RateLimited(message) => Ok((StatusCode::TOO_MANY_REQUESTS, message)),
+        other => Err(other.into()),
+    }
+}
+
 pub fn client_ip(req: &HttpRequest) -> Option<String> {
     let peer = req.peer_addr()?.ip();
     let Some(state) = req.app_data::<web::Data<AppState>>() else {

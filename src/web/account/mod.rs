@@ -16,7 +16,7 @@ use super::accept;
 use super::error::AppError;
 pub use super::layout::AccountSection;
 use super::page::{PageCtx, render};
-use super::respond::{client_ip, redirect_with};
+use super::respond::{client_ip, link_refusal, redirect_with, throttle_ip};
 use super::session::{self, CurrentUser, FlashLevel, MaybeUser};
 use crate::errors::{DomainError, FieldErrors};
 use crate::models::actor::Actor;
@@ -242,20 +242,16 @@ pub async fn confirm(
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (user_id, token) = path.into_inner();
-    let (throttle, ip) = (
-        state.config.login_throttle,
-        client_ip(&req).unwrap_or_else(|| "unknown".into()),
-    );
+    let (throttle, ip) = (state.config.login_throttle, throttle_ip(&req));
     let result = state
         .db(move |conn| profile::confirm_email(conn, throttle, &ip, user_id, &token))
         .await;
     let (status, email, error) = match result {
         Ok(email) => (StatusCode::OK, email, String::new()),
-        Err(DomainError::Refused(message)) => (StatusCode::BAD_REQUEST, String::new(), message),
-        Err(DomainError::RateLimited(message)) => {
-            (StatusCode::TOO_MANY_REQUESTS, String::new(), message)
+        Err(error) => {
+            let (status, message) = link_refusal(error)?;
+            (status, String::new(), message)
         }
-        Err(other) => return Err(other.into()),
     };
     let page = ConfirmedPage {
         ctx: PageCtx::new(&session, user.as_ref())?,

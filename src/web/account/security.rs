@@ -14,7 +14,7 @@ use crate::errors::DomainError;
 use crate::web::accept;
 use crate::web::error::AppError;
 use crate::web::page::{PageCtx, render};
-use crate::web::respond::{client_ip, see_other};
+use crate::web::respond::{see_other, throttle_ip};
 use crate::web::session::{self, CurrentUser, FlashLevel};
 use crate::web::state::AppState;
 use crate::web::urls::{encode_data_uri, safe_next};
@@ -174,7 +174,7 @@ pub async fn security_submit(
     CurrentUser(user): CurrentUser,
     form: web::Form<SecurityAction>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip(&req).unwrap_or_else(|| "unknown".into());
+    let ip = throttle_ip(&req);
     let throttle = state.config.login_throttle;
     let acting = user.clone();
     let action = form.into_inner();
