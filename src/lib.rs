@@ -19,6 +19,7 @@ pub mod ratelimit;
 pub mod recovery;
 pub mod secrets;
 pub mod settings;
+pub mod tokens;
 pub mod web;
 
 #[cfg(test)]

@@ -214,6 +214,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        token_hash -> Text,
+        token_last_characters -> Text,
+        scopes -> Text,
+        expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    org_auth_tokens (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        name -> Text,
+        token_hash -> Text,
+        token_last_characters -> Text,
+        scopes -> Text,
+        created_by_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        deactivated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     setup_tokens (id) {
         id -> BigInt,
         token -> Text,
@@ -226,6 +255,8 @@ diesel::joinable!(user_permissions -> users (user_id));
 diesel::joinable!(authenticators -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(org_auth_tokens -> organizations (organization_id));
 diesel::joinable!(organization_members -> organizations (organization_id));
 diesel::joinable!(organization_members -> users (user_id));
 diesel::joinable!(organization_options -> organizations (organization_id));
@@ -254,5 +285,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_events,
     sessions,
     password_resets,
+    api_tokens,
+    org_auth_tokens,
     setup_tokens,
 );

@@ -340,6 +340,106 @@ pub fn primary_email_changed(
     )
 }
 
+#[derive(Template)]
+#[template(path = "emails/api_token_created.txt")]
+struct ApiTokenText<'a> {
+    username: &'a str,
+    token: &'a str,
+    ip: Option<&'a str>,
+    url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/api_token_created.html")]
+struct ApiTokenHtml<'a> {
+    username: &'a str,
+    token: &'a str,
+    ip: Option<&'a str>,
+    url: &'a str,
+}
+
+/// "A new API token was added to your account" (Sentry's `api-token-generated` security email).
+pub fn api_token_created(
+    mail: &MailConfig,
+    to: &str,
+    username: &str,
+    token: &str,
+    ip: Option<&str>,
+    url: &str,
+) -> askama::Result<NewEmail> {
+    let subject = format!(
+        "{} A new API token was added to your account",
+        mail.subject_prefix
+    );
+    email(
+        to,
+        subject,
+        "user.api_token_created",
+        &ApiTokenText {
+            username,
+            token,
+            ip,
+            url,
+        },
+        &ApiTokenHtml {
+            username,
+            token,
+            ip,
+            url,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "emails/org_token_created.txt")]
+struct OrgTokenText<'a> {
+    organization: &'a str,
+    name: &'a str,
+    creator: &'a str,
+    url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/org_token_created.html")]
+struct OrgTokenHtml<'a> {
+    organization: &'a str,
+    name: &'a str,
+    creator: &'a str,
+    url: &'a str,
+}
+
+/// "New organization auth token", to each owner of the organization.
+pub fn org_token_created(
+    mail: &MailConfig,
+    to: &str,
+    organization: &str,
+    name: &str,
+    creator: &str,
+    url: &str,
+) -> askama::Result<NewEmail> {
+    let subject = format!(
+        "{} New organization auth token in {organization}",
+        mail.subject_prefix
+    );
+    email(
+        to,
+        subject,
+        "org.auth_token_created",
+        &OrgTokenText {
+            organization,
+            name,
+            creator,
+            url,
+        },
+        &OrgTokenHtml {
+            organization,
+            name,
+            creator,
+            url,
+        },
+    )
+}
+
 /// A rendering error as the domain reports it.
 pub fn render_failed(error: askama::Error) -> crate::errors::DomainError {
     crate::errors::DomainError::Internal(anyhow::Error::new(error).context("rendering an email"))

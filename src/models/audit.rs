@@ -20,10 +20,12 @@ pub enum AuditEvent {
     OrgEdit,
     OrgRemove,
     OrgRestore,
+    OrgAuthTokenAdd,
+    OrgAuthTokenRemove,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 10] = [
+    pub const ALL: [AuditEvent; 12] = [
         AuditEvent::MemberInvite,
         AuditEvent::MemberAdd,
         AuditEvent::MemberAccept,
@@ -34,6 +36,8 @@ impl AuditEvent {
         AuditEvent::OrgEdit,
         AuditEvent::OrgRemove,
         AuditEvent::OrgRestore,
+        AuditEvent::OrgAuthTokenAdd,
+        AuditEvent::OrgAuthTokenRemove,
     ];
 
     pub fn id(self) -> i32 {
@@ -48,6 +52,8 @@ impl AuditEvent {
             AuditEvent::OrgEdit => 11,
             AuditEvent::OrgRemove => 12,
             AuditEvent::OrgRestore => 13,
+            AuditEvent::OrgAuthTokenAdd => 176,
+            AuditEvent::OrgAuthTokenRemove => 177,
         }
     }
 
@@ -63,6 +69,8 @@ impl AuditEvent {
             AuditEvent::OrgEdit => "org.edit",
             AuditEvent::OrgRemove => "org.remove",
             AuditEvent::OrgRestore => "org.restore",
+            AuditEvent::OrgAuthTokenAdd => "org-auth-token.create",
+            AuditEvent::OrgAuthTokenRemove => "org-auth-token.remove",
         }
     }
 
@@ -275,6 +283,15 @@ impl AuditEntry {
             Some(AuditEvent::OrgAdd) => "created the organization".into(),
             Some(AuditEvent::OrgRemove) => "removed the organization".into(),
             Some(AuditEvent::OrgRestore) => "restored the organization".into(),
+            Some(event @ (AuditEvent::OrgAuthTokenAdd | AuditEvent::OrgAuthTokenRemove)) => {
+                let name = data.get("name").and_then(|v| v.as_str()).unwrap_or("");
+                let verb = if event == AuditEvent::OrgAuthTokenAdd {
+                    "added"
+                } else {
+                    "removed"
+                };
+                format!("{verb} org auth token {name}")
+            }
             Some(event) => {
                 let who = data
                     .get("email")

@@ -43,6 +43,8 @@ pub mod event {
     pub const PASSWORD_RESET_LINK: &str = "user.password.reset-link";
     pub const PASSWORD_RESET: &str = "user.password.reset";
     pub const PASSWORD_SET: &str = "user.password.set";
+    pub const API_TOKEN_CREATE: &str = "user.api-token.create";
+    pub const API_TOKEN_REMOVE: &str = "user.api-token.remove";
 }
 
 /// Writes an entry; call it inside the transaction of the change it records.
@@ -124,6 +126,14 @@ impl InstanceAuditEntry {
             event::PASSWORD_RESET_LINK => format!("sent a password reset link to {user}"),
             event::PASSWORD_RESET => format!("reset the password of {user} with an emailed link"),
             event::PASSWORD_SET => format!("set the password of {user}"),
+            event::API_TOKEN_CREATE => format!(
+                "added the API token \"{}\" ({}) to {user}",
+                text("name"),
+                text("scopes").replace(' ', ", ")
+            ),
+            event::API_TOKEN_REMOVE => {
+                format!("revoked the API token \"{}\" of {user}", text("name"))
+            }
             other => other.to_owned(),
         }
     }

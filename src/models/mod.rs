@@ -1,6 +1,7 @@
 //! One module per table or aggregate; each model owns its queries.
 
 pub mod actor;
+pub mod api_token;
 pub mod audit;
 pub mod avatar;
 pub mod email;
@@ -10,6 +11,7 @@ pub mod instance_audit;
 pub mod job;
 pub mod member;
 pub mod option;
+pub mod org_token;
 pub mod organization;
 pub mod permission;
 pub mod role;

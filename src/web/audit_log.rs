@@ -78,6 +78,8 @@ fn event_label(event: AuditEvent) -> &'static str {
         AuditEvent::OrgEdit => "Organization edited",
         AuditEvent::OrgRemove => "Organization removed",
         AuditEvent::OrgRestore => "Organization restored",
+        AuditEvent::OrgAuthTokenAdd => "Org auth token added",
+        AuditEvent::OrgAuthTokenRemove => "Org auth token removed",
     }
 }
 

@@ -1,0 +1,2 @@
+DROP TABLE org_auth_tokens;
+DROP TABLE api_tokens;
