@@ -62,6 +62,17 @@ pub fn resolve(
     };
     // an active superuser mode gives owner powers in every organization
     let superuser = user.is_superuser && superuser_granted == Some(user.id);
+    resolve_for(conn, slug, user, superuser)
+}
+
+/// Resolves `slug` for `user` (the session's, or a token's); `superuser` when the user is in
+/// superuser mode (never for a token: a token does not carry the mode).
+pub fn resolve_for(
+    conn: &mut AnyConnection,
+    slug: &str,
+    user: User,
+    superuser: bool,
+) -> QueryResult<Lookup> {
     let (org, role, avatar, staff) = match Organization::find_for_member(conn, slug, user.id)? {
         Some((org, role, avatar)) if superuser && role != Role::Owner => {
             (org, Role::Owner, avatar, true)
@@ -72,7 +83,10 @@ pub fn resolve(
                 let avatar = OrgAvatar::find_for_org(conn, org.id)?;
                 (org, Role::Owner, avatar, true)
             }
-            None if user.is_superuser && Organization::find_by_slug(conn, slug)?.is_some() => {
+            None if user.is_superuser
+                && !superuser
+                && Organization::find_by_slug(conn, slug)?.is_some() =>
+            {
                 return Ok(Lookup::SuperuserModeOff);
             }
             // a slug that is not one of the user's organizations may be one renamed since

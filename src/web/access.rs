@@ -128,7 +128,7 @@ impl OrgAccess {
 }
 
 /// The request's URL with the old slug's path segment replaced by the new slug.
-fn moved_url(req: &HttpRequest, old: &str, new: &str) -> String {
+pub(crate) fn moved_url(req: &HttpRequest, old: &str, new: &str) -> String {
     let path = req
         .path()
         .replacen(&format!("/{old}/"), &format!("/{new}/"), 1);

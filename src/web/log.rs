@@ -1,4 +1,7 @@
-//! One log line per request: method, path, status, latency.
+//! One log line per request: method, route, status, latency. The route is the pattern the request
+//! matched (`/accept/{member_id}/{token}/`), not its path, so the secrets some paths carry
+//! (invitation and reset links) never reach the log; a path that matched no route is logged as it
+//! came.
 
 use std::time::Instant;
 
@@ -13,8 +16,14 @@ pub async fn log_request(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = req.path().to_owned();
     let result = next.call(req).await;
+    let path = match &result {
+        Ok(res) => res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| res.request().path().to_owned()),
+        Err(_) => "(no route)".to_owned(),
+    };
     let latency_ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
     match &result {
         Ok(res) => tracing::info!(

@@ -69,6 +69,12 @@ route_table! {
     "/accept/{member_id}/{token}/" => { get => accept::page, post => accept::accept },
     "/organizations/" => { get => organizations::list },
     "/organizations/new/" => { get => organizations::new_page, post => organizations::create },
+    "/api/0/" => { get => api::index::index },
+    "/api/0/api-tokens/" => {
+        get => api::tokens::list,
+        post => api::tokens::create,
+        delete => api::tokens::delete,
+    },
     "/api/0/organizations/{org}/" => {
         get => api::organizations::details,
         put => api::organizations::update,

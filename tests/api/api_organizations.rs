@@ -44,9 +44,31 @@ async fn get_shows_the_organization_with_sentrys_field_names(app: TestApp) {
     assert_eq!(body["relayPiiConfig"], json!(null));
     assert_eq!(body["defaultRole"], "member");
     assert_eq!(body["role"], "owner");
+    // Sentry's owner scopes, sorted
     assert_eq!(
         body["access"],
-        json!(["org:read", "org:write", "org:admin"])
+        json!([
+            "alerts:read",
+            "alerts:write",
+            "event:admin",
+            "event:read",
+            "event:write",
+            "member:admin",
+            "member:invite",
+            "member:read",
+            "member:write",
+            "org:admin",
+            "org:integrations",
+            "org:read",
+            "org:write",
+            "project:admin",
+            "project:read",
+            "project:releases",
+            "project:write",
+            "team:admin",
+            "team:read",
+            "team:write"
+        ])
     );
     assert_eq!(body["quota"]["projectLimit"], 100);
     assert_eq!(body["trustedRelays"], json!([]));
@@ -302,7 +324,31 @@ async fn roles_decide_who_reads_and_who_writes(app: TestApp) {
     );
     assert_eq!(body["defaultRole"], "member");
     assert_eq!(body["name"], "Managed");
-    assert_eq!(body["access"], json!(["org:read", "org:write"]));
+    assert_eq!(
+        body["access"],
+        json!([
+            "alerts:read",
+            "alerts:write",
+            "event:admin",
+            "event:read",
+            "event:write",
+            "member:admin",
+            "member:invite",
+            "member:read",
+            "member:write",
+            "org:integrations",
+            "org:read",
+            "org:write",
+            "project:admin",
+            "project:read",
+            "project:releases",
+            "project:write",
+            "team:admin",
+            "team:read",
+            "team:write"
+        ]),
+        "Sentry's manager scopes: no org:admin"
+    );
 }
 
 async fn strangers_get_404_and_anonymous_callers_401(app: TestApp) {

@@ -28,3 +28,4 @@ mod security;
 mod settings;
 mod setup;
 mod superusers;
+mod tokens;

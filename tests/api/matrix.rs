@@ -128,6 +128,20 @@ const CASES: &[Case] = &[
     ),
     case("post", "/organizations/new/", Access::LoggedIn, SEE_OTHER),
     Case {
+        method: "post",
+        path: "/api/0/api-tokens/",
+        access: Access::LoggedIn,
+        api: true,
+        success: StatusCode::CREATED,
+    },
+    Case {
+        method: "delete",
+        path: "/api/0/api-tokens/",
+        access: Access::LoggedIn,
+        api: true,
+        success: StatusCode::NO_CONTENT,
+    },
+    Case {
         method: "put",
         path: "/api/0/organizations/{org}/",
         access: Access::OrgWrite,
@@ -455,6 +469,39 @@ async fn request_for(world: &World, case: &Case, who: Who) -> Request {
             let name = format!("Org of {tag}");
             Request::form("/organizations/new/", &[("name", name.as_str())])
         }
+        ("post", "/api/0/api-tokens/") => Request::Json(
+            Method::POST,
+            "/api/0/api-tokens/".into(),
+            json!({"name": format!("token of {tag}"), "scopes": ["org:read"]}),
+        ),
+        ("delete", "/api/0/api-tokens/") => {
+            // a token of the caller's own to revoke (the anonymous caller gets the first user's)
+            let name = match username(who) {
+                "" => "owner",
+                name => name,
+            };
+            let id = app
+                .with_db(move |conn| {
+                    let user = User::find_by_login(conn, name).unwrap().remove(0);
+                    let request = orgsettings::tokens::personal::Request {
+                        scopes: vec!["org:read".into()],
+                        ..Default::default()
+                    };
+                    let config =
+                        orgsettings::config::Config::for_url(url::Url::parse("http://x/").unwrap());
+                    let actor = orgsettings::models::actor::Actor::user(&user, None);
+                    orgsettings::tokens::personal::create(conn, &config, &actor, &user, &request)
+                        .unwrap()
+                        .0
+                        .id
+                })
+                .await;
+            Request::Json(
+                Method::DELETE,
+                "/api/0/api-tokens/".into(),
+                json!({"tokenId": id}),
+            )
+        }
         ("put", "/api/0/organizations/{org}/") => {
             let early = app
                 .with_db(move |conn| {
@@ -754,14 +801,16 @@ matrix_tests! {
     account_reset => 13,
     accept_invitation => 14,
     new_organization => 15,
-    api_organization => 16,
-    api_avatar => 17,
-    settings_general => 18,
-    settings_security => 19,
-    pii_rules => 20,
-    relays => 21,
-    avatar => 22,
-    members => 23,
-    remove_organization => 24,
-    restore_organization => 25,
+    api_token_create => 16,
+    api_token_delete => 17,
+    api_organization => 18,
+    api_avatar => 19,
+    settings_general => 20,
+    settings_security => 21,
+    pii_rules => 22,
+    relays => 23,
+    avatar => 24,
+    members => 25,
+    remove_organization => 26,
+    restore_organization => 27,
 }

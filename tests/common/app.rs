@@ -109,6 +109,13 @@ impl TestApp {
         Visitor::new(&self.base)
     }
 
+    /// Another browser, logged in as `username` (password [`super::PASSWORD`]).
+    pub async fn visitor_logged_in(&self, username: &str) -> Visitor {
+        let visitor = self.visitor();
+        visitor.login(username, super::PASSWORD).await;
+        visitor
+    }
+
     /// Runs database code off the async workers.
     pub async fn with_db<T: Send + 'static>(
         &self,

@@ -202,6 +202,29 @@ impl Visitor {
         (status, json)
     }
 
+    /// A JSON API call with an `Authorization` header (e.g. `Bearer TOKEN`) and no CSRF token; this
+    /// browser's cookies go along, as a script sharing a cookie jar would send them.
+    pub async fn authorized(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        authorization: &str,
+        body: Option<serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .header("Authorization", authorization);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("API request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (status, json)
+    }
+
     pub async fn api_get(&self, path: &str) -> (StatusCode, serde_json::Value) {
         self.api(reqwest::Method::GET, path, None).await
     }

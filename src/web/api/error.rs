@@ -12,6 +12,9 @@ use crate::web::error::AppError;
 pub enum ApiError {
     #[error("not authenticated")]
     NotAuthenticated,
+    /// Credentials that were sent and refused (DRF's `AuthenticationFailed`): 401 with the reason.
+    #[error("authentication failed: {0}")]
+    AuthenticationFailed(&'static str),
     #[error("permission denied")]
     Forbidden,
     #[error("not found")]
@@ -95,7 +98,9 @@ impl From<DomainError> for ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::NotAuthenticated | ApiError::TwoFactorRequired => StatusCode::UNAUTHORIZED,
+            ApiError::NotAuthenticated
+            | ApiError::AuthenticationFailed(_)
+            | ApiError::TwoFactorRequired => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Moved(_) => StatusCode::MOVED_PERMANENTLY,
@@ -113,6 +118,7 @@ impl ResponseError for ApiError {
             ApiError::NotAuthenticated => {
                 json!({"detail": "Authentication credentials were not provided."})
             }
+            ApiError::AuthenticationFailed(reason) => json!({"detail": reason}),
             ApiError::Forbidden => {
                 json!({"detail": "You do not have permission to perform this action."})
             }

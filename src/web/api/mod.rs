@@ -1,41 +1,18 @@
-//! The Sentry-compatible JSON API: `GET/PUT /api/0/organizations/{org}/`. Session cookie plus the
-//! `X-CSRFToken` header (checked by the CSRF middleware) authenticate it for now.
+//! The Sentry-compatible JSON API. A request authenticates with a token (`Authorization: Bearer`)
+//! or with the browser session plus the `X-CSRFToken` header (checked by the CSRF middleware); see
+//! [`auth`].
 
+pub mod auth;
 pub mod error;
+pub mod index;
 pub mod organizations;
 pub mod serialize;
+pub mod tokens;
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{HttpRequest, web};
 use serde_json::Value;
 
-use super::access::{Denied, OrgAccess};
 use error::ApiError;
-
-/// `OrgAccess` for the API: the same lookup, with JSON errors (401, 404, 301).
-pub struct ApiAccess(pub OrgAccess);
-
-impl FromRequest for ApiAccess {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            match OrgAccess::resolve(&req).await {
-                Ok(access) => Ok(ApiAccess(access)),
-                Err(Denied::Failed(err)) => Err(err.into()),
-                Err(Denied::NotLoggedIn) => Err(ApiError::NotAuthenticated),
-                // the API does not tell a superuser outside superuser mode more than anyone else
-                Err(Denied::NotFound | Denied::SuperuserModeOff) => Err(ApiError::NotFound),
-                Err(Denied::Moved(location)) => Err(ApiError::Moved(location)),
-                Err(Denied::TwoFactorRequired(_)) => Err(ApiError::TwoFactorRequired),
-            }
-        })
-    }
-}
 
 /// Reads a JSON request body of at most `limit` bytes, with DRF's answers for what is not JSON.
 pub async fn json_body(

@@ -3,8 +3,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value};
 
+use super::auth::{ApiAccess, OrgRead, OrgWrite};
 use super::error::ApiError;
-use super::{ApiAccess, json_body, serialize};
+use super::{json_body, serialize};
 use crate::config::Features;
 use crate::errors::{DomainError, FieldErrors};
 use crate::settings::current::OrgSettings;
@@ -19,21 +20,19 @@ async fn load(state: &AppState, org_id: i64) -> Result<OrgSettings, ApiError> {
         .await?)
 }
 
-async fn show(
-    state: &AppState,
-    access: &crate::web::access::OrgAccess,
-) -> Result<HttpResponse, ApiError> {
-    let current = load(state, access.org.id).await?;
+async fn show<P>(state: &AppState, api: &ApiAccess<P>) -> Result<HttpResponse, ApiError> {
+    let current = load(state, api.access.org.id).await?;
     Ok(HttpResponse::Ok().json(serialize::organization(
         &current,
-        access.role,
+        api.access.role,
+        &api.scopes,
         &state.config,
     )))
 }
 
 pub async fn details(
     state: web::Data<AppState>,
-    ApiAccess(access): ApiAccess,
+    access: ApiAccess<OrgRead>,
 ) -> Result<HttpResponse, ApiError> {
     show(&state, &access).await
 }
@@ -41,7 +40,7 @@ pub async fn details(
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
-    access: ApiAccess,
+    access: ApiAccess<OrgWrite>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     save_and_show(state, req, access, payload, OrganizationUpdate::parse).await
@@ -50,7 +49,7 @@ pub async fn update(
 /// `GET /api/0/organizations/{org}/avatar/`: the organization, as the avatar endpoint answers.
 pub async fn avatar_details(
     state: web::Data<AppState>,
-    ApiAccess(access): ApiAccess,
+    access: ApiAccess<OrgRead>,
 ) -> Result<HttpResponse, ApiError> {
     show(&state, &access).await
 }
@@ -59,7 +58,7 @@ pub async fn avatar_details(
 pub async fn avatar_update(
     state: web::Data<AppState>,
     req: HttpRequest,
-    access: ApiAccess,
+    access: ApiAccess<OrgWrite>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     save_and_show(state, req, access, payload, |data, _, _| {
@@ -84,7 +83,7 @@ pub async fn avatar_update(
 async fn save_and_show<F>(
     state: web::Data<AppState>,
     req: HttpRequest,
-    ApiAccess(access): ApiAccess,
+    api: ApiAccess<OrgWrite>,
     payload: web::Payload,
     parse: F,
 ) -> Result<HttpResponse, ApiError>
@@ -93,9 +92,7 @@ where
         + Send
         + 'static,
 {
-    if !access.role.can_write() {
-        return Err(ApiError::Forbidden);
-    }
+    let is_owner = api.is_admin();
     let body = json_body(&req, payload, API_BODY_LIMIT).await?;
     let Value::Object(data) = body else {
         let got = crate::settings::drf::python_type_name(&body);
@@ -104,7 +101,6 @@ where
             format!("Invalid data. Expected a dictionary, but got {got}."),
         )));
     };
-    let is_owner = access.role.is_owner();
     let features = state.config.features.clone();
     // an image in the body is decoded while parsing: that is image work, queued as such
     let has_image = ["avatar", "avatar_photo"]
@@ -119,6 +115,6 @@ where
             .await
             .map_err(AppError::from)??
     };
-    access.save(&state, &req, update).await?;
-    show(&state, &access).await
+    api.access.save(&state, &req, update).await?;
+    show(&state, &api).await
 }

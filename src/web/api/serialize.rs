@@ -9,14 +9,11 @@ use crate::settings::current::OrgSettings;
 use crate::settings::options::OPTIONS;
 use crate::settings::relays;
 use crate::settings::update::FLAG_FIELDS;
+use crate::tokens::scopes::Scopes;
 
-/// Sentry's scopes of the organization roles, for `access`.
-pub fn scopes(role: Role) -> Vec<&'static str> {
-    match role {
-        Role::Member | Role::Admin => vec!["org:read"],
-        Role::Manager => vec!["org:read", "org:write"],
-        Role::Owner => vec!["org:read", "org:write", "org:admin"],
-    }
+/// A time as Sentry's API writes it: `2026-12-01T10:00:00.000000Z`.
+pub fn iso(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 fn status_json(status: OrgStatus) -> Value {
@@ -45,8 +42,9 @@ fn avatar_json(current: &OrgSettings, config: &Config) -> Value {
     }
 }
 
-/// `DetailedOrganizationSerializer` for a member with `role`.
-pub fn organization(current: &OrgSettings, role: Role, config: &Config) -> Value {
+/// `DetailedOrganizationSerializer` for a member with `role`, whose request may do `access` (the
+/// role's scopes, or a token's cut down to them).
+pub fn organization(current: &OrgSettings, role: Role, access: &Scopes, config: &Config) -> Value {
     let features = &config.features;
     let org = &current.org;
     let mut body = Map::new();
@@ -61,10 +59,7 @@ pub fn organization(current: &OrgSettings, role: Role, config: &Config) -> Value
             &org.name
         }),
     );
-    body.insert(
-        "dateCreated".into(),
-        json!(org.date_added.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()),
-    );
+    body.insert("dateCreated".into(), json!(iso(org.date_added)));
     body.insert("avatar".into(), avatar_json(current, config));
     body.insert(
         "features".into(),
@@ -103,7 +98,7 @@ pub fn organization(current: &OrgSettings, role: Role, config: &Config) -> Value
         Value::from(
             Role::ALL
                 .iter()
-                .map(|r| json!({"id": r.id(), "name": r.name(), "isRetired": r.is_retired(), "scopes": scopes(*r)}))
+                .map(|r| json!({"id": r.id(), "name": r.name(), "isRetired": r.is_retired(), "scopes": Scopes::of_role(*r).iter().collect::<Vec<_>>()}))
                 .collect::<Vec<_>>(),
         ),
     );
@@ -129,9 +124,59 @@ pub fn organization(current: &OrgSettings, role: Role, config: &Config) -> Value
                 .collect::<Vec<_>>(),
         ),
     );
-    body.insert("access".into(), json!(scopes(role)));
+    body.insert("access".into(), json!(access.iter().collect::<Vec<_>>()));
     body.insert("role".into(), json!(role.id()));
     body.insert("orgRole".into(), json!(role.id()));
     body.insert("pendingAccessRequests".into(), json!(0));
     Value::Object(body)
+}
+
+/// Sentry's `UserSerializer` for the caller themself (`GET /api/0/`).
+pub fn user(
+    user: &crate::models::user::User,
+    emails: &[crate::profile::UserEmail],
+    has_2fa: bool,
+) -> Value {
+    json!({
+        "id": user.id.to_string(),
+        "name": user.name,
+        "username": user.username,
+        "email": user.email,
+        "avatarUrl": null,
+        "isActive": user.is_active,
+        "hasPasswordAuth": user.has_usable_password(),
+        "isManaged": false,
+        "dateJoined": iso(user.date_joined),
+        "lastLogin": user.last_login.map(iso),
+        "has2fa": has_2fa,
+        "lastActive": user.last_login.map(iso),
+        "isSuperuser": user.is_superuser,
+        "isStaff": false,
+        "experiments": {},
+        "emails": emails
+            .iter()
+            .enumerate()
+            .map(|(i, e)| json!({"id": (i + 1).to_string(), "email": e.email, "is_verified": e.is_verified}))
+            .collect::<Vec<_>>(),
+        "avatar": {"avatarType": "letter_avatar", "avatarUuid": null, "avatarUrl": null},
+    })
+}
+
+/// Sentry's `ApiTokenSerializer`: the token's text only when it was just made.
+pub fn api_token(token: &crate::models::api_token::ApiToken, text: Option<&str>) -> Value {
+    let mut body = json!({
+        "id": token.id.to_string(),
+        "name": if token.name.is_empty() { Value::Null } else { json!(token.name) },
+        "scopes": Scopes::from_stored(&token.scopes).iter().collect::<Vec<_>>(),
+        "application": null,
+        "expiresAt": token.expires_at.map(iso),
+        "dateCreated": iso(token.created_at),
+        "dateLastUsed": token.last_used_at.map(iso),
+        "state": null,
+        "tokenLastCharacters": token.token_last_characters,
+    });
+    if let Some(text) = text {
+        body["token"] = json!(text);
+    }
+    body
 }
