@@ -72,16 +72,18 @@ pub enum Section {
     Relays,
     Avatar,
     Members,
+    AuthTokens,
     AuditLog,
 }
 
 impl Section {
-    pub const ALL: [Section; 6] = [
+    pub const ALL: [Section; 7] = [
         Section::General,
         Section::SecurityAndPrivacy,
         Section::Relays,
         Section::Avatar,
         Section::Members,
+        Section::AuthTokens,
         Section::AuditLog,
     ];
 
@@ -92,6 +94,7 @@ impl Section {
             Section::Relays => "Relays",
             Section::Avatar => "Avatar",
             Section::Members => "Members",
+            Section::AuthTokens => "Auth Tokens",
             Section::AuditLog => "Audit Log",
         }
     }
@@ -104,6 +107,7 @@ impl Section {
             Section::Relays => "relays/",
             Section::Avatar => "avatar/",
             Section::Members => "members/",
+            Section::AuthTokens => "auth-tokens/",
             Section::AuditLog => "audit-log/",
         }
     }
@@ -157,8 +161,10 @@ impl OrgNav {
     pub fn links(&self) -> Vec<NavLink> {
         Section::ALL
             .into_iter()
-            // the audit log is for owners and managers
-            .filter(|section| *section != Section::AuditLog || self.role.can_write())
+            // the audit log and the auth tokens are for owners and managers
+            .filter(|section| {
+                !matches!(section, Section::AuditLog | Section::AuthTokens) || self.role.can_write()
+            })
             .map(|section| NavLink {
                 href: format!("/settings/{}/{}", self.slug, section.subpath()),
                 label: section.label(),
@@ -174,13 +180,15 @@ pub enum AccountSection {
     Details,
     Password,
     Security,
+    ApiTokens,
 }
 
 impl AccountSection {
-    pub const ALL: [AccountSection; 3] = [
+    pub const ALL: [AccountSection; 4] = [
         AccountSection::Details,
         AccountSection::Password,
         AccountSection::Security,
+        AccountSection::ApiTokens,
     ];
 
     pub fn label(self) -> &'static str {
@@ -188,6 +196,7 @@ impl AccountSection {
             AccountSection::Details => "Details and email",
             AccountSection::Password => "Password",
             AccountSection::Security => "Two-factor authentication",
+            AccountSection::ApiTokens => "API tokens",
         }
     }
 
@@ -196,6 +205,7 @@ impl AccountSection {
             AccountSection::Details => "/account/",
             AccountSection::Password => "/account/password/",
             AccountSection::Security => "/account/security/",
+            AccountSection::ApiTokens => "/account/api-tokens/",
         }
     }
 }

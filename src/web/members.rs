@@ -200,31 +200,23 @@ pub enum MemberAction {
         role: String,
     },
     Resend {
-        #[serde(deserialize_with = "member_id")]
+        #[serde(deserialize_with = "crate::web::form::id")]
         member: i64,
     },
     Revoke {
-        #[serde(deserialize_with = "member_id")]
+        #[serde(deserialize_with = "crate::web::form::id")]
         member: i64,
     },
     Role {
-        #[serde(deserialize_with = "member_id")]
+        #[serde(deserialize_with = "crate::web::form::id")]
         member: i64,
         #[serde(default)]
         role: String,
     },
     Remove {
-        #[serde(deserialize_with = "member_id")]
+        #[serde(deserialize_with = "crate::web::form::id")]
         member: i64,
     },
-}
-
-/// A member id from a form field (text in a form body).
-fn member_id<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
-    let text = String::deserialize(deserializer)?;
-    text.trim()
-        .parse()
-        .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a member id")))
 }
 
 pub async fn submit(

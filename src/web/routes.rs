@@ -6,8 +6,8 @@ use actix_web::web;
 
 use super::respond::root;
 use super::{
-    accept, account, api, assets, audit_log, auth, avatar, health, manage, members, organizations,
-    recover, relays, settings_pages, setup, superuser,
+    accept, account, api, assets, audit_log, auth, auth_tokens, avatar, health, manage, members,
+    organizations, recover, relays, settings_pages, setup, superuser,
 };
 
 /// One route: an HTTP method (lowercase) and a path pattern.
@@ -61,6 +61,7 @@ route_table! {
         get => account::security::security,
         post => account::security::security_submit,
     },
+    "/account/api-tokens/" => { get => account::tokens::page, post => account::tokens::submit },
     "/account/recover/" => { get => recover::page, post => recover::submit },
     "/account/recover/confirm/{user_id}/{token}/" => {
         get => recover::confirm_page,
@@ -93,6 +94,7 @@ route_table! {
     "/settings/{org}/avatar/" => { get => avatar::page, post => avatar::submit },
     "/organization-avatar/{ident}/" => { get => avatar::serve },
     "/settings/{org}/members/" => { get => members::page, post => members::submit },
+    "/settings/{org}/auth-tokens/" => { get => auth_tokens::page, post => auth_tokens::submit },
     "/settings/{org}/audit-log/" => { get => audit_log::page },
     "/settings/{org}/audit-log/export.csv" => { get => audit_log::export_csv },
     "/settings/{org}/remove/" => { post => settings_pages::remove },

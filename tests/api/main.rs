@@ -28,4 +28,5 @@ mod security;
 mod settings;
 mod setup;
 mod superusers;
+mod token_pages;
 mod tokens;

@@ -1,10 +1,11 @@
 //! The user's own account, with its sidebar: `/account/` (name and email addresses, with the
 //! verification link `/account/confirm-email/{user_id}/{token}/`), `/account/password/` and
-//! `/account/security/` (two-factor authentication). Getting back into an account without a password
+//! `/account/security/` (two-factor authentication), `/account/api-tokens/` (personal tokens). Getting back into an account without a password
 //! is `web::recover`.
 
 pub mod password;
 pub mod security;
+pub mod tokens;
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
