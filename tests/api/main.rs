@@ -25,6 +25,7 @@ mod redis_sessions;
 mod relays;
 mod requirements;
 mod security;
+mod sentry_cli;
 mod settings;
 mod setup;
 mod superusers;

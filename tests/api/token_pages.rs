@@ -5,7 +5,7 @@ use orgsettings::models::role::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::common::{PASSWORD, TestApp, audit_entries, outbox};
+use crate::common::{PASSWORD, TestApp, audit_entries, outbox, token_on};
 use crate::on_both_backends;
 
 const MINE: &str = "/account/api-tokens/";
@@ -20,16 +20,6 @@ on_both_backends!(
     members_cannot_see_or_make_organization_tokens,
     an_organization_token_is_refused_by_organization_endpoints_and_elsewhere,
 );
-
-fn token_on(page: &crate::common::Page, prefix: &str) -> String {
-    let start = page
-        .body
-        .find(&format!("id=\"new-token-text\" title=\"{prefix}"))
-        .expect("the new token is shown")
-        + "id=\"new-token-text\" title=\"".len();
-    let end = page.body[start..].find('"').unwrap() + start;
-    crate::common::unescape(&page.body[start..end])
-}
 
 async fn a_personal_token_made_on_the_page_is_shown_once_and_works(app: TestApp) {
     app.owner_of_acme().await;

@@ -9,6 +9,7 @@ use orgsettings::models::user::{EmailAddress, NewUser, Password, User, Username}
 
 use super::PASSWORD;
 use super::app::TestApp;
+use super::visitor::{Page, unescape};
 
 impl TestApp {
     pub async fn create_user(&self, username: &str) -> User {
@@ -167,4 +168,16 @@ pub fn relay_keys(n: usize) -> Vec<String> {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes())
         })
         .collect()
+}
+
+/// The new token a token page shows once (`prefix` is `sntryu_` or `sntrys_`).
+pub fn token_on(page: &Page, prefix: &str) -> String {
+    let marker = "id=\"new-token-text\" title=\"";
+    let start = page
+        .body
+        .find(&format!("{marker}{prefix}"))
+        .expect("the new token is shown")
+        + marker.len();
+    let end = page.body[start..].find('"').expect("the title ends") + start;
+    unescape(&page.body[start..end])
 }

@@ -20,3 +20,20 @@ pub fn pg_admin_url() -> String {
 pub fn redis_url() -> String {
     std::env::var("ORGSETTINGS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
+
+/// The `sentry-cli` binary the client tests run: `ORGSETTINGS_SENTRY_CLI`, or the one `.ci/run`
+/// installs from PyPI into the `target/clients` virtualenv (`tests/clients/requirements.txt`).
+pub fn sentry_cli() -> Option<std::path::PathBuf> {
+    let path = match std::env::var_os("ORGSETTINGS_SENTRY_CLI") {
+        Some(path) => std::path::PathBuf::from(path),
+        None => {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/clients/bin/sentry-cli")
+        }
+    };
+    if path.is_file() {
+        Some(path)
+    } else {
+        skip("sentry-cli", &format!("no binary at {}", path.display()));
+        None
+    }
+}

@@ -1,9 +1,12 @@
 //! Whole paths a person takes: joining an organization that requires two-factor authentication,
-//! getting back into an account, and building a data scrubbing rule.
+//! getting back into an account, building a data scrubbing rule, and making an API token for a
+//! script and revoking it.
 
 use thirtyfour::prelude::*;
 
-use crate::browser::{click_button, fill, follow_link, log_in, screenshot, text_of, with_browser};
+use crate::browser::{
+    click_button, fill, follow_css, follow_link, log_in, screenshot, text_of, with_browser,
+};
 use crate::common::{Backend, PASSWORD, TestApp, enrol_totp, link_in, outbox, totp_code};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,6 +214,99 @@ async fn an_owner_builds_a_data_scrubbing_rule_and_removes_it() {
             .unwrap()
             .unwrap();
         assert_eq!(json, "");
+    })
+    .await;
+}
+
+/// `GET /api/0/organizations/acme/` as a script would send it, with `token`.
+async fn script_reads_acme(app: &TestApp, token: &str) -> (reqwest::StatusCode, serde_json::Value) {
+    let response = TestApp::new_client()
+        .get(app.url("/api/0/organizations/acme/"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_makes_a_token_for_a_script_and_revokes_it() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let owner = app.create_user("owner").await;
+    app.create_org(&owner, "Acme", "acme").await;
+    with_browser("api-token", |driver| async move {
+        log_in(
+            &driver,
+            &app.url("/login?next=/account/api-tokens/"),
+            "owner",
+        )
+        .await;
+        assert_eq!(text_of(&driver, "h1").await, "API tokens");
+        fill(&driver, "name", "nightly report").await;
+        // org:read is ticked already; add member:read
+        let org_read = driver.find(By::Id("scope_org_read")).await.unwrap();
+        assert!(org_read.is_selected().await.unwrap());
+        let member_read = driver.find(By::Id("scope_member_read")).await.unwrap();
+        member_read.scroll_into_view().await.unwrap();
+        member_read.click().await.unwrap();
+        assert!(member_read.is_selected().await.unwrap());
+        click_button(&driver, "Make token").await;
+        assert_eq!(
+            text_of(&driver, ".flash-success").await,
+            "Token made. Copy it now: it is shown only this once."
+        );
+        let token = text_of(&driver, "#new-token-text").await;
+        assert!(token.starts_with("sntryu_") && token.len() == 71, "{token}");
+        let copy = driver
+            .find(By::Css("#new-token button.copy"))
+            .await
+            .unwrap();
+        assert!(
+            copy.is_displayed().await.unwrap(),
+            "the script shows the copy button"
+        );
+        screenshot(&driver, "api-token-made").await;
+
+        // the script reads the organization with it
+        let (status, body) = script_reads_acme(&app, &token).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["slug"], "acme");
+        let access = body["access"].as_array().unwrap();
+        assert_eq!(access.len(), 2, "{body}");
+        assert!(access.contains(&"org:read".into()) && access.contains(&"member:read".into()));
+
+        // a reload no longer shows it; the list names it by its last characters
+        driver.refresh().await.unwrap();
+        assert!(
+            driver
+                .find_all(By::Id("new-token-text"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let listed = text_of(&driver, "table.api-tokens tbody").await;
+        assert!(listed.contains("nightly report"), "{listed}");
+        assert!(listed.contains(&token[token.len() - 4..]), "{listed}");
+        assert!(!driver.source().await.unwrap().contains(&token));
+
+        follow_css(&driver, "a[aria-label^='Revoke the token nightly report']").await;
+        assert!(
+            text_of(&driver, "#confirm-title")
+                .await
+                .contains("nightly report")
+        );
+        click_button(&driver, "Revoke token").await;
+        assert!(
+            text_of(&driver, ".flash-success")
+                .await
+                .contains("is revoked: it works no more.")
+        );
+        assert_eq!(text_of(&driver, "main .empty").await, "No tokens yet.");
+
+        let (status, body) = script_reads_acme(&app, &token).await;
+        assert_eq!(status, 401);
+        assert_eq!(body["detail"], "Invalid token");
     })
     .await;
 }

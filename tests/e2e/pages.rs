@@ -62,6 +62,26 @@ async fn furnished(app: &TestApp) -> (String, String, i64) {
         ],
     )
     .await;
+    app.get("/account/api-tokens/").await;
+    app.post_form(
+        "/account/api-tokens/",
+        &[
+            ("action", "create"),
+            ("name", "Nightly report"),
+            ("scopes", "org:read"),
+            ("scopes", "member:read"),
+            ("expires", "2099-12-31"),
+        ],
+    )
+    .await
+    .assert_redirect("/account/api-tokens/");
+    app.get("/settings/acme/auth-tokens/").await;
+    app.post_form(
+        "/settings/acme/auth-tokens/",
+        &[("action", "create"), ("name", "CI releases")],
+    )
+    .await
+    .assert_redirect("/settings/acme/auth-tokens/");
     let anonymous = app.visitor();
     anonymous.get("/account/recover/").await;
     anonymous
@@ -128,9 +148,14 @@ async fn every_page_fits_a_phone_and_a_laptop_and_passes_axe() {
             ("/settings/acme/avatar/", "avatar"),
             ("/settings/acme/members/", "members"),
             ("/settings/acme/audit-log/", "audit-log"),
+            ("/settings/acme/auth-tokens/", "auth-tokens"),
+            ("/settings/acme/auth-tokens/?edit=1", "rename-auth-token"),
+            ("/settings/acme/auth-tokens/?revoke=1", "revoke-auth-token"),
             ("/account/", "account"),
             ("/account/password/", "password"),
             ("/account/security/", "two-factor"),
+            ("/account/api-tokens/", "api-tokens"),
+            ("/account/api-tokens/?revoke=1", "revoke-api-token"),
             ("/superuser/", "superuser"),
         ] {
             check(path, name).await;
