@@ -226,11 +226,11 @@ fn refusal(access: Access, api: bool, who: Who) -> Option<StatusCode> {
         (Access::OrgWrite, Who::Manager) => None,
         (Access::OrgOwner, Who::Manager) => Some(StatusCode::FORBIDDEN),
         (_, Who::Member) => Some(StatusCode::FORBIDDEN),
-        // a superuser outside superuser mode is told to turn it on; the API tells them no more
-        // than anyone else
-        (_, Who::SuperuserOff) if !api => Some(StatusCode::FORBIDDEN),
+        // a superuser outside superuser mode is told to turn it on (the API with Sentry's
+        // superuser-required)
+        (_, Who::SuperuserOff) => Some(StatusCode::FORBIDDEN),
         // another organization's people do not see it
-        (_, Who::OtherOwner | Who::SuperuserOff) => Some(StatusCode::NOT_FOUND),
+        (_, Who::OtherOwner) => Some(StatusCode::NOT_FOUND),
     }
 }
 

@@ -58,8 +58,16 @@ async fn superuser_powers_apply_only_while_superuser_mode_is_on(app: TestApp) {
             "href=\"/superuser/?next=%2Fsettings%2Fsecret%2F\">Turn on superuser mode</a>"
         )
     );
-    let (status, _) = app.api_get("/api/0/organizations/secret/").await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "the API tells no more");
+    let (status, body) = app.api_get("/api/0/organizations/secret/").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body["detail"]["code"], "superuser-required",
+        "Sentry's answer"
+    );
+    assert_eq!(
+        app.api_get("/api/0/organizations/no-such-org/").await.0,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(
         app.get("/settings/no-such-org/").await.status,
         StatusCode::NOT_FOUND

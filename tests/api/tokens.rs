@@ -466,7 +466,25 @@ async fn a_superusers_token_does_not_carry_superuser_mode(app: TestApp) {
     );
     let text = token(&app, &["org:admin"]).await;
     let (status, body) = with_token(&app, Method::GET, ORG, &text, None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(
+        body,
+        json!({"detail": {
+            "code": "superuser-required",
+            "message": "You need to re-authenticate for superuser.",
+            "extra": {},
+        }})
+    );
+    let (status, _) =
+        with_token(&app, Method::PUT, ORG, &text, Some(json!({"name": "Mine"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let unknown = "/api/0/organizations/no-such-org/";
+    let (status, _) = with_token(&app, Method::GET, unknown, &text, None).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "an organization that does not exist is not found"
+    );
 }
 
 async fn a_token_of_a_user_without_2fa_is_refused_where_2fa_is_required(app: TestApp) {

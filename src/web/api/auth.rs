@@ -168,8 +168,8 @@ async fn session_access(req: &HttpRequest) -> Result<OrgAccess, ApiError> {
         Ok(access) => Ok(access),
         Err(Denied::Failed(err)) => Err(err.into()),
         Err(Denied::NotLoggedIn) => Err(ApiError::NotAuthenticated),
-        // the API does not tell a superuser outside superuser mode more than anyone else
-        Err(Denied::NotFound | Denied::SuperuserModeOff) => Err(ApiError::NotFound),
+        Err(Denied::NotFound) => Err(ApiError::NotFound),
+        Err(Denied::SuperuserModeOff) => Err(ApiError::SuperuserRequired),
         Err(Denied::Moved(location)) => Err(ApiError::Moved(location)),
         Err(Denied::TwoFactorRequired(_)) => Err(ApiError::TwoFactorRequired),
     }
@@ -185,7 +185,9 @@ async fn token_access(req: &HttpRequest, user: User) -> Result<OrgAccess, ApiErr
         .await?;
     match found {
         Lookup::Found(access) => Ok(*access),
-        Lookup::NoUser | Lookup::Missing | Lookup::SuperuserModeOff => Err(ApiError::NotFound),
+        Lookup::NoUser | Lookup::Missing => Err(ApiError::NotFound),
+        // a superuser's token reaches their own organizations only
+        Lookup::SuperuserModeOff => Err(ApiError::SuperuserRequired),
         Lookup::TwoFactorRequired(_) => Err(ApiError::TwoFactorRequired),
         Lookup::Renamed(new_slug) => Err(ApiError::Moved(crate::web::access::moved_url(
             req, &slug, &new_slug,

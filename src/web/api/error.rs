@@ -22,6 +22,10 @@ pub enum ApiError {
     /// The organization requires 2FA and the user has none (Sentry's `2fa-required`).
     #[error("two-factor authentication required")]
     TwoFactorRequired,
+    /// A superuser reaching an organization they are not in, outside superuser mode (a session
+    /// without it, or any token: a token never carries it). Sentry's `superuser-required`.
+    #[error("superuser mode required")]
+    SuperuserRequired,
     #[error("moved to {0}")]
     Moved(String),
     #[error("invalid: {0}")]
@@ -47,7 +51,8 @@ impl From<AppError> for ApiError {
         match err {
             AppError::NotFound => ApiError::NotFound,
             AppError::TwoFactorRequired(_) => ApiError::TwoFactorRequired,
-            AppError::Forbidden(_) | AppError::SuperuserModeRequired { .. } => ApiError::Forbidden,
+            AppError::Forbidden(_) => ApiError::Forbidden,
+            AppError::SuperuserModeRequired { .. } => ApiError::SuperuserRequired,
             AppError::LoginRequired { .. } => ApiError::NotAuthenticated,
             AppError::MovedPermanently(location) => ApiError::Moved(location),
             AppError::PayloadTooLarge => ApiError::PayloadTooLarge,
@@ -101,7 +106,7 @@ impl ResponseError for ApiError {
             ApiError::NotAuthenticated
             | ApiError::AuthenticationFailed(_)
             | ApiError::TwoFactorRequired => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::SuperuserRequired => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Moved(_) => StatusCode::MOVED_PERMANENTLY,
             ApiError::Invalid(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -123,6 +128,11 @@ impl ResponseError for ApiError {
                 json!({"detail": "You do not have permission to perform this action."})
             }
             ApiError::NotFound => json!({"detail": "The requested resource does not exist"}),
+            ApiError::SuperuserRequired => json!({"detail": {
+                "code": "superuser-required",
+                "message": "You need to re-authenticate for superuser.",
+                "extra": {},
+            }}),
             ApiError::TwoFactorRequired => json!({"detail": {
                 "code": "2fa-required",
                 "message": "Organization requires two-factor authentication to be enabled",
