@@ -8,6 +8,7 @@ use diesel::QueryResult;
 use crate::db::AnyConnection;
 use crate::models::actor::Actor;
 use crate::models::avatar::OrgAvatar;
+use crate::models::flags::Flag;
 use crate::models::organization::Organization;
 use crate::models::role::Role;
 use crate::models::user::User;
@@ -73,24 +74,24 @@ pub fn resolve_for(
     user: User,
     superuser: bool,
 ) -> QueryResult<Lookup> {
+    // an organization that turned off `allowSuperuserAccess` gives superuser mode nothing: its
+    // members keep their role, everyone else finds nothing (docs/compatibility.md, "Access")
+    let admits = Organization::admits_superusers;
     let (org, role, avatar, staff) = match Organization::find_for_member(conn, slug, user.id)? {
-        Some((org, role, avatar)) if superuser && role != Role::Owner => {
+        Some((org, role, avatar)) if superuser && role != Role::Owner && admits(&org) => {
             (org, Role::Owner, avatar, true)
         }
         Some((org, role, avatar)) => (org, role, avatar, false),
-        None => match Organization::find_by_slug(conn, slug)?.filter(|_| superuser) {
-            Some(org) => {
+        None => match Organization::find_by_slug(conn, slug)? {
+            Some(org) if superuser && admits(&org) => {
                 let avatar = OrgAvatar::find_for_org(conn, org.id)?;
                 (org, Role::Owner, avatar, true)
             }
-            None if user.is_superuser
-                && !superuser
-                && Organization::find_by_slug(conn, slug)?.is_some() =>
-            {
+            Some(org) if user.is_superuser && !superuser && admits(&org) => {
                 return Ok(Lookup::SuperuserModeOff);
             }
             // a slug that is not one of the user's organizations may be one renamed since
-            None => {
+            _ => {
                 return Ok(match Organization::renamed_from(conn, slug, user.id)? {
                     Some(new_slug) => Lookup::Renamed(new_slug),
                     None => Lookup::Missing,
@@ -100,10 +101,7 @@ pub fn resolve_for(
     };
     // members without 2FA are refused while the organization requires it (docs/compatibility.md,
     // "Access"); superusers in superuser mode are not members
-    if org.flags.get(crate::models::flags::Flag::Require2fa)
-        && !staff
-        && !user.has_two_factor(conn)?
-    {
+    if org.flags.get(Flag::Require2fa) && !staff && !user.has_two_factor(conn)? {
         return Ok(Lookup::TwoFactorRequired(org.name));
     }
     Ok(Lookup::Found(Box::new(OrgAccess {

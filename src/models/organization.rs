@@ -349,6 +349,13 @@ impl Organization {
     pub fn is_pending_deletion(&self) -> bool {
         self.status != OrgStatus::Active
     }
+
+    /// Whether superuser mode opens this organization (`allowSuperuserAccess`).
+    pub fn admits_superusers(&self) -> bool {
+        !self
+            .flags
+            .get(crate::models::flags::Flag::PreventSuperuserAccess)
+    }
 }
 
 pub fn slug_in_use(slug: &str) -> FieldErrors {

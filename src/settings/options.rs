@@ -37,6 +37,8 @@ pub enum Kind {
     SafeFields,
     /// Relay PII config as JSON text; blank or null means none.
     PiiConfig,
+    /// One of a few strings (DRF's `ChoiceField`).
+    Choice(&'static [&'static str]),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +71,10 @@ const fn def(api_key: &'static str, key: &'static str, kind: Kind, default: Defa
     }
 }
 
-pub static OPTIONS: [OptionDef; 20] = [
+/// `ingestThroughTrustedRelaysOnly`'s values (Sentry's choices).
+pub const TRUSTED_RELAYS_ONLY_CHOICES: &[&str] = &["enabled", "disabled"];
+
+pub static OPTIONS: [OptionDef; 25] = [
     OptionDef {
         api_key: "projectRateLimit",
         key: "sentry:project-rate-limit",
@@ -184,6 +189,12 @@ pub static OPTIONS: [OptionDef; 20] = [
         Default::Bool(true),
     ),
     def(
+        "hideAiFeatures",
+        "sentry:hide_ai_features",
+        Kind::Bool,
+        Default::Bool(false),
+    ),
+    def(
         "githubPRBot",
         "sentry:github_pr_bot",
         Kind::Bool,
@@ -200,6 +211,30 @@ pub static OPTIONS: [OptionDef; 20] = [
         "sentry:github_nudge_invite",
         Kind::Bool,
         Default::Bool(true),
+    ),
+    def(
+        "gitlabPRBot",
+        "sentry:gitlab_pr_bot",
+        Kind::Bool,
+        Default::Bool(true),
+    ),
+    def(
+        "issueAlertsThreadFlag",
+        "sentry:issue_alerts_thread_flag",
+        Kind::Bool,
+        Default::Bool(true),
+    ),
+    def(
+        "metricAlertsThreadFlag",
+        "sentry:metric_alerts_thread_flag",
+        Kind::Bool,
+        Default::Bool(true),
+    ),
+    def(
+        "ingestThroughTrustedRelaysOnly",
+        "sentry:ingest-through-trusted-relays-only",
+        Kind::Choice(TRUSTED_RELAYS_ONLY_CHOICES),
+        Default::Str("disabled"),
     ),
 ];
 
@@ -259,6 +294,7 @@ impl OptionDef {
                 }
                 Ok(Value::from(text))
             }
+            Kind::Choice(choices) => drf::choice(input, choices).map(Value::from),
         }
     }
 
@@ -283,13 +319,21 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn the_registry_has_sentrys_twenty_options_in_order() {
+    fn the_registry_has_sentrys_options_in_sentrys_order() {
         let keys: Vec<&str> = OPTIONS.iter().map(|d| d.api_key).collect();
-        assert_eq!(keys.len(), 20);
+        assert_eq!(keys.len(), 25);
         assert_eq!(keys[0], "projectRateLimit");
         assert_eq!(keys[2], "dataScrubber");
         assert_eq!(keys[13], "relayPiiConfig");
-        assert_eq!(keys[19], "githubNudgeInvite");
+        assert_eq!(keys[17], "hideAiFeatures");
+        assert_eq!(keys[20], "githubNudgeInvite");
+        assert_eq!(keys[24], "ingestThroughTrustedRelaysOnly");
+        let choice = by_api_key("ingestThroughTrustedRelaysOnly").unwrap();
+        assert_eq!(choice.parse(&json!("enabled")), Ok(json!("enabled")));
+        assert_eq!(
+            choice.parse(&json!("on")),
+            Err("\"on\" is not a valid choice.".into())
+        );
         assert_eq!(
             by_api_key("debugFilesRole").unwrap().default_value(),
             json!("admin")

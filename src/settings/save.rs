@@ -38,13 +38,16 @@ pub const ERR_CODECOV: &str =
     "Codecov access needs a Codecov integration, which this instance does not provide.";
 
 /// Flags whose changes are recorded, in Sentry's order; `require_email_verification` too (docs/compatibility.md, "Where orgsettings decides differently").
-const TRACKED_FLAGS: [Flag; 7] = [
+const TRACKED_FLAGS: [Flag; 10] = [
     Flag::AllowJoinleave,
     Flag::EnhancedPrivacy,
     Flag::DisableSharedIssues,
     Flag::EarlyAdopter,
     Flag::Require2fa,
     Flag::CodecovAccess,
+    Flag::DisableMemberProjectCreation,
+    Flag::PreventSuperuserAccess,
+    Flag::DisableMemberInvite,
     Flag::RequireEmailVerification,
 ];
 

@@ -33,18 +33,28 @@ const fn flag_field(api_key: &'static str, flag: Flag) -> FlagField {
     }
 }
 
-pub static FLAG_FIELDS: [FlagField; 7] = [
-    flag_field("openMembership", Flag::AllowJoinleave),
+const fn inverted_flag_field(api_key: &'static str, flag: Flag) -> FlagField {
     FlagField {
-        api_key: "allowSharedIssues",
-        flag: Flag::DisableSharedIssues,
+        api_key,
+        flag,
         inverted: true,
-    },
+    }
+}
+
+pub static FLAG_FIELDS: [FlagField; 10] = [
+    flag_field("openMembership", Flag::AllowJoinleave),
+    inverted_flag_field("allowSharedIssues", Flag::DisableSharedIssues),
     flag_field("enhancedPrivacy", Flag::EnhancedPrivacy),
     flag_field("isEarlyAdopter", Flag::EarlyAdopter),
     flag_field("codecovAccess", Flag::CodecovAccess),
     flag_field("require2FA", Flag::Require2fa),
     flag_field("requireEmailVerification", Flag::RequireEmailVerification),
+    inverted_flag_field("allowMemberInvite", Flag::DisableMemberInvite),
+    inverted_flag_field(
+        "allowMemberProjectCreation",
+        Flag::DisableMemberProjectCreation,
+    ),
+    inverted_flag_field("allowSuperuserAccess", Flag::PreventSuperuserAccess),
 ];
 
 pub fn flag_field_by_api_key(api_key: &str) -> Option<&'static FlagField> {

@@ -40,7 +40,12 @@ pub async fn list(
     let orgs = state
         .db(move |conn| {
             if all {
-                Organization::list_all(conn, user_id)
+                // superuser mode shows every organization that lets superusers in
+                Organization::list_all(conn, user_id).map(|orgs| {
+                    orgs.into_iter()
+                        .filter(|o| o.role.is_some() || o.org.admits_superusers())
+                        .collect()
+                })
             } else {
                 Organization::list_for_user(conn, user_id)
             }

@@ -138,6 +138,16 @@ static GENERAL: [SectionSpec; 3] = [
                 "Allow users to request to join your organization.",
             ),
             checkbox(
+                "allowMemberInvite",
+                "Let members invite others",
+                "Allow members to invite people to this organization; when off, only managers and owners can.",
+            ),
+            checkbox(
+                "allowMemberProjectCreation",
+                "Let members create projects",
+                "Allow members to create projects; when off, only managers and owners can.",
+            ),
+            checkbox(
                 "eventsMemberAdmin",
                 "Let members delete events",
                 "Allow members to delete events (including the delete & discard action) by granting them the event:admin scope.",
@@ -177,6 +187,11 @@ static GENERAL: [SectionSpec; 3] = [
                 Input::Number,
             ),
             checkbox(
+                "hideAiFeatures",
+                "Hide AI features",
+                "Hide generative AI features from every member of this organization.",
+            ),
+            checkbox(
                 "aiSuggestedSolution",
                 "AI suggested solutions",
                 "Show AI-suggested solutions for issues.",
@@ -195,6 +210,21 @@ static GENERAL: [SectionSpec; 3] = [
                 "githubNudgeInvite",
                 "GitHub invite nudges",
                 "Suggest inviting GitHub committers who are not members yet.",
+            ),
+            checkbox(
+                "gitlabPRBot",
+                "GitLab merge request comments",
+                "Comment on recent merge requests suspected of causing issues. Requires a GitLab integration.",
+            ),
+            checkbox(
+                "issueAlertsThreadFlag",
+                "Slack threads for issue alerts",
+                "Post replies to an issue alert notification in its Slack thread. Requires a Slack integration.",
+            ),
+            checkbox(
+                "metricAlertsThreadFlag",
+                "Slack threads for metric alerts",
+                "Post replies to a metric alert notification in its Slack thread. Requires a Slack integration.",
             ),
             FieldSpec {
                 key: "accountRateLimit",
@@ -216,7 +246,9 @@ static GENERAL: [SectionSpec; 3] = [
     },
 ];
 
-static SECURITY: [SectionSpec; 3] = [
+const TRUSTED_RELAYS_ONLY: &[(&str, &str)] = &[("disabled", "Disabled"), ("enabled", "Enabled")];
+
+static SECURITY: [SectionSpec; 4] = [
     SectionSpec {
         id: "security",
         title: "Members and sharing",
@@ -234,6 +266,11 @@ static SECURITY: [SectionSpec; 3] = [
                 owner_only: false,
                 shown: Shown::WithFeature(Feature::RequiredEmailVerification),
             },
+            checkbox(
+                "allowSuperuserAccess",
+                "Allow superuser access",
+                "Let this instance's superusers open this organization in superuser mode. When off, superusers who are not members cannot see it at all.",
+            ),
             checkbox(
                 "allowSharedIssues",
                 "Allow shared issues",
@@ -289,6 +326,16 @@ static SECURITY: [SectionSpec; 3] = [
                 Input::Lines,
             ),
         ],
+    },
+    SectionSpec {
+        id: "ingestion",
+        title: "Ingestion",
+        fields: &[field(
+            "ingestThroughTrustedRelaysOnly",
+            "Ingest through trusted Relays only",
+            "Accept events only when they come through one of this organization's trusted Relays (Settings → Relays).",
+            Input::Select(TRUSTED_RELAYS_ONLY),
+        )],
     },
     SectionSpec {
         id: "advanced-data-scrubbing",
