@@ -165,6 +165,14 @@ pub struct ServeArgs {
     )]
     pub mail_subject_prefix: String,
 
+    /// Your terms of service; with --privacy-url, creating an organization asks to agree to both
+    #[arg(long, env = "ORGSETTINGS_TERMS_URL")]
+    pub terms_url: Option<url::Url>,
+
+    /// Your privacy policy (see --terms-url)
+    #[arg(long, env = "ORGSETTINGS_PRIVACY_URL")]
+    pub privacy_url: Option<url::Url>,
+
     /// Maximum database connections in the pool
     #[arg(long, env = "ORGSETTINGS_DB_POOL_SIZE", default_value_t = 10)]
     pub db_pool_size: u32,
@@ -416,6 +424,15 @@ pub struct Config {
     /// Superuser mode ends this long after it was turned on.
     pub superuser_max: Duration,
     pub mail: MailConfig,
+    /// The terms of service and privacy policy a new organization's creator agrees to (Sentry's
+    /// `TERMS_URL` and `PRIVACY_URL`: `agreeTerms` is asked only when both are set).
+    pub terms: Option<Terms>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Terms {
+    pub terms_url: url::Url,
+    pub privacy_url: url::Url,
 }
 
 impl Config {
@@ -433,6 +450,7 @@ impl Config {
             superuser_idle: Duration::from_secs(15 * 60),
             superuser_max: Duration::from_secs(6 * 3600),
             mail: MailConfig::default(),
+            terms: None,
         }
     }
 
@@ -466,6 +484,17 @@ impl Config {
             from: args.mail_from.clone(),
             subject_prefix: args.mail_subject_prefix.clone(),
             smtp_url: args.smtp_url.clone().filter(|url| !url.trim().is_empty()),
+        };
+        config.terms = match (&args.terms_url, &args.privacy_url) {
+            (Some(terms_url), Some(privacy_url)) => Some(Terms {
+                terms_url: terms_url.clone(),
+                privacy_url: privacy_url.clone(),
+            }),
+            (None, None) => None,
+            _ => bail!(
+                "ORGSETTINGS_TERMS_URL and ORGSETTINGS_PRIVACY_URL go together: set both (new \
+                 organizations then ask to agree to them) or neither"
+            ),
         };
         Ok(config)
     }

@@ -71,6 +71,8 @@ pub enum Scope {
     InvitesByOrg(i64),
     /// Invitations sent or sent again to one address (normalized) of one organization.
     InvitesToAddress(i64, String),
+    /// Organizations created by one user.
+    OrgCreate(i64),
 }
 
 impl Scope {
@@ -87,6 +89,7 @@ impl Scope {
             Scope::InvitesByUser(user_id) => format!("invites-by-user:{user_id}"),
             Scope::InvitesByOrg(org_id) => format!("invites-by-org:{org_id}"),
             Scope::InvitesToAddress(org_id, address) => format!("invites-to:{org_id}:{address}"),
+            Scope::OrgCreate(user_id) => format!("org-create:{user_id}"),
         }
     }
 }

@@ -50,6 +50,22 @@ pub fn schedule(
     })
 }
 
+/// [`schedule`], or nothing when the organization is pending deletion already (the API answers
+/// the same either way, as Sentry's does).
+pub fn schedule_unless_pending(
+    conn: &mut AnyConnection,
+    organization_id: i64,
+    actor: &Actor,
+) -> Result<Organization, DomainError> {
+    write_tx(conn, |conn| {
+        let org = Organization::lock(conn, organization_id)?;
+        if org.is_pending_deletion() {
+            return Ok(org);
+        }
+        schedule(conn, organization_id, actor)
+    })
+}
+
 /// [`schedule`], asked for by `user` with their password (checked under the login throttle: a field
 /// error on `password`, or `RateLimited`).
 pub fn schedule_after_password(

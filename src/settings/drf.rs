@@ -5,6 +5,8 @@
 use serde_json::Value;
 
 pub const NOT_NULL: &str = "This field may not be null.";
+/// DRF's answer for a required field that was not sent.
+pub const REQUIRED: &str = "This field is required.";
 pub const NOT_BLANK: &str = "This field may not be blank.";
 pub const NOT_A_STRING: &str = "Not a valid string.";
 pub const NOT_AN_INTEGER: &str = "A valid integer is required.";

@@ -7,6 +7,7 @@
 //! [`save::save`]; neither has logic of its own.
 
 pub mod avatar;
+pub mod create;
 pub mod current;
 pub mod delete;
 pub mod drf;

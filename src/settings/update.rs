@@ -242,7 +242,7 @@ impl AvatarChange {
         errors: &mut FieldErrors,
     ) -> Result<Option<Self>, DomainError> {
         let parsed_type = match avatar_type {
-            None if fields == AvatarFields::Endpoint => Err("This field is required.".to_owned()),
+            None if fields == AvatarFields::Endpoint => Err(drf::REQUIRED.to_owned()),
             None => Ok(AvatarType::Upload),
             Some(Value::Null) => Err(drf::NOT_NULL.to_owned()),
             Some(Value::String(s)) if s == "gravatar" => Err(

@@ -33,6 +33,7 @@ pub mod session_store;
 pub mod settings_pages;
 pub mod setup;
 pub mod state;
+pub mod sudo;
 pub mod superuser;
 pub mod superuser_mode;
 pub mod urls;

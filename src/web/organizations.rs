@@ -11,10 +11,12 @@ use super::page::AvatarView;
 use super::page::{PageCtx, render};
 use super::respond::{client_ip, see_other};
 use super::session::{self, CurrentUser, FlashLevel};
+use crate::config::Terms;
 use crate::errors::{DomainError, FieldErrors};
 use crate::models::actor::Actor;
 use crate::models::organization::{OrgName, OrgWithRole, Organization};
 use crate::models::slug::Slug;
+use crate::settings::create::{self, NewOrganization};
 use crate::web::state::AppState;
 
 pub struct OrgItem {
@@ -78,6 +80,8 @@ pub struct NewOrgForm {
     name: String,
     #[serde(default)]
     slug: String,
+    #[serde(default, rename = "agreeTerms")]
+    agree_terms: Option<String>,
 }
 
 #[derive(Template)]
@@ -86,9 +90,12 @@ struct NewPage {
     ctx: PageCtx,
     form: NewOrgForm,
     errors: FieldErrors,
+    /// The instance's terms, when creating an organization asks to agree to them.
+    terms: Option<Terms>,
 }
 
 pub async fn new_page(
+    state: web::Data<AppState>,
     session: Session,
     CurrentUser(user): CurrentUser,
 ) -> Result<HttpResponse, AppError> {
@@ -96,12 +103,13 @@ pub async fn new_page(
         ctx: PageCtx::new(&session, Some(&user))?,
         form: NewOrgForm::default(),
         errors: FieldErrors::new(),
+        terms: state.config.terms.clone(),
     };
     render(StatusCode::OK, &page)
 }
 
 /// Parses the form: a name, and a slug unless left empty (then one is made from the name).
-fn parse(form: &NewOrgForm) -> Result<(OrgName, Option<Slug>), FieldErrors> {
+fn parse(form: &NewOrgForm) -> Result<NewOrganization, FieldErrors> {
     let mut errors = FieldErrors::new();
     let name = errors.take("name", OrgName::parse(&form.name));
     let slug = if form.slug.trim().is_empty() {
@@ -110,7 +118,11 @@ fn parse(form: &NewOrgForm) -> Result<(OrgName, Option<Slug>), FieldErrors> {
         errors.take("slug", Slug::parse(&form.slug))
     };
     match name {
-        Some(name) if errors.is_empty() => Ok((name, slug)),
+        Some(name) if errors.is_empty() => Ok(NewOrganization {
+            name,
+            slug,
+            agreed_to_terms: form.agree_terms.is_some(),
+        }),
         _ => Err(errors),
     }
 }
@@ -125,11 +137,12 @@ pub async fn create(
     let form = form.into_inner();
     let result = match parse(&form) {
         Err(errors) => Err(errors),
-        Ok((name, slug)) => {
+        Ok(new) => {
             let owner = user.clone();
             let actor = Actor::user(&user, client_ip(&req));
+            let config = state.config.clone();
             let created = state
-                .db(move |conn| Organization::create(conn, &name, slug.as_ref(), &owner, &actor))
+                .db(move |conn| create::create(conn, &config, &new, &owner, &actor))
                 .await;
             match created {
                 Ok(org) => Ok(org),
@@ -152,6 +165,7 @@ pub async fn create(
                 ctx: PageCtx::new(&session, Some(&user))?,
                 form,
                 errors,
+                terms: state.config.terms.clone(),
             };
             render(StatusCode::BAD_REQUEST, &page)
         }

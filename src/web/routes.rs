@@ -71,14 +71,21 @@ route_table! {
     "/organizations/" => { get => organizations::list },
     "/organizations/new/" => { get => organizations::new_page, post => organizations::create },
     "/api/0/" => { get => api::index::index },
+    "/api/0/internal/health/" => { get => api::index::health },
+    "/api/0/auth/" => { put => api::sudo::verify },
     "/api/0/api-tokens/" => {
         get => api::tokens::list,
         post => api::tokens::create,
         delete => api::tokens::delete,
     },
+    "/api/0/organizations/" => {
+        get => api::organization_index::list,
+        post => api::organization_index::create,
+    },
     "/api/0/organizations/{org}/" => {
         get => api::organizations::details,
         put => api::organizations::update,
+        delete => api::organizations::remove,
     },
     "/api/0/organizations/{org}/avatar/" => {
         get => api::organizations::avatar_details,

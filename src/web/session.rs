@@ -24,12 +24,14 @@ pub(crate) const USER_ID: &str = "uid";
 const USER_VERSION: &str = "uver";
 const FLASHES: &str = "flash";
 
-/// Starts an authenticated session: a new session id (no fixation), the user, and a fresh CSRF token.
+/// Starts an authenticated session: a new session id (no fixation), the user, a fresh CSRF token,
+/// and sudo (the password was just proved).
 pub fn log_in(session: &Session, user: &User) -> Result<(), AppError> {
     session.renew();
     session.insert(USER_ID, user.id)?;
     session.insert(USER_VERSION, user.session_version)?;
     super::csrf::rotate(session)?;
+    super::sudo::grant(session)?;
     Ok(())
 }
 

@@ -95,6 +95,8 @@ pub fn use_powers(session: &Session, user: &User) -> Result<Mode, AppError> {
 pub fn enter(session: &Session, user: &User, config: &Config) -> Result<(), AppError> {
     let now = now();
     session.renew();
+    // the password was just entered again
+    super::sudo::grant(session)?;
     session.insert(
         GRANT,
         Grant {

@@ -205,6 +205,27 @@ const CASES: &[Case] = &[
         Access::OrgOwner,
         SEE_OTHER,
     ),
+    Case {
+        method: "put",
+        path: "/api/0/auth/",
+        access: Access::LoggedIn,
+        api: true,
+        success: StatusCode::OK,
+    },
+    Case {
+        method: "post",
+        path: "/api/0/organizations/",
+        access: Access::LoggedIn,
+        api: true,
+        success: StatusCode::CREATED,
+    },
+    Case {
+        method: "delete",
+        path: "/api/0/organizations/{org}/",
+        access: Access::OrgOwner,
+        api: true,
+        success: StatusCode::ACCEPTED,
+    },
 ];
 
 /// The status a refused caller gets, or `None` when the caller may use the route.
@@ -623,6 +644,35 @@ async fn request_for(world: &World, case: &Case, who: Who) -> Request {
             .await;
             Request::form("/settings/acme/restore/", &[])
         }
+        ("put", "/api/0/auth/") => Request::Json(
+            Method::PUT,
+            "/api/0/auth/".into(),
+            json!({"password": PASSWORD}),
+        ),
+        ("post", "/api/0/organizations/") => Request::Json(
+            Method::POST,
+            "/api/0/organizations/".into(),
+            json!({"name": format!("Org of {tag}")}),
+        ),
+        ("delete", "/api/0/organizations/{org}/") => {
+            app.with_db(move |conn| {
+                use diesel::prelude::*;
+                use orgsettings::db::schema::organizations;
+                diesel::update(organizations::table.find(org_id))
+                    .set((
+                        organizations::status.eq(0),
+                        organizations::deletion_scheduled_at.eq(None::<chrono::NaiveDateTime>),
+                    ))
+                    .execute(conn)
+                    .unwrap();
+            })
+            .await;
+            Request::Json(
+                Method::DELETE,
+                "/api/0/organizations/acme/".into(),
+                json!({}),
+            )
+        }
         (method, path) => panic!("no request for {method} {path}: add it here"),
     }
 }
@@ -834,4 +884,7 @@ matrix_tests! {
     members => 27,
     remove_organization => 28,
     restore_organization => 29,
+    api_sudo => 30,
+    api_create_organization => 31,
+    api_remove_organization => 32,
 }

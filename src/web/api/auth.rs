@@ -108,6 +108,56 @@ impl Permission for OrgWrite {
     const SCOPES: &'static [&'static str] = scopes::ORG_WRITE;
 }
 
+/// Removing an organization: `org:admin`.
+pub struct OrgAdmin;
+
+impl Permission for OrgAdmin {
+    const SCOPES: &'static [&'static str] = scopes::ORG_ADMIN;
+}
+
+/// A user calling an endpoint outside any one organization (the organization list, creating
+/// one), with the scopes the endpoint wants when the call comes with a personal token. A session
+/// has every scope of the user; an organization token is refused, as by the organization endpoints.
+pub struct UserAccess<P> {
+    pub user: User,
+    /// The token's scopes (widened by the hierarchy), or `None` for a session.
+    pub token_scopes: Option<Scopes>,
+    permission: PhantomData<P>,
+}
+
+impl<P: Permission> UserAccess<P> {
+    async fn resolve(req: HttpRequest) -> Result<Self, ApiError> {
+        let (user, token_scopes) = match caller(&req).await? {
+            Caller::Anonymous => return Err(ApiError::NotAuthenticated),
+            Caller::Session(user) => (user, None),
+            Caller::Token(credential) => match *credential {
+                Credential::Personal { user, scopes, .. } => {
+                    if !scopes.has_any(P::SCOPES) {
+                        return Err(ApiError::Forbidden);
+                    }
+                    (user, Some(scopes))
+                }
+                Credential::Org { .. } => return Err(ApiError::Forbidden),
+            },
+        };
+        Ok(Self {
+            user,
+            token_scopes,
+            permission: PhantomData,
+        })
+    }
+}
+
+impl<P: Permission + 'static> FromRequest for UserAccess<P> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { Self::resolve(req).await })
+    }
+}
+
 /// The organization of the path as the caller may use it, with what they may do there: for a
 /// session, the scopes of their role; for a personal token, the token's scopes cut down to the
 /// role's (a member's token with `org:write` still cannot change settings). An organization

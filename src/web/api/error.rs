@@ -26,6 +26,13 @@ pub enum ApiError {
     /// without it, or any token: a token never carries it). Sentry's `superuser-required`.
     #[error("superuser mode required")]
     SuperuserRequired,
+    /// A session without a recent password for a call that needs one (Sentry's `sudo-required`,
+    /// naming the user).
+    #[error("sudo required")]
+    SudoRequired(String),
+    /// Sentry's bare `{"detail": {"code": …}}` answers (the password check of `PUT /api/0/auth/`).
+    #[error("{1}")]
+    Coded(StatusCode, &'static str),
     #[error("moved to {0}")]
     Moved(String),
     #[error("invalid: {0}")]
@@ -105,7 +112,9 @@ impl ResponseError for ApiError {
         match self {
             ApiError::NotAuthenticated
             | ApiError::AuthenticationFailed(_)
-            | ApiError::TwoFactorRequired => StatusCode::UNAUTHORIZED,
+            | ApiError::TwoFactorRequired
+            | ApiError::SudoRequired(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Coded(status, _) => *status,
             ApiError::Forbidden | ApiError::SuperuserRequired => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Moved(_) => StatusCode::MOVED_PERMANENTLY,
@@ -128,6 +137,12 @@ impl ResponseError for ApiError {
                 json!({"detail": "You do not have permission to perform this action."})
             }
             ApiError::NotFound => json!({"detail": "The requested resource does not exist"}),
+            ApiError::SudoRequired(username) => json!({"detail": {
+                "code": "sudo-required",
+                "message": "Account verification required.",
+                "extra": {"username": username},
+            }}),
+            ApiError::Coded(_, code) => json!({"detail": {"code": code}}),
             ApiError::SuperuserRequired => json!({"detail": {
                 "code": "superuser-required",
                 "message": "You need to re-authenticate for superuser.",

@@ -12,7 +12,7 @@ use crate::profile;
 use crate::tokens::Credential;
 use crate::web::state::AppState;
 
-async fn user_json(state: &AppState, user: User) -> Result<serde_json::Value, ApiError> {
+pub async fn user_json(state: &AppState, user: User) -> Result<serde_json::Value, ApiError> {
     let of = user.clone();
     let (emails, has_2fa) = state
         .db(move |conn| {
@@ -44,4 +44,17 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
         None => None,
     };
     Ok(HttpResponse::Ok().json(json!({"version": "0", "auth": auth, "user": user})))
+}
+
+/// `GET /api/0/internal/health/`: 200 for any authenticated caller (terraform's Sentry provider
+/// asks it before every run), with the database checked; 401 otherwise.
+pub async fn health(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    if matches!(caller(&req).await?, Caller::Anonymous) {
+        return Err(ApiError::NotAuthenticated);
+    }
+    state.db(crate::db::ping).await?;
+    Ok(HttpResponse::Ok().json(json!({"problems": [], "healthy": {"database": true}})))
 }

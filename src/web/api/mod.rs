@@ -5,8 +5,11 @@
 pub mod auth;
 pub mod error;
 pub mod index;
+pub mod organization_index;
 pub mod organizations;
+pub mod pagination;
 pub mod serialize;
+pub mod sudo;
 pub mod tokens;
 
 use actix_web::{HttpRequest, web};

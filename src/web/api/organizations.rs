@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value};
 
-use super::auth::{ApiAccess, OrgRead, OrgWrite};
+use super::auth::{ApiAccess, OrgAdmin, OrgRead, OrgWrite};
 use super::error::ApiError;
 use super::{json_body, serialize};
 use crate::config::Features;
@@ -12,6 +12,7 @@ use crate::settings::current::OrgSettings;
 use crate::settings::update::{AvatarChange, AvatarFields, OrganizationUpdate};
 use crate::web::error::AppError;
 use crate::web::limits::API_BODY_LIMIT;
+use crate::web::respond::client_ip;
 use crate::web::state::AppState;
 
 async fn load(state: &AppState, org_id: i64) -> Result<OrgSettings, ApiError> {
@@ -117,4 +118,32 @@ where
     };
     api.access.save(&state, &req, update).await?;
     show(&state, &api).await
+}
+
+/// `DELETE /api/0/organizations/{org}/`: schedules the deletion as the page does (`org:admin`),
+/// answering 202 with the organization and its pending status; an organization already pending
+/// deletion answers the same, unchanged. A session needs sudo (a recent password); a token is sudo.
+pub async fn remove(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: actix_session::Session,
+    api: ApiAccess<OrgAdmin>,
+) -> Result<HttpResponse, ApiError> {
+    if !api.by_token && !crate::web::sudo::is_active(&session) {
+        return Err(ApiError::SudoRequired(api.access.user.username.clone()));
+    }
+    let actor = api.access.actor(client_ip(&req));
+    let org_id = api.access.org.id;
+    let current = state
+        .db(move |conn| {
+            crate::settings::delete::schedule_unless_pending(conn, org_id, &actor)?;
+            Ok::<_, DomainError>(OrgSettings::load_by_id(conn, org_id)?)
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().json(serialize::organization(
+        &current,
+        api.access.role,
+        &api.scopes,
+        &state.config,
+    )))
 }

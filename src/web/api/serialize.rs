@@ -3,7 +3,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::config::{Config, Feature, Features};
-use crate::models::organization::OrgStatus;
+use crate::models::avatar::OrgAvatar;
+use crate::models::flags::Flag;
+use crate::models::organization::{OrgStatus, Organization};
 use crate::models::role::Role;
 use crate::settings::current::OrgSettings;
 use crate::settings::options::OPTIONS;
@@ -28,8 +30,8 @@ fn int_option(current: &OrgSettings, api_key: &str, features: &Features, default
 }
 
 /// The avatar block: type, and the ident and URL of an uploaded image (null without one).
-fn avatar_json(current: &OrgSettings, config: &Config) -> Value {
-    match &current.avatar {
+fn avatar_json(avatar: Option<&OrgAvatar>, config: &Config) -> Value {
+    match avatar {
         Some(avatar) if avatar.file_id.is_some() => json!({
             "avatarType": avatar.avatar_type().id(),
             "avatarUuid": avatar.ident,
@@ -42,11 +44,14 @@ fn avatar_json(current: &OrgSettings, config: &Config) -> Value {
     }
 }
 
-/// `DetailedOrganizationSerializer` for a member with `role`, whose request may do `access` (the
-/// role's scopes, or a token's cut down to them).
-pub fn organization(current: &OrgSettings, role: Role, access: &Scopes, config: &Config) -> Value {
+/// Sentry's `OrganizationSerializer` (the summary a list shows): identity, status, avatar, links,
+/// features and the flags every member may know.
+fn summary_fields(
+    org: &Organization,
+    avatar: Option<&OrgAvatar>,
+    config: &Config,
+) -> Map<String, Value> {
     let features = &config.features;
-    let org = &current.org;
     let mut body = Map::new();
     body.insert("id".into(), json!(org.id.to_string()));
     body.insert("slug".into(), json!(org.slug));
@@ -60,7 +65,12 @@ pub fn organization(current: &OrgSettings, role: Role, access: &Scopes, config: 
         }),
     );
     body.insert("dateCreated".into(), json!(iso(org.date_added)));
-    body.insert("avatar".into(), avatar_json(current, config));
+    body.insert(
+        "isEarlyAdopter".into(),
+        json!(org.flags.get(Flag::EarlyAdopter)),
+    );
+    body.insert("require2FA".into(), json!(org.flags.get(Flag::Require2fa)));
+    body.insert("avatar".into(), avatar_json(avatar, config));
     body.insert(
         "features".into(),
         json!(features.enabled().map(Feature::name).collect::<Vec<_>>()),
@@ -73,6 +83,36 @@ pub fn organization(current: &OrgSettings, role: Role, access: &Scopes, config: 
         }),
     );
     body.insert("hasAuthProvider".into(), json!(false));
+    body.insert(
+        "allowMemberInvite".into(),
+        json!(!org.flags.get(Flag::DisableMemberInvite)),
+    );
+    body.insert(
+        "allowMemberProjectCreation".into(),
+        json!(!org.flags.get(Flag::DisableMemberProjectCreation)),
+    );
+    body.insert(
+        "allowSuperuserAccess".into(),
+        json!(org.admits_superusers()),
+    );
+    body
+}
+
+/// The summary of an organization, as `GET /api/0/organizations/` lists it.
+pub fn organization_summary(
+    org: &Organization,
+    avatar: Option<&OrgAvatar>,
+    config: &Config,
+) -> Value {
+    Value::Object(summary_fields(org, avatar, config))
+}
+
+/// `DetailedOrganizationSerializer` for a member with `role`, whose request may do `access` (the
+/// role's scopes, or a token's cut down to them).
+pub fn organization(current: &OrgSettings, role: Role, access: &Scopes, config: &Config) -> Value {
+    let features = &config.features;
+    let org = &current.org;
+    let mut body = summary_fields(org, current.avatar.as_ref(), config);
     body.insert("isDefault".into(), json!(false));
     body.insert(
         "quota".into(),
