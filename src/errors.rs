@@ -71,6 +71,16 @@ impl FieldErrors {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
     }
 
+    /// The same errors with the field `from` called `to` (an API naming a field otherwise).
+    pub fn renamed(mut self, from: &str, to: &str) -> Self {
+        if from != to
+            && let Some(messages) = self.0.remove(from)
+        {
+            self.0.entry(to.to_owned()).or_default().extend(messages);
+        }
+        self
+    }
+
     /// `Ok(())` when there are no errors, so validation can end with `errors.into_result()?`.
     pub fn into_result(self) -> Result<(), DomainError> {
         if self.is_empty() {

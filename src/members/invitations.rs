@@ -102,8 +102,10 @@ fn queue_invite(
     Ok(())
 }
 
-/// Invites an email address with a role: a pending member, an email with the accept link, an audit
-/// entry. Refused for a member's address, an address already invited, or a role above the inviter's.
+/// Invites an email address with a role: a pending member, an email with the accept link (unless
+/// `send_email` is off: the API's `sendInvite: false`), an audit entry. Refused for a member's
+/// address, an address already invited, or a role above the inviter's.
+#[allow(clippy::too_many_arguments)]
 pub fn invite(
     conn: &mut AnyConnection,
     config: &Config,
@@ -112,6 +114,7 @@ pub fn invite(
     actor_role: Role,
     raw_email: &str,
     role: Role,
+    send_email: bool,
 ) -> Result<Member, DomainError> {
     let mut errors = FieldErrors::new();
     let address = errors.take("email", EmailAddress::parse(raw_email));
@@ -175,7 +178,9 @@ pub fn invite(
             .returning(organization_members::id)
             .get_result(conn)?;
         let member = find_member(conn, org.id, id)?;
-        queue_invite(conn, config, org, &member, &actor.label)?;
+        if send_email {
+            queue_invite(conn, config, org, &member, &actor.label)?;
+        }
         audit::record(
             conn,
             &member_entry(
@@ -242,7 +247,9 @@ pub fn invite_many(
     write_tx(conn, |conn| {
         let mut invited = Vec::with_capacity(addresses.len());
         for address in &addresses {
-            invited.push(invite(conn, config, org, actor, actor_role, address, role)?);
+            invited.push(invite(
+                conn, config, org, actor, actor_role, address, role, true,
+            )?);
         }
         Ok(invited)
     })

@@ -7,10 +7,12 @@
 mod invitations;
 mod requirements;
 mod roles;
+mod search;
 
 pub use invitations::*;
 pub use requirements::*;
 pub use roles::*;
+pub use search::*;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -31,6 +33,8 @@ use crate::models::user::User;
 pub struct MemberView {
     pub member: Member,
     pub username: Option<String>,
+    /// The user's name (may be empty).
+    pub user_name: Option<String>,
     pub user_email: Option<String>,
     pub email_verified: bool,
     pub two_factor: bool,
@@ -66,19 +70,43 @@ fn audit_data(member: &Member, email: &str) -> Value {
     })
 }
 
+/// A member row with its user's username, email, normalized email and name (for a user).
+pub(crate) type MemberRow = (Member, Option<(String, String, String, String)>);
+
 /// Members and invites of an organization, owners first, then by name (three queries).
 pub fn list(conn: &mut AnyConnection, organization_id: i64) -> QueryResult<Vec<MemberView>> {
-    // the member row, and for a user: username, email, normalized email
-    type Row = (Member, Option<(String, String, String)>);
-    let rows: Vec<Row> = organization_members::table
+    let rows: Vec<MemberRow> = organization_members::table
         .left_join(users::table)
         .filter(organization_members::organization_id.eq(organization_id))
         .order(organization_members::id)
         .select((
             Member::as_select(),
-            (users::username, users::email, users::email_normalized).nullable(),
+            (
+                users::username,
+                users::email,
+                users::email_normalized,
+                users::name,
+            )
+                .nullable(),
         ))
         .load(conn)?;
+    let mut views = views_of(conn, rows)?;
+    views.sort_by_key(|v| {
+        (
+            v.is_pending(),
+            std::cmp::Reverse(v.member.role()),
+            v.email().to_lowercase(),
+        )
+    });
+    Ok(views)
+}
+
+/// The rows with whether each user's address is verified and whether they have two-factor
+/// authentication (two queries, over the users of these rows only).
+pub(crate) fn views_of(
+    conn: &mut AnyConnection,
+    rows: Vec<MemberRow>,
+) -> QueryResult<Vec<MemberView>> {
     let user_ids: Vec<i64> = rows.iter().filter_map(|(m, _)| m.user_id).collect();
     let verified: Vec<(i64, String)> = user_emails::table
         .filter(user_emails::user_id.eq_any(&user_ids))
@@ -91,12 +119,14 @@ pub fn list(conn: &mut AnyConnection, organization_id: i64) -> QueryResult<Vec<M
         .filter(authenticators::confirmed.eq(true))
         .select(authenticators::user_id)
         .load(conn)?;
-    let mut views: Vec<MemberView> = rows
+    Ok(rows
         .into_iter()
         .map(|(member, user)| {
-            let (username, user_email, normalized) = match user {
-                Some((username, email, normalized)) => (Some(username), Some(email), normalized),
-                None => (None, None, String::new()),
+            let (username, user_email, normalized, user_name) = match user {
+                Some((username, email, normalized, name)) => {
+                    (Some(username), Some(email), normalized, Some(name))
+                }
+                None => (None, None, String::new(), None),
             };
             let email_verified = member.user_id.is_some_and(|id| {
                 verified
@@ -107,20 +137,13 @@ pub fn list(conn: &mut AnyConnection, organization_id: i64) -> QueryResult<Vec<M
             MemberView {
                 member,
                 username,
+                user_name,
                 user_email,
                 email_verified,
                 two_factor,
             }
         })
-        .collect();
-    views.sort_by_key(|v| {
-        (
-            v.is_pending(),
-            std::cmp::Reverse(v.member.role()),
-            v.email().to_lowercase(),
-        )
-    });
-    Ok(views)
+        .collect())
 }
 
 /// The roles `actor_role` may give: owners any current role, managers up to manager.

@@ -305,6 +305,11 @@ fn role_scopes(role: Role) -> &'static [&'static str] {
 pub const ORG_READ: &[&str] = &["org:read", "org:write", "org:admin"];
 pub const ORG_WRITE: &[&str] = &["org:write", "org:admin"];
 pub const ORG_ADMIN: &[&str] = &["org:admin"];
+/// The member endpoints' (Sentry's `MemberPermission`; inviting needs `member:write`, since
+/// orgsettings has no invitation requests for `member:invite` to make).
+pub const MEMBER_READ: &[&str] = &["member:read", "member:write", "member:admin"];
+pub const MEMBER_WRITE: &[&str] = &["member:write", "member:admin"];
+pub const MEMBER_ADMIN: &[&str] = &["member:admin"];
 
 #[cfg(test)]
 mod tests {

@@ -87,6 +87,15 @@ route_table! {
         put => api::organizations::update,
         delete => api::organizations::remove,
     },
+    "/api/0/organizations/{org}/members/" => {
+        get => api::members::list,
+        post => api::members::invite,
+    },
+    "/api/0/organizations/{org}/members/{member_id}/" => {
+        get => api::members::details,
+        put => api::members::update,
+        delete => api::members::remove,
+    },
     "/api/0/organizations/{org}/avatar/" => {
         get => api::organizations::avatar_details,
         put => api::organizations::avatar_update,

@@ -226,6 +226,27 @@ const CASES: &[Case] = &[
         api: true,
         success: StatusCode::ACCEPTED,
     },
+    Case {
+        method: "post",
+        path: "/api/0/organizations/{org}/members/",
+        access: Access::OrgWrite,
+        api: true,
+        success: StatusCode::CREATED,
+    },
+    Case {
+        method: "put",
+        path: "/api/0/organizations/{org}/members/{member_id}/",
+        access: Access::OrgWrite,
+        api: true,
+        success: StatusCode::OK,
+    },
+    Case {
+        method: "delete",
+        path: "/api/0/organizations/{org}/members/{member_id}/",
+        access: Access::OrgWrite,
+        api: true,
+        success: StatusCode::NO_CONTENT,
+    },
 ];
 
 /// The status a refused caller gets, or `None` when the caller may use the route.
@@ -673,6 +694,42 @@ async fn request_for(world: &World, case: &Case, who: Who) -> Request {
                 json!({}),
             )
         }
+        ("post", "/api/0/organizations/{org}/members/") => Request::Json(
+            Method::POST,
+            "/api/0/organizations/acme/members/".into(),
+            json!({"email": format!("{tag}@api-invited.example"), "orgRole": "member"}),
+        ),
+        ("put" | "delete", "/api/0/organizations/{org}/members/{member_id}/") => {
+            // an invitation of its own for each caller to send again or revoke
+            let org = world.org.clone();
+            static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let email = format!("{tag}-{}-{n}@pending.example", case.method);
+            let id = app
+                .with_db(move |conn| {
+                    let actor = orgsettings::models::actor::Actor::cli();
+                    let config =
+                        orgsettings::config::Config::for_url(url::Url::parse("http://x/").unwrap());
+                    orgsettings::members::invite(
+                        conn,
+                        &config,
+                        &org,
+                        &actor,
+                        orgsettings::models::role::Role::Owner,
+                        &email,
+                        orgsettings::models::role::Role::Member,
+                        false,
+                    )
+                    .unwrap()
+                    .id
+                })
+                .await;
+            let path = format!("/api/0/organizations/acme/members/{id}/");
+            match case.method {
+                "put" => Request::Json(Method::PUT, path, json!({"reinvite": true})),
+                _ => Request::Json(Method::DELETE, path, json!({})),
+            }
+        }
         (method, path) => panic!("no request for {method} {path}: add it here"),
     }
 }
@@ -786,6 +843,11 @@ async fn run_csrf_matrix(backend: Backend, case: &Case) {
             _ => Vec::new(),
         };
         let before = snapshot(&world.app).await;
+        // the request's own path where it has one (a member's id), else the route's
+        let path = match &request {
+            Request::Json(_, own, _) => own.clone(),
+            _ => path.clone(),
+        };
         let mut builder = visitor.client.request(method.clone(), visitor.url(&path));
         if let Some(origin) = origin {
             builder = builder.header("origin", origin);
@@ -887,4 +949,7 @@ matrix_tests! {
     api_sudo => 30,
     api_create_organization => 31,
     api_remove_organization => 32,
+    api_invite_member => 33,
+    api_update_member => 34,
+    api_remove_member => 35,
 }

@@ -782,6 +782,7 @@ async fn invitations_are_limited_per_organization(app: TestApp) {
                     orgsettings::models::role::Role::Owner,
                     &email,
                     orgsettings::models::role::Role::Member,
+                    true,
                 )
                 .unwrap();
             }
@@ -793,6 +794,7 @@ async fn invitations_are_limited_per_organization(app: TestApp) {
                 orgsettings::models::role::Role::Owner,
                 "q100@example.com",
                 orgsettings::models::role::Role::Member,
+                true,
             )
             .unwrap_err()
         })

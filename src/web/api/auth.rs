@@ -115,6 +115,25 @@ impl Permission for OrgAdmin {
     const SCOPES: &'static [&'static str] = scopes::ORG_ADMIN;
 }
 
+/// Reading members: `member:read`, `member:write` or `member:admin`.
+pub struct MemberRead;
+/// Inviting and changing members: `member:write` or `member:admin`.
+pub struct MemberWrite;
+/// Removing members: `member:admin`.
+pub struct MemberAdmin;
+
+impl Permission for MemberRead {
+    const SCOPES: &'static [&'static str] = scopes::MEMBER_READ;
+}
+
+impl Permission for MemberWrite {
+    const SCOPES: &'static [&'static str] = scopes::MEMBER_WRITE;
+}
+
+impl Permission for MemberAdmin {
+    const SCOPES: &'static [&'static str] = scopes::MEMBER_ADMIN;
+}
+
 /// A user calling an endpoint outside any one organization (the organization list, creating
 /// one), with the scopes the endpoint wants when the call comes with a personal token. A session
 /// has every scope of the user; an organization token is refused, as by the organization endpoints.

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod index;
+pub mod members;
 pub mod organization_index;
 pub mod organizations;
 pub mod pagination;

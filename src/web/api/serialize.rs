@@ -220,3 +220,51 @@ pub fn api_token(token: &crate::models::api_token::ApiToken, text: Option<&str>)
     }
     body
 }
+
+/// Sentry's `OrganizationMemberSerializer` for a member or a pending invitation.
+pub fn member(view: &crate::members::MemberView, now: chrono::NaiveDateTime) -> Value {
+    let member = &view.member;
+    let role = member.role();
+    let user = member.user_id.map(|id| {
+        let name = match view.user_name.as_deref() {
+            Some(name) if !name.is_empty() => name,
+            _ => view.username.as_deref().unwrap_or_default(),
+        };
+        json!({
+            "id": id.to_string(),
+            "name": name,
+            "username": view.username,
+            "email": view.user_email,
+            "avatarUrl": null,
+            "isActive": true,
+            "has2fa": view.two_factor,
+            "emails": [{"email": view.user_email, "is_verified": view.email_verified}],
+        })
+    });
+    let name = user
+        .as_ref()
+        .and_then(|u| u["name"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| view.email().to_owned());
+    json!({
+        "id": member.id.to_string(),
+        "email": view.email(),
+        "name": name,
+        "user": user,
+        "orgRole": role.id(),
+        "role": role.id(),
+        "roleName": role.name(),
+        "pending": view.is_pending(),
+        "expired": view.expired(now),
+        "flags": {
+            "idp:provisioned": false,
+            "idp:role-restricted": false,
+            "sso:linked": false,
+            "sso:invalid": false,
+            "member-limit:restricted": false,
+            "partnership:restricted": false,
+        },
+        "dateCreated": iso(member.date_added),
+        "inviteStatus": "approved",
+        "inviterName": null,
+    })
+}
