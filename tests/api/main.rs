@@ -7,6 +7,7 @@ mod common;
 
 mod account;
 mod api_fields;
+mod api_members;
 mod api_organization_index;
 mod api_organizations;
 mod audit_log;

@@ -181,3 +181,30 @@ pub fn token_on(page: &Page, prefix: &str) -> String {
     let end = page.body[start..].find('"').expect("the title ends") + start;
     unescape(&page.body[start..end])
 }
+
+/// `n` pending invitations to `{prefix}-{i}@example.com` in `org`, written directly (no emails, no
+/// limits), for lists that need many rows.
+pub async fn add_invitations(app: &TestApp, org: &Organization, prefix: &str, n: usize) {
+    let (org_id, prefix) = (org.id, prefix.to_owned());
+    app.with_db(move |conn| {
+        use diesel::prelude::*;
+        use orgsettings::db::schema::organization_members as m;
+        let now = orgsettings::db::query::now();
+        for i in 0..n {
+            let email = format!("{prefix}-{i}@example.com");
+            diesel::insert_into(m::table)
+                .values((
+                    m::organization_id.eq(org_id),
+                    m::email.eq(&email),
+                    m::email_normalized.eq(&email),
+                    m::role.eq("member"),
+                    m::token.eq(format!("token-{prefix}-{i}")),
+                    m::token_expires_at.eq(now + chrono::Duration::days(30)),
+                    m::date_added.eq(now),
+                ))
+                .execute(conn)
+                .unwrap();
+        }
+    })
+    .await;
+}
