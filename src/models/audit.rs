@@ -154,6 +154,12 @@ pub fn record(conn: &mut AnyConnection, entry: &NewAuditEntry<'_>) -> QueryResul
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AuditQuery {
     pub event: Option<AuditEvent>,
+    /// Entries by this user only.
+    pub actor: Option<i64>,
+    /// Entries written at or after this time.
+    pub start: Option<NaiveDateTime>,
+    /// Entries written at or before this time.
+    pub end: Option<NaiveDateTime>,
     pub before: Option<i64>,
     pub after: Option<i64>,
     pub limit: Option<i64>,
@@ -170,22 +176,22 @@ pub struct AuditPage {
 }
 
 impl AuditEntry {
-    /// A page of `size` entries, starting `before` or `after` an entry id (keyset pagination: a new
-    /// entry never shifts a page).
+    /// A page of `size` entries matching `filter` (its event, actor and times), starting `before`
+    /// or `after` an entry id (keyset pagination: a new entry never shifts a page).
     pub fn page(
         conn: &mut AnyConnection,
         organization_id: i64,
-        event: Option<AuditEvent>,
+        filter: AuditQuery,
         before: Option<i64>,
         after: Option<i64>,
         size: i64,
     ) -> QueryResult<AuditPage> {
         let q = AuditQuery {
-            event,
             before,
             after,
             // one more than shown, to know whether there is a further page
             limit: Some(size + 1),
+            ..filter
         };
         let mut entries = AuditEntry::list(conn, organization_id, q)?;
         let newer_exists = match entries.first() {
@@ -193,10 +199,10 @@ impl AuditEntry {
                 conn,
                 organization_id,
                 AuditQuery {
-                    event,
                     after: Some(first.id),
+                    before: None,
                     limit: Some(1),
-                    ..AuditQuery::default()
+                    ..filter
                 },
             )?
             .is_empty(),
@@ -242,6 +248,15 @@ impl AuditEntry {
             .into_boxed();
         if let Some(event) = q.event {
             query = query.filter(audit_log_entries::event.eq(event.id()));
+        }
+        if let Some(actor) = q.actor {
+            query = query.filter(audit_log_entries::actor_id.eq(actor));
+        }
+        if let Some(start) = q.start {
+            query = query.filter(audit_log_entries::datetime.ge(start));
+        }
+        if let Some(end) = q.end {
+            query = query.filter(audit_log_entries::datetime.le(end));
         }
         if let Some(limit) = q.limit {
             query = query.limit(limit);

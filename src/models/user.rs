@@ -238,6 +238,14 @@ impl User {
         self.password_hash != UNUSABLE_PASSWORD
     }
 
+    /// The users with these ids (those that exist).
+    pub fn find_many(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<User>> {
+        users::table
+            .filter(users::id.eq_any(ids))
+            .select(User::as_select())
+            .load(conn)
+    }
+
     pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<User>> {
         users::table
             .find(id)

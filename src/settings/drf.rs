@@ -132,6 +132,28 @@ pub fn choice<'a>(value: &Value, choices: &[&'a str]) -> Result<&'a str, String>
         .ok_or_else(|| format!("\"{text}\" is not a valid choice."))
 }
 
+/// DRF's message for a datetime it cannot read.
+pub const ERR_DATETIME: &str = "Datetime has wrong format. Use one of these formats instead: \
+     YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].";
+
+/// A datetime as DRF's `DateTimeField` reads it: ISO 8601 with an offset (turned into UTC) or
+/// without one (taken as UTC), or a date alone (its midnight).
+pub fn datetime(text: &str) -> Result<chrono::NaiveDateTime, String> {
+    let text = text.trim();
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(at.naive_utc());
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(at) = chrono::NaiveDateTime::parse_from_str(text, format) {
+            return Ok(at);
+        }
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .ok_or_else(|| ERR_DATETIME.to_owned())
+}
+
 /// The name Python gives the type of a JSON value.
 pub fn python_type_name(value: &Value) -> &'static str {
     match value {

@@ -52,13 +52,7 @@ fn parse_expiry(raw: &str, now: NaiveDateTime) -> Result<Option<NaiveDateTime>, 
             .and_then(|next| next.and_hms_opt(0, 0, 0))
             .ok_or_else(|| "Enter a valid date.".to_owned())?
     } else {
-        chrono::DateTime::parse_from_rfc3339(raw)
-            .map(|t| t.naive_utc())
-            .map_err(|_| {
-                "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DD, \
-                 YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
-                    .to_owned()
-            })?
+        crate::settings::drf::datetime(raw)?
     };
     if at <= now {
         return Err("The expiration date must be in the future.".into());

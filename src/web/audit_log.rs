@@ -126,7 +126,13 @@ pub async fn page(
         newer,
         older,
     } = state
-        .db(move |conn| AuditEntry::page(conn, org_id, event, before, after, PAGE_SIZE))
+        .db(move |conn| {
+            let filter = AuditQuery {
+                event,
+                ..AuditQuery::default()
+            };
+            AuditEntry::page(conn, org_id, filter, before, after, PAGE_SIZE)
+        })
         .await?;
     let now = query::now();
     let views = entries

@@ -87,6 +87,7 @@ route_table! {
         put => api::organizations::update,
         delete => api::organizations::remove,
     },
+    "/api/0/organizations/{org}/audit-logs/" => { get => api::audit_logs::list },
     "/api/0/organizations/{org}/members/" => {
         get => api::members::list,
         post => api::members::invite,

@@ -6,6 +6,7 @@
 mod common;
 
 mod account;
+mod api_audit_logs;
 mod api_fields;
 mod api_members;
 mod api_organization_index;

@@ -2,6 +2,7 @@
 //! or with the browser session plus the `X-CSRFToken` header (checked by the CSRF middleware); see
 //! [`auth`].
 
+pub mod audit_logs;
 pub mod auth;
 pub mod error;
 pub mod index;
