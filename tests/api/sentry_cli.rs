@@ -1,5 +1,6 @@
-//! `sentry-cli` (Sentry's own client, from PyPI) against the running app: what it prints for a
-//! personal token, an organization token (whose URL it takes from the token) and a revoked one.
+//! `sentry-cli` (Sentry's own client, from PyPI) against the running app: what `info` prints for a
+//! personal token, an organization token (whose URL it takes from the token) and a revoked one,
+//! and the table of `organizations list`.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -14,6 +15,7 @@ on_both_backends!(
     sentry_cli_info_prints_the_tokens_user_and_scopes,
     sentry_cli_finds_the_instance_from_an_organization_token_alone,
     sentry_cli_info_reports_a_revoked_token_as_invalid,
+    sentry_cli_organizations_list_prints_the_callers_organizations,
 );
 
 /// Runs `sentry-cli args` with only the given environment (no config file, no `.env`, no update
@@ -155,4 +157,43 @@ async fn sentry_cli_info_reports_a_revoked_token_as_invalid(app: TestApp) {
     let text = printed(&output);
     assert!(!output.status.success(), "{text}");
     assert!(text.contains("Invalid token"), "{text}");
+}
+
+async fn sentry_cli_organizations_list_prints_the_callers_organizations(app: TestApp) {
+    let Some(cli) = sentry_cli() else { return };
+    let (owner, _) = app.owner_of_acme().await;
+    app.create_org(&owner, "Beta Works", "beta-works").await;
+    let stranger = app.create_user("stranger").await;
+    app.create_org(&stranger, "Not Theirs", "not-theirs").await;
+    let (token, _) = personal_token(&app, &["org:read"]).await;
+    let url = format!("{}/", app.base);
+    let output = run(
+        cli,
+        &["organizations", "list"],
+        &[("SENTRY_URL", &url), ("SENTRY_AUTH_TOKEN", &token)],
+    )
+    .await;
+    let text = printed(&output);
+    assert!(output.status.success(), "{text}");
+    // its table: | ID | Name | Slug | Date Created | Early Adopter | Requires 2FA |
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.contains("| Name "))
+        .map(|line| {
+            line.split('|')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    let slugs: Vec<(&str, &str)> = rows.iter().map(|r| (r[1], r[2])).collect();
+    assert_eq!(
+        slugs,
+        [("Acme", "acme"), ("Beta Works", "beta-works")],
+        "{text}"
+    );
+    assert!(
+        rows.iter().all(|r| r[4] == "false" && r[5] == "false"),
+        "{text}"
+    );
 }

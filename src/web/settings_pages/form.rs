@@ -140,12 +140,12 @@ static GENERAL: [SectionSpec; 3] = [
             checkbox(
                 "allowMemberInvite",
                 "Let members invite others",
-                "Allow members to invite people to this organization; when off, only managers and owners can.",
+                "Sentry's setting for members inviting others. Here only managers and owners invite (members have no invitation requests to send), so it is kept for tools that read it.",
             ),
             checkbox(
                 "allowMemberProjectCreation",
                 "Let members create projects",
-                "Allow members to create projects; when off, only managers and owners can.",
+                "Sentry's setting for members creating projects. orgsettings has no projects, so it is kept for tools that read it.",
             ),
             checkbox(
                 "eventsMemberAdmin",
