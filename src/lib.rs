@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod drf;
 pub mod errors;
 pub mod jobs;
 pub mod mail;

@@ -10,7 +10,6 @@ pub mod avatar;
 pub mod create;
 pub mod current;
 pub mod delete;
-pub mod drf;
 pub mod options;
 pub mod pii;
 pub mod relays;

@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use super::drf;
 use super::pii;
+use crate::drf;
 use crate::models::role::Role;
 
 /// `MAX_SENSITIVE_FIELD_CHARS`

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::drf;
+use crate::drf;
 
 pub const OPTION_KEY: &str = "sentry:trusted-relays";
 pub const MAX_DESCRIPTION_LEN: usize = 1000;

@@ -5,10 +5,10 @@
 use serde_json::{Map, Value};
 
 use super::avatar as images;
-use super::drf;
 use super::options::{OPTIONS, OptionDef};
 use super::relays::{self, RelaysChange};
 use crate::config::{Feature, Features};
+use crate::drf;
 use crate::errors::{DomainError, FieldErrors};
 use crate::models::avatar::AvatarType;
 use crate::models::flags::Flag;

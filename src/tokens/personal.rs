@@ -52,7 +52,7 @@ fn parse_expiry(raw: &str, now: NaiveDateTime) -> Result<Option<NaiveDateTime>, 
             .and_then(|next| next.and_hms_opt(0, 0, 0))
             .ok_or_else(|| "Enter a valid date.".to_owned())?
     } else {
-        crate::settings::drf::datetime(raw)?
+        crate::drf::datetime(raw)?
     };
     if at <= now {
         return Err("The expiration date must be in the future.".into());

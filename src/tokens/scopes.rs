@@ -178,7 +178,7 @@ impl Scopes {
 /// says (`"x" is not a valid choice.`), and at least one is needed.
 pub fn parse_requested(names: &[String]) -> Result<Scopes, String> {
     if names.is_empty() {
-        return Err(crate::settings::drf::REQUIRED.into());
+        return Err(crate::drf::REQUIRED.into());
     }
     if let Some(unknown) = names.iter().find(|n| !ALL.contains(&n.as_str())) {
         return Err(format!("\"{unknown}\" is not a valid choice."));

@@ -212,7 +212,7 @@ async fn the_filters_narrow_the_rows_and_bad_values_get_400(app: TestApp) {
         body,
         json!({
             "actor": ["A valid integer is required."],
-            "start": [orgsettings::settings::drf::ERR_DATETIME],
+            "start": [orgsettings::drf::ERR_DATETIME],
         })
     );
     let (status, body) = app.api_get(&format!("{LOGS}?cursor=x:y:z")).await;

@@ -10,10 +10,10 @@ use super::auth::{ApiAccess, OrgWrite};
 use super::error::ApiError;
 use super::pagination::{Cursor, Link, PageRequest, link_header};
 use super::serialize::iso;
+use crate::drf;
 use crate::errors::FieldErrors;
 use crate::models::audit::{AuditEntry, AuditEvent, AuditQuery};
 use crate::models::user::User;
-use crate::settings::drf;
 use crate::web::state::AppState;
 
 /// The filters of the query string; every bad value at once (DRF's messages).
@@ -29,7 +29,7 @@ fn filters(req: &HttpRequest) -> Result<(AuditQuery, bool), ApiError> {
             },
             "actor" => match value.trim().parse::<i64>() {
                 Ok(id) => query.actor = Some(id),
-                Err(_) => errors.add("actor", "A valid integer is required."),
+                Err(_) => errors.add("actor", drf::NOT_AN_INTEGER),
             },
             "start" => query.start = errors.take("start", drf::datetime(&value)),
             "end" => query.end = errors.take("end", drf::datetime(&value)),

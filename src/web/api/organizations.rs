@@ -96,7 +96,7 @@ where
     let is_owner = api.is_admin();
     let body = json_body(&req, payload, API_BODY_LIMIT).await?;
     let Value::Object(data) = body else {
-        let got = crate::settings::drf::python_type_name(&body);
+        let got = crate::drf::python_type_name(&body);
         return Err(ApiError::Invalid(FieldErrors::single(
             "non_field_errors",
             format!("Invalid data. Expected a dictionary, but got {got}."),

@@ -40,7 +40,7 @@ async fn object(
             "non_field_errors",
             format!(
                 "Invalid data. Expected a dictionary, but got {}.",
-                crate::settings::drf::python_type_name(&other)
+                crate::drf::python_type_name(&other)
             ),
         ))),
     }
@@ -81,7 +81,7 @@ pub async fn create(
                 "scopes",
                 format!(
                     "Expected a list of items but got type \"{}\".",
-                    crate::settings::drf::python_type_name(other)
+                    crate::drf::python_type_name(other)
                 ),
             );
             Vec::new()
