@@ -19,7 +19,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use crate::db::AnyConnection;
-use crate::db::schema::{authenticators, organization_members, user_emails, users};
+use crate::db::schema::{authenticators, organization_members, user_emails};
 use crate::errors::DomainError;
 use crate::models::actor::Actor;
 use crate::models::audit::{AuditEvent, NewAuditEntry};
@@ -72,34 +72,6 @@ fn audit_data(member: &Member, email: &str) -> Value {
 
 /// A member row with its user's username, email, normalized email and name (for a user).
 pub(crate) type MemberRow = (Member, Option<(String, String, String, String)>);
-
-/// Members and invites of an organization, owners first, then by name (three queries).
-pub fn list(conn: &mut AnyConnection, organization_id: i64) -> QueryResult<Vec<MemberView>> {
-    let rows: Vec<MemberRow> = organization_members::table
-        .left_join(users::table)
-        .filter(organization_members::organization_id.eq(organization_id))
-        .order(organization_members::id)
-        .select((
-            Member::as_select(),
-            (
-                users::username,
-                users::email,
-                users::email_normalized,
-                users::name,
-            )
-                .nullable(),
-        ))
-        .load(conn)?;
-    let mut views = views_of(conn, rows)?;
-    views.sort_by_key(|v| {
-        (
-            v.is_pending(),
-            std::cmp::Reverse(v.member.role()),
-            v.email().to_lowercase(),
-        )
-    });
-    Ok(views)
-}
 
 /// The rows with whether each user's address is verified and whether they have two-factor
 /// authentication (two queries, over the users of these rows only).

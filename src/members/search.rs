@@ -3,7 +3,9 @@
 //! `isInvited:`, `has2fa:`, and free text matching a username, a name or an address; any other key
 //! matches nothing. Every filter is SQL, so a page costs the same in an organization of any size.
 
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
 
 use super::{MemberRow, MemberView, views_of};
 use crate::db::AnyConnection;
@@ -15,9 +17,20 @@ use crate::models::search::{Query, contains_pattern};
 use crate::models::user::normalize_email;
 use crate::tokens::scopes::Scopes;
 
+/// The order of a member list.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum MemberSort {
+    /// By id, as Sentry's API lists them.
+    #[default]
+    Id,
+    /// Owners first, then managers, admins and members, each by address (the Members page).
+    RoleThenAddress,
+}
+
 /// A parsed member query.
 #[derive(Debug, Default, Clone)]
 pub struct MemberFilter {
+    pub sort: MemberSort,
     pub text: Option<String>,
     pub emails: Vec<String>,
     pub ids: Vec<i64>,
@@ -153,8 +166,19 @@ pub fn search(
         }
         None => {}
     }
+    query = match filter.sort {
+        MemberSort::Id => query.order(organization_members::id),
+        MemberSort::RoleThenAddress => query
+            .order(sql::<Integer>(
+                "CASE organization_members.role WHEN 'owner' THEN 0 WHEN 'manager' THEN 1 \
+                 WHEN 'admin' THEN 2 ELSE 3 END",
+            ))
+            .then_order_by(sql::<Text>(
+                "COALESCE(users.email_normalized, organization_members.email_normalized)",
+            ))
+            .then_order_by(organization_members::id),
+    };
     let rows: Vec<MemberRow> = query
-        .order(organization_members::id)
         .offset(offset)
         .limit(limit)
         .select((

@@ -15,7 +15,7 @@ use super::session::FlashLevel;
 use super::session::{self};
 use crate::db::query;
 use crate::errors::{DomainError, FieldErrors};
-use crate::members::{self, MemberView};
+use crate::members::{self, MemberFilter, MemberSort, MemberView};
 use crate::models::role::Role;
 use crate::web::state::AppState;
 
@@ -60,15 +60,91 @@ struct MembersPage {
     /// The member or invitation whose removal is being confirmed.
     confirming: Option<Confirming>,
     max_at_once: usize,
+    /// The search typed into the search box.
+    search: String,
+    /// Links to the pages around the members' and the invitations' pages.
+    members_nav: PageNav,
+    invites_nav: PageNav,
 }
 
-/// What `?remove=ID` or `?revoke=ID` asks to confirm.
+/// How many members (and how many invitations) a page shows.
+pub const PAGE_SIZE: i64 = 100;
+
+/// Where a list's page is, and the links to the pages beside it.
+#[derive(Debug, Default)]
+pub struct PageNav {
+    /// The first row shown, counted from 1 (0 when the page is empty).
+    pub first: i64,
+    pub last: i64,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+/// What `?remove=ID` or `?revoke=ID` asks to confirm; `query` (Sentry's member search), and the
+/// page of members (`page`) and of invitations (`ipage`), counted from 0.
 #[derive(Debug, Default, Deserialize)]
 pub struct MembersQuery {
     #[serde(default)]
     remove: Option<i64>,
     #[serde(default)]
     revoke: Option<i64>,
+    #[serde(default)]
+    query: String,
+    #[serde(default)]
+    page: Option<String>,
+    #[serde(default)]
+    ipage: Option<String>,
+}
+
+/// A page number from the query string: a bad or negative one is the first page.
+fn page_number(raw: &Option<String>) -> i64 {
+    raw.as_deref()
+        .and_then(|p| p.trim().parse::<i64>().ok())
+        .unwrap_or(0)
+        .clamp(0, i64::MAX / PAGE_SIZE - 1)
+}
+
+/// The page's own address with a search and two page numbers (the first pages left out).
+fn members_url(slug: &str, search: &str, page: i64, ipage: i64) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if !search.is_empty() {
+        query.append_pair("query", search);
+    }
+    if page > 0 {
+        query.append_pair("page", &page.to_string());
+    }
+    if ipage > 0 {
+        query.append_pair("ipage", &ipage.to_string());
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        format!("/settings/{slug}/members/")
+    } else {
+        format!("/settings/{slug}/members/?{query}")
+    }
+}
+
+/// One page of members or invitations (`invited`) matching `filter`, and whether more follow.
+fn page_of(
+    conn: &mut crate::db::AnyConnection,
+    org_id: i64,
+    filter: &MemberFilter,
+    invited: bool,
+    page: i64,
+) -> diesel::QueryResult<(Vec<MemberView>, bool)> {
+    // a search for the other kind finds none of this one
+    if filter.invited == Some(!invited) {
+        return Ok((Vec::new(), false));
+    }
+    let filter = MemberFilter {
+        invited: Some(invited),
+        sort: MemberSort::RoleThenAddress,
+        ..filter.clone()
+    };
+    let mut rows = members::search(conn, org_id, &filter, page * PAGE_SIZE, PAGE_SIZE + 1)?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    Ok((rows, more))
 }
 
 /// A removal to confirm: the row, the button's action, and who it is about.
@@ -96,35 +172,84 @@ async fn render_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let org_id = access.org.id;
-    let views: Vec<MemberView> = state.db(move |conn| members::list(conn, org_id)).await?;
+    let (page, ipage) = (page_number(&query.page), page_number(&query.ipage));
+    let search = query.query.trim().to_owned();
+    let filter = MemberFilter::parse(&search);
+    // the row a confirmation is about, wherever its page is
+    let target = match (query.remove, query.revoke) {
+        (Some(id), _) => Some((id, false)),
+        (None, Some(id)) => Some((id, true)),
+        (None, None) => None,
+    };
+    let (joined, pending, target) = state
+        .db(move |conn| {
+            let joined = page_of(conn, org_id, &filter, false, page)?;
+            let pending = page_of(conn, org_id, &filter, true, ipage)?;
+            let target = match target {
+                Some((id, invited)) => members::search(
+                    conn,
+                    org_id,
+                    &MemberFilter {
+                        ids: vec![id],
+                        invited: Some(invited),
+                        ..MemberFilter::default()
+                    },
+                    0,
+                    1,
+                )?
+                .pop(),
+                None => None,
+            };
+            Ok::<_, diesel::result::Error>((joined, pending, target))
+        })
+        .await?;
+    let ((joined, more_joined), (pending, more_pending)) = (joined, pending);
     let now = query::now();
-    let (pending, joined): (Vec<_>, Vec<_>) = views.into_iter().partition(MemberView::is_pending);
     let offered = members::assignable_roles(access.role);
     let can_write = access.role.can_write() && !access.org.is_pending_deletion();
-    // only a row on the page, and one the user may remove, is asked about
-    let confirming = match (query.remove, query.revoke) {
-        (Some(id), _) => joined
-            .iter()
-            .find(|v| v.member.id == id && offered.contains(&v.member.role()))
-            .map(|v| Confirming {
-                id,
-                action: "remove",
-                who: v.username.clone().unwrap_or_default(),
-            }),
-        (None, Some(id)) => pending
-            .iter()
-            .find(|v| v.member.id == id)
-            .map(|v| Confirming {
-                id,
-                action: "revoke",
-                who: v.email().to_owned(),
-            }),
-        (None, None) => None,
-    }
-    .filter(|_| can_write);
+    let slug = access.org.slug.clone();
+    let nav = |shown: usize, number: i64, more: bool, link: &dyn Fn(i64) -> String| PageNav {
+        first: if shown == 0 {
+            0
+        } else {
+            number * PAGE_SIZE + 1
+        },
+        last: number * PAGE_SIZE + shown as i64,
+        previous: (number > 0).then(|| link(number - 1)),
+        next: more.then(|| link(number + 1)),
+    };
+    let members_nav = nav(joined.len(), page, more_joined, &|p| {
+        members_url(&slug, &search, p, ipage)
+    });
+    let invites_nav = nav(pending.len(), ipage, more_pending, &|p| {
+        members_url(&slug, &search, page, p)
+    });
+    // only a row the user may remove is asked about
+    let confirming = target
+        .and_then(|v| {
+            if v.is_pending() {
+                Some(Confirming {
+                    id: v.member.id,
+                    action: "revoke",
+                    who: v.email().to_owned(),
+                })
+            } else if offered.contains(&v.member.role()) {
+                Some(Confirming {
+                    id: v.member.id,
+                    action: "remove",
+                    who: v.username.clone().unwrap_or_default(),
+                })
+            } else {
+                None
+            }
+        })
+        .filter(|_| can_write);
     let page = MembersPage {
         confirming,
         max_at_once: members::MAX_INVITES_AT_ONCE,
+        search,
+        members_nav,
+        invites_nav,
         ctx: PageCtx::for_org(session, access, Section::Members)?,
         slug: access.org.slug.clone(),
         can_write,

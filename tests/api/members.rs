@@ -18,6 +18,9 @@ async fn invite(app: &TestApp, email: &str, role: &str) -> crate::common::Page {
 }
 
 on_both_backends!(
+    the_members_page_shows_a_hundred_at_a_time_and_searches,
+    the_members_page_costs_the_same_statements_in_a_big_organization,
+    the_members_page_and_api_answer_for_forty_thousand_members,
     an_owner_invites_by_email_and_the_invitee_accepts_with_their_account,
     an_invitee_without_an_account_creates_one_and_joins,
     bad_invitations_are_refused_next_to_the_field,
@@ -89,7 +92,7 @@ async fn removing_a_member_and_revoking_an_invitation_are_confirmed_first(app: T
     app.add_member(&org, &mia, Role::Member).await;
     invite(&app, "gus@example.com", "member").await;
     let members = app
-        .with_db(move |conn| orgsettings::members::list(conn, org.id).unwrap())
+        .with_db(move |conn| crate::common::all_members(conn, org.id))
         .await;
     let mia_id = members
         .iter()
@@ -617,7 +620,7 @@ async fn one_invitation_accepted_by_two_users_at_once_lets_only_one_join(app: Te
     }
     assert_eq!(joined, 1);
     let members = app
-        .with_db(move |conn| orgsettings::members::list(conn, org_id).unwrap())
+        .with_db(move |conn| crate::common::all_members(conn, org.id))
         .await;
     let names: Vec<_> = members.iter().filter_map(|v| v.username.clone()).collect();
     assert_eq!(names.len(), 2, "the owner and one of the two: {names:?}");
@@ -772,4 +775,105 @@ async fn members_see_the_list_but_cannot_change_it(app: TestApp) {
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert!(outbox(&app).await.is_empty());
+}
+
+async fn the_members_page_shows_a_hundred_at_a_time_and_searches(app: TestApp) {
+    let (_, org) = app.owner_of_acme().await;
+    crate::common::add_invitations(&app, &org, "guest", 150).await;
+    let first = app.get("/settings/acme/members/").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(
+        first
+            .body
+            .matches("aria-label=\"Revoke the invitation to")
+            .count(),
+        100
+    );
+    assert!(first.contains("invitations 1–100"));
+    assert!(first.contains("href=\"/settings/acme/members/?ipage=1\">Next 100"));
+    let second = app.get("/settings/acme/members/?ipage=1").await;
+    assert_eq!(
+        second
+            .body
+            .matches("aria-label=\"Revoke the invitation to")
+            .count(),
+        50
+    );
+    assert!(second.contains("invitations 101–150"));
+    assert!(second.contains("href=\"/settings/acme/members/\">Previous 100"));
+    // a search, kept in the box and in the links
+    let found = app.get("/settings/acme/members/?query=guest-149").await;
+    assert_eq!(found.input_value("query").as_deref(), Some("guest-149"));
+    assert_eq!(
+        found
+            .body
+            .matches("aria-label=\"Revoke the invitation to")
+            .count(),
+        1
+    );
+    assert!(found.contains("guest-149@example.com"));
+    let owners = app.get("/settings/acme/members/?query=role%3Aowner").await;
+    assert!(owners.contains("owner@example.com"));
+    assert!(owners.contains("No invitation matches this search."));
+    let none = app
+        .get("/settings/acme/members/?query=isInvited%3Atrue")
+        .await;
+    assert!(none.contains("No member matches this search."));
+    // a confirmation finds its row on any page; a bad page number is the first page
+    let (_, found_api) = app
+        .api_get("/api/0/organizations/acme/members/?query=guest-149")
+        .await;
+    let id = found_api[0]["id"].as_str().unwrap().to_owned();
+    let confirm = app
+        .get(&format!("/settings/acme/members/?revoke={id}"))
+        .await;
+    assert!(confirm.contains("Revoke the invitation to guest-149@example.com?"));
+    assert_eq!(
+        app.get("/settings/acme/members/?page=-3&ipage=x")
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+async fn the_members_page_costs_the_same_statements_in_a_big_organization(app: TestApp) {
+    let (_, org) = app.owner_of_acme().await;
+    app.get("/settings/acme/members/").await;
+    let before = app.queries();
+    app.get("/settings/acme/members/").await;
+    let small = app.queries() - before;
+    crate::common::add_invitations(&app, &org, "many", 2_000).await;
+    let before = app.queries();
+    app.get("/settings/acme/members/").await;
+    let big = app.queries() - before;
+    assert_eq!(small, big, "statements per page view, 1 member vs 2 001");
+}
+
+async fn the_members_page_and_api_answer_for_forty_thousand_members(app: TestApp) {
+    let (_, org) = app.owner_of_acme().await;
+    // more than SQLite's 32 766 variables, which a list of every member's id once exceeded
+    crate::common::add_bulk_members(&app, &org, "crowd", 40_000).await;
+    let page = app.get("/settings/acme/members/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.contains("members 1–100"));
+    assert!(
+        page.body.len() < 400_000,
+        "one page, not 40 000 rows: {} bytes",
+        page.body.len()
+    );
+    let last = app.get("/settings/acme/members/?page=400").await;
+    assert_eq!(last.status, StatusCode::OK);
+    assert!(
+        last.contains("members 40001–40001"),
+        "the 40 001st member on page 401"
+    );
+    let found = app
+        .get("/settings/acme/members/?query=crowd-39999%40")
+        .await;
+    assert!(found.contains("crowd-39999@example.com"));
+    let (status, body) = app
+        .api_get("/api/0/organizations/acme/members/?query=has2fa:false&per_page=100")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.as_array().unwrap().len(), 100);
 }

@@ -39,8 +39,7 @@ async fn acme(app: &TestApp) -> orgsettings::models::organization::Organization 
 
 async fn member_states(app: &TestApp, org_id: i64) -> Vec<(Option<String>, Option<String>)> {
     app.with_db(move |conn| {
-        orgsettings::members::list(conn, org_id)
-            .unwrap()
+        crate::common::all_members(conn, org_id)
             .into_iter()
             .map(|v| (v.username, v.member.email))
             .collect()

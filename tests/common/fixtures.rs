@@ -208,3 +208,51 @@ pub async fn add_invitations(app: &TestApp, org: &Organization, prefix: &str, n:
     })
     .await;
 }
+
+/// Every member and invitation of an organization, owners first (as the Members page sorts them).
+pub fn all_members(
+    conn: &mut orgsettings::db::AnyConnection,
+    org_id: i64,
+) -> Vec<orgsettings::members::MemberView> {
+    let filter = orgsettings::members::MemberFilter {
+        sort: orgsettings::members::MemberSort::RoleThenAddress,
+        ..Default::default()
+    };
+    orgsettings::members::search(conn, org_id, &filter, 0, i64::MAX).unwrap()
+}
+
+/// `n` users `{prefix}-{i}` (no usable password) made members of `org`, written in bulk with plain
+/// SQL, for tests of big organizations.
+pub async fn add_bulk_members(app: &TestApp, org: &Organization, prefix: &str, n: usize) {
+    let (org_id, prefix) = (org.id, prefix.to_owned());
+    app.with_db(move |conn| {
+        use diesel::RunQueryDsl;
+        let now = "2026-01-01 00:00:00";
+        for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+            let rows: Vec<String> = chunk
+                .iter()
+                .map(|i| {
+                    let name = format!("{prefix}-{i}");
+                    format!(
+                        "('{name}', '', '{name}@example.com', '!', true, false, 0, '{now}', \
+                         '{name}@example.com')"
+                    )
+                })
+                .collect();
+            diesel::sql_query(format!(
+                "INSERT INTO users (username, name, email, password_hash, is_active, is_superuser, \
+                 session_version, date_joined, email_normalized) VALUES {}",
+                rows.join(", ")
+            ))
+            .execute(conn)
+            .unwrap();
+        }
+        diesel::sql_query(format!(
+            "INSERT INTO organization_members (organization_id, user_id, role, date_added) \
+             SELECT {org_id}, id, 'member', '{now}' FROM users WHERE username LIKE '{prefix}-%'"
+        ))
+        .execute(conn)
+        .unwrap();
+    })
+    .await;
+}
