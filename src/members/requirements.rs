@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use crate::config::Config;
-use crate::db::schema::organization_members;
+use crate::db::schema::{authenticators, organization_members, user_emails, users};
 use crate::db::{AnyConnection, query, write_tx};
 use crate::mail;
 use crate::models::audit::{self, AuditEvent};
@@ -16,27 +16,81 @@ use crate::models::user::{User, new_validation_hash};
 use super::invitations::{invite_url, new_token};
 use super::{find_member, member_entry};
 
-/// The members a requirement would remove now, by username (for the confirmation before saving).
+/// How many members a requirement's job looks at per query: memory stays bounded in organizations
+/// of any size.
+pub const CHUNK: i64 = 500;
+
+/// The users of the organization's members who do not meet `requirement`, in member-id order,
+/// after member id `after`, at most `limit`, with their member ids; one query.
+fn non_compliant_chunk(
+    conn: &mut AnyConnection,
+    organization_id: i64,
+    requirement: Requirement,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<(i64, User)>> {
+    let members = organization_members::table
+        .inner_join(users::table)
+        .filter(organization_members::organization_id.eq(organization_id))
+        .filter(organization_members::id.gt(after));
+    match requirement {
+        Requirement::TwoFactor => members
+            .filter(diesel::dsl::not(
+                users::id.eq_any(
+                    authenticators::table
+                        .filter(authenticators::kind.eq("totp"))
+                        .filter(authenticators::confirmed.eq(true))
+                        .select(authenticators::user_id),
+                ),
+            ))
+            .order(organization_members::id)
+            .limit(limit)
+            .select((organization_members::id, User::as_select()))
+            .load(conn),
+        // the primary address has no verified row of its own
+        Requirement::VerifiedEmail => members
+            .left_join(
+                user_emails::table.on(user_emails::user_id
+                    .eq(users::id)
+                    .and(user_emails::email_normalized.eq(users::email_normalized))
+                    .and(user_emails::is_verified.eq(true))),
+            )
+            .filter(user_emails::id.is_null())
+            .order(organization_members::id)
+            .limit(limit)
+            .select((organization_members::id, User::as_select()))
+            .load(conn),
+    }
+}
+
+/// The members a requirement would remove now (for the confirmation before saving): how many, and
+/// the usernames of at most `shown` of them, alphabetically among those read. Reads in chunks.
 pub fn non_compliant(
     conn: &mut AnyConnection,
     organization_id: i64,
     requirement: Requirement,
-) -> QueryResult<Vec<User>> {
-    let members: Vec<i64> = organization_members::table
-        .filter(organization_members::organization_id.eq(organization_id))
-        .filter(organization_members::user_id.is_not_null())
-        .select(organization_members::user_id.assume_not_null())
-        .load(conn)?;
-    let mut found = Vec::new();
-    for user_id in members {
-        if let Some(user) = User::find(conn, user_id)?
-            && !complies(conn, &user, requirement)?
-        {
-            found.push(user);
+    except_user: i64,
+    shown: usize,
+) -> QueryResult<(usize, Vec<String>)> {
+    let (mut total, mut names, mut after) = (0, Vec::new(), 0);
+    loop {
+        let chunk = non_compliant_chunk(conn, organization_id, requirement, after, CHUNK)?;
+        let Some((last, _)) = chunk.last() else {
+            break;
+        };
+        after = *last;
+        for (_, user) in chunk {
+            if user.id == except_user {
+                continue;
+            }
+            total += 1;
+            if names.len() < shown {
+                names.push(user.username);
+            }
         }
     }
-    found.sort_by_key(|user| user.username.to_lowercase());
-    Ok(found)
+    names.sort_by_key(|name| name.to_lowercase());
+    Ok((total, names))
 }
 
 fn complies(conn: &mut AnyConnection, user: &User, requirement: Requirement) -> QueryResult<bool> {
@@ -66,14 +120,19 @@ pub fn run_requirement_job(
     let mut removed = 0;
     // the requirement may have been turned off again before an interrupted job was resumed
     if org.flags.get(job.kind.flag()) {
-        let candidates: Vec<i64> = organization_members::table
-            .filter(organization_members::organization_id.eq(org.id))
-            .filter(organization_members::user_id.is_not_null())
-            .select(organization_members::id)
-            .load(conn)?;
-        for member_id in candidates {
-            if remove_if_non_compliant(conn, config, &org, &job, member_id)? {
-                removed += 1;
+        // chunk by chunk (each member is checked again in its own transaction); a member moved
+        // is no longer a user member, so the next chunk starts after the last id read
+        let mut after = 0;
+        loop {
+            let chunk = non_compliant_chunk(conn, org.id, job.kind, after, CHUNK)?;
+            let Some((last, _)) = chunk.last() else {
+                break;
+            };
+            after = *last;
+            for (member_id, _) in chunk {
+                if remove_if_non_compliant(conn, config, &org, &job, member_id)? {
+                    removed += 1;
+                }
             }
         }
     }

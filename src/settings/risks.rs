@@ -53,9 +53,15 @@ pub enum Risk {
     /// user is never among them (they must comply for the save to pass at all).
     MembersRemoved {
         requirement: Requirement,
+        /// How many members would be removed.
+        total: usize,
+        /// The usernames of the first [`MAX_NAMED`] of them.
         usernames: Vec<String>,
     },
 }
+
+/// How many of the members a requirement would remove the confirmation names.
+pub const MAX_NAMED: usize = 20;
 
 /// The risks of `update` on the organization as it is (`current`), for `actor`; first the checks a
 /// confirmation would not change (the actor must meet a requirement they turn on), as field errors.
@@ -101,14 +107,12 @@ pub fn preview(
         if !on || current.flags().get(field.flag) {
             continue;
         }
-        let usernames: Vec<String> = members::non_compliant(conn, current.org.id, requirement)?
-            .into_iter()
-            .filter(|u| u.id != actor.id)
-            .map(|u| u.username)
-            .collect();
-        if !usernames.is_empty() {
+        let (total, usernames) =
+            members::non_compliant(conn, current.org.id, requirement, actor.id, MAX_NAMED)?;
+        if total > 0 {
             risks.push(Risk::MembersRemoved {
                 requirement,
+                total,
                 usernames,
             });
         }

@@ -163,7 +163,7 @@ pub fn save(
             let flag = requirement.flag();
             if flags.get(flag) && !snapshot.get(flag) {
                 jobs.push(job::create(conn, requirement, org.id, ctx.actor)?);
-                members_to_move += members::non_compliant(conn, org.id, requirement)?.len();
+                members_to_move += members::non_compliant(conn, org.id, requirement, 0, 0)?.0;
             }
         }
         if let Some(change) = &update.avatar {

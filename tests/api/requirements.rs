@@ -54,7 +54,55 @@ on_both_backends!(
     a_member_without_any_email_is_not_removed_and_a_warning_is_logged,
     an_interrupted_requirement_job_is_finished_later_and_removes_no_one_twice,
     the_same_requirement_job_run_twice_at_once_removes_and_emails_each_member_once,
+    a_requirement_over_many_chunks_names_twenty_and_moves_every_member_once,
 );
+
+async fn a_requirement_over_many_chunks_names_twenty_and_moves_every_member_once(app: TestApp) {
+    let (_, org) = app.owner_of_acme().await;
+    // no verified address among them: 1 200 members, more than two chunks of the job
+    crate::common::add_bulk_members(&app, &org, "bulk", 1_200).await;
+    let asked = app
+        .submit_form(SECURITY, &[Edit::Set("requireEmailVerification", "true")])
+        .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(
+        asked
+            .contains("1200 members without it will be removed from the organization and emailed:"),
+        "{}",
+        asked.body
+    );
+    assert!(
+        asked.contains(" and 1180 more."),
+        "twenty named, the rest counted"
+    );
+    let before_mail = crate::common::outbox_count(&app).await;
+    let (status, _) = app
+        .api_put(
+            "/api/0/organizations/acme/",
+            json!({"requireEmailVerification": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.wait_for_jobs().await;
+    let states = member_states(&app, org.id).await;
+    let users = states
+        .iter()
+        .filter(|(username, _)| username.is_some())
+        .count();
+    assert_eq!(users, 1, "only the verified owner is still a member");
+    assert_eq!(states.len(), 1_201, "everyone else is a pending invitation");
+    assert_eq!(
+        crate::common::outbox_count(&app).await,
+        before_mail + 1_200,
+        "each emailed once"
+    );
+    let moved = audit_entries(&app, org.id)
+        .await
+        .into_iter()
+        .filter(|(event, _)| event == "member.pending")
+        .count();
+    assert_eq!(moved, 1_200);
+}
 
 async fn requiring_verified_email_turns_unverified_members_into_pending_invites_and_emails_them(
     app: TestApp,

@@ -90,6 +90,16 @@ pub async fn outbox(app: &TestApp) -> Vec<orgsettings::models::email::Email> {
     emails
 }
 
+/// How many emails the outbox holds (all of them, not only the newest 1 000 `outbox` reads).
+pub async fn outbox_count(app: &TestApp) -> i64 {
+    app.with_db(|conn| {
+        orgsettings::models::email::list(conn, false, 0, 1)
+            .unwrap()
+            .1
+    })
+    .await
+}
+
 /// The instance audit log's events, oldest first.
 pub async fn instance_events(app: &TestApp) -> Vec<String> {
     app.with_db(|conn| {

@@ -258,18 +258,23 @@ fn describe_risk(risk: &Risk) -> String {
         }
         Risk::MembersRemoved {
             requirement,
+            total,
             usernames,
         } => {
             let (what, fix) = match requirement {
                 Requirement::TwoFactor => ("two-factor authentication", "set it up"),
                 Requirement::VerifiedEmail => ("a verified email address", "verify their address"),
             };
-            format!(
-                "Require {what}: {} member{} without it will be removed from the organization and \
-                 emailed: {}. They become pending invitations and can rejoin once they {fix}.",
-                usernames.len(),
-                if usernames.len() == 1 { "" } else { "s" },
+            let others = total.saturating_sub(usernames.len());
+            let named = if others > 0 {
+                format!("{} and {others} more", usernames.join(", "))
+            } else {
                 usernames.join(", ")
+            };
+            format!(
+                "Require {what}: {total} member{} without it will be removed from the organization \
+                 and emailed: {named}. They become pending invitations and can rejoin once they {fix}.",
+                if *total == 1 { "" } else { "s" },
             )
         }
     }
