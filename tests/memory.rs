@@ -159,3 +159,71 @@ async fn six_bomb_uploads_at_once_cost_no_more_than_the_concurrent_image_work_al
         allowed / MIB
     );
 }
+
+/// `n` audit entries of acme, written in bulk with plain SQL.
+async fn bulk_audit_entries(app: &TestApp, n: usize) {
+    app.with_db(move |conn| {
+        use diesel::RunQueryDsl;
+        let org_id = orgsettings::models::organization::Organization::find_by_slug(conn, "acme")
+            .unwrap()
+            .unwrap()
+            .id;
+        for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+            let rows: Vec<String> = chunk
+                .iter()
+                .map(|i| {
+                    format!(
+                        "({org_id}, NULL, 'cli', false, '10.0.0.{}', 11, {org_id}, NULL, \
+                         '{{\"name\": \"to Step {i}\"}}', '2026-01-01 00:00:00')",
+                        i % 250
+                    )
+                })
+                .collect();
+            diesel::sql_query(format!(
+                "INSERT INTO audit_log_entries (organization_id, actor_id, actor_label, \
+                 actor_is_staff, ip_address, event, target_object, target_user_id, data, datetime) \
+                 VALUES {}",
+                rows.join(", ")
+            ))
+            .execute(conn)
+            .unwrap();
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_csv_export_streams_in_bounded_memory() {
+    let app = owner_app().await;
+    bulk_audit_entries(&app, 60_000).await;
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let ((lines, bytes), growth) = peak_growth(async {
+        let mut response = app
+            .client
+            .get(app.url("/settings/acme/audit-log/export.csv"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let (mut lines, mut bytes) = (0usize, 0usize);
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            lines += chunk.iter().filter(|b| **b == b'\n').count();
+            bytes += chunk.len();
+        }
+        (lines, bytes)
+    })
+    .await;
+    eprintln!(
+        "audit CSV of 60 001 entries: {} MiB sent, heap grew {} MiB",
+        bytes as u64 / MIB,
+        growth / MIB
+    );
+    assert_eq!(lines, 60_002, "the header, org.create and 60 000 entries");
+    assert!(bytes as u64 > 5 * MIB);
+    assert!(
+        growth < 8 * MIB,
+        "{} MiB for a {} MiB export: the export is not streamed",
+        growth / MIB,
+        bytes as u64 / MIB
+    );
+}

@@ -178,22 +178,15 @@ pub fn csv_cell(text: &str) -> String {
     format!("\"{}\"", neutral.replace('"', "\"\""))
 }
 
-pub async fn export_csv(
-    state: web::Data<AppState>,
-    access: OrgAccess,
-    params: web::Query<AuditParams>,
-) -> Result<HttpResponse, AppError> {
-    require_audit_access(&access)?;
-    let q = AuditQuery {
-        event: params.event()?,
-        ..AuditQuery::default()
-    };
-    let org_id = access.org.id;
-    let entries = state
-        .db(move |conn| AuditEntry::list(conn, org_id, q))
-        .await?;
-    let mut body = String::from("time,member,action,ip_address,event\r\n");
-    for entry in &entries {
+/// How many entries the CSV export reads per query: what it holds in memory at once, whatever the
+/// size of the log.
+pub const CSV_CHUNK: i64 = 1000;
+
+const CSV_HEADER: &str = "time,member,action,ip_address,event\r\n";
+
+fn csv_rows(entries: &[AuditEntry]) -> String {
+    let mut text = String::new();
+    for entry in entries {
         let event = entry.event().map(AuditEvent::api_name).unwrap_or_default();
         let row = [
             entry.datetime.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
@@ -203,9 +196,61 @@ pub async fn export_csv(
             event.to_owned(),
         ];
         let cells: Vec<String> = row.iter().map(|cell| csv_cell(cell)).collect();
-        body.push_str(&cells.join(","));
-        body.push_str("\r\n");
+        text.push_str(&cells.join(","));
+        text.push_str("\r\n");
     }
+    text
+}
+
+/// `export.csv`: the filtered log, newest first, streamed [`CSV_CHUNK`] entries at a time (each
+/// chunk one keyset query, continuing before the last id sent).
+pub async fn export_csv(
+    state: web::Data<AppState>,
+    access: OrgAccess,
+    params: web::Query<AuditParams>,
+) -> Result<HttpResponse, AppError> {
+    require_audit_access(&access)?;
+    let event = params.event()?;
+    let org_id = access.org.id;
+    // the state of the stream: the id to continue before (none for the first chunk), or the end
+    let start: Option<(Option<i64>, bool)> = Some((None, true));
+    let chunks = futures_util::stream::unfold(start, move |cursor| {
+        let state = state.clone();
+        async move {
+            let (before, first) = cursor?;
+            let q = AuditQuery {
+                event,
+                before,
+                limit: Some(CSV_CHUNK),
+                ..AuditQuery::default()
+            };
+            match state
+                .db(move |conn| AuditEntry::list(conn, org_id, q))
+                .await
+            {
+                Ok(entries) => {
+                    let mut text = if first {
+                        CSV_HEADER.to_owned()
+                    } else {
+                        String::new()
+                    };
+                    text.push_str(&csv_rows(&entries));
+                    let next = match entries.last() {
+                        Some(last) if entries.len() as i64 == CSV_CHUNK => {
+                            Some((Some(last.id), false))
+                        }
+                        _ => None,
+                    };
+                    Some((Ok::<_, AppError>(web::Bytes::from(text)), next))
+                }
+                // the response has begun: the error can only cut it short, so it is logged here
+                Err(err) => {
+                    tracing::error!(error = %err, organization_id = org_id, "the audit log export stopped");
+                    Some((Err(AppError::from(err)), None))
+                }
+            }
+        }
+    });
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
@@ -213,7 +258,7 @@ pub async fn export_csv(
             format!("attachment; filename=\"{}-audit-log.csv\"", access.org.slug),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body))
+        .streaming(chunks))
 }
 
 #[cfg(test)]
