@@ -111,3 +111,33 @@ pub fn remove(
         Ok(email)
     })
 }
+
+/// What the members API's `PUT` asks of one member: send a pending invitation again, change the
+/// role, or both, all or nothing (a refused role change sends nothing).
+#[allow(clippy::too_many_arguments)]
+pub fn update(
+    conn: &mut AnyConnection,
+    config: &crate::config::Config,
+    org: &Organization,
+    actor: &Actor,
+    actor_role: Role,
+    member_id: i64,
+    role: Option<Role>,
+    resend: bool,
+) -> Result<(), DomainError> {
+    write_tx(conn, |conn| {
+        if resend {
+            if find_member(conn, org.id, member_id)?.user_id.is_some() {
+                return Err(DomainError::Refused(ERR_RESEND_MEMBER.into()));
+            }
+            super::resend(conn, config, org, actor, member_id)?;
+        }
+        if let Some(role) = role {
+            change_role(conn, org, actor, actor_role, member_id, role)?;
+        }
+        Ok(())
+    })
+}
+
+/// Sentry's answer for `reinvite` on a member who has joined.
+pub const ERR_RESEND_MEMBER: &str = "You cannot modify invitations sent to an existing member.";

@@ -352,6 +352,19 @@ async fn changing_roles_and_reinviting_keep_the_pages_rules(app: TestApp) {
         body["detail"],
         "You cannot modify invitations sent to an existing member."
     );
+    // all or nothing: a refused role change sends no invitation
+    let (_, pending) = app
+        .api_get(&format!("{MEMBERS}?query=isInvited:true"))
+        .await;
+    let before = outbox(&app).await.len();
+    let (status, _) = manager
+        .api_put(
+            &member_path(&id_of(&pending[0])),
+            json!({"reinvite": true, "orgRole": "owner"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(outbox(&app).await.len(), before, "nothing was sent");
     let (status, body) = app
         .api_put(&member_path(&alice_id), json!({"reinvite": "maybe"}))
         .await;

@@ -192,18 +192,16 @@ pub async fn update(
     let (org_id, member_id) = (org.id, view.member.id);
     state
         .db(move |conn| {
-            if resend {
-                if view.member.user_id.is_some() {
-                    return Err(DomainError::Refused(
-                        "You cannot modify invitations sent to an existing member.".into(),
-                    ));
-                }
-                members::resend(conn, &config, &org, &actor, member_id)?;
-            }
-            if let Some((_, role)) = role {
-                members::change_role(conn, &org, &actor, actor_role, member_id, role)?;
-            }
-            Ok(())
+            members::update(
+                conn,
+                &config,
+                &org,
+                &actor,
+                actor_role,
+                member_id,
+                role.map(|(_, role)| role),
+                resend,
+            )
         })
         .await?;
     let view = find(&state, org_id, 0, &member_id.to_string()).await?;
