@@ -114,7 +114,13 @@ fn parse(data: &Map<String, Value>, asks_terms: bool) -> Result<NewOrganization,
             .unwrap_or(false),
     };
     errors.into_result()?;
-    let name = name.ok_or_else(|| ApiError::BadRequest("name".into()))?;
+    // without a name there is an error on it, returned just above
+    let Some(name) = name else {
+        return Err(ApiError::Invalid(FieldErrors::single(
+            "name",
+            drf::REQUIRED,
+        )));
+    };
     Ok(NewOrganization {
         name,
         slug,
