@@ -42,7 +42,32 @@ on_both_backends!(
     the_add_form_shows_each_problem_next_to_its_field_and_keeps_the_input,
     two_admins_editing_different_rows_at_once_keep_both_changes,
     members_see_the_relays_but_cannot_change_them,
+    a_thousand_relays_save_and_render,
 );
+
+async fn a_thousand_relays_save_and_render(app: TestApp) {
+    app.owner_of_acme().await;
+    // key derivation is slow in a debug build: one batch for both lists
+    let keys = crate::common::relay_keys(1001);
+    let relays: Vec<serde_json::Value> = keys[..1000]
+        .iter()
+        .enumerate()
+        .map(|(i, key)| json!({"publicKey": key, "name": format!("relay {i}"), "description": "edge"}))
+        .collect();
+    let (status, body) = put_relays(&app, json!(relays)).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    assert_eq!(body["trustedRelays"].as_array().unwrap().len(), 1000);
+    let page = app.get("/settings/acme/relays/").await;
+    assert_eq!(page.status, reqwest::StatusCode::OK);
+    assert!(page.contains(&keys[999]) && page.contains("relay 999"));
+    // one more is over the limit, and changes nothing
+    let mut over = relays.clone();
+    over.push(json!({"publicKey": keys[1000], "name": "one too many"}));
+    let (status, _) = put_relays(&app, json!(over)).await;
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
+    let (_, read) = app.api_get("/api/0/organizations/acme/").await;
+    assert_eq!(read["trustedRelays"].as_array().unwrap().len(), 1000);
+}
 
 async fn the_merge_rules_hold_over_three_successive_saves(app: TestApp) {
     let org = app.owner_of_acme().await.1;
