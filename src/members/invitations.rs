@@ -129,7 +129,7 @@ pub fn invite(
     };
     errors.into_result()?;
     write_tx(conn, |conn| {
-        Organization::lock(conn, org.id)?;
+        Organization::lock_active(conn, org.id)?;
         let normalized = address.normalized();
         let is_member: bool = diesel::select(diesel::dsl::exists(
             organization_members::table
@@ -264,7 +264,7 @@ pub fn resend(
     member_id: i64,
 ) -> Result<Member, DomainError> {
     write_tx(conn, |conn| {
-        Organization::lock(conn, org.id)?;
+        Organization::lock_active(conn, org.id)?;
         let member = find_member(conn, org.id, member_id)?;
         if member.user_id.is_some() {
             return Err(DomainError::Refused(

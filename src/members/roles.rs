@@ -35,7 +35,7 @@ pub fn change_role(
     role: Role,
 ) -> Result<Member, DomainError> {
     write_tx(conn, |conn| {
-        Organization::lock(conn, org.id)?;
+        Organization::lock_active(conn, org.id)?;
         let member = find_member(conn, org.id, member_id)?;
         if member.role() == role {
             return Ok(member);
@@ -82,7 +82,7 @@ pub fn remove(
     member_id: i64,
 ) -> Result<String, DomainError> {
     write_tx(conn, |conn| {
-        Organization::lock(conn, org.id)?;
+        Organization::lock_active(conn, org.id)?;
         let member = find_member(conn, org.id, member_id)?;
         if member.role() == Role::Owner && !actor_role.is_owner() {
             return Err(DomainError::Refused(

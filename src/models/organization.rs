@@ -160,6 +160,16 @@ impl Organization {
         Self::find(conn, id)
     }
 
+    /// [`Organization::lock`], refusing an organization pending deletion: nothing of it changes until
+    /// an owner restores it.
+    pub fn lock_active(conn: &mut AnyConnection, id: i64) -> Result<Organization, DomainError> {
+        let org = Self::lock(conn, id)?;
+        if org.is_pending_deletion() {
+            return Err(DomainError::Refused(ERR_PENDING_DELETION.into()));
+        }
+        Ok(org)
+    }
+
     /// The current slug of the organization that used to be called `old_slug`, if one did and
     /// `user_id` is a member of it (others must not learn the new slug).
     pub fn renamed_from(
@@ -357,6 +367,10 @@ impl Organization {
             .get(crate::models::flags::Flag::PreventSuperuserAccess)
     }
 }
+
+/// What a change to an organization pending deletion answers.
+pub const ERR_PENDING_DELETION: &str = "This organization is scheduled for deletion. Restore it \
+     before changing its settings.";
 
 pub fn slug_in_use(slug: &str) -> FieldErrors {
     FieldErrors::single("slug", format!("The slug \"{slug}\" is already in use."))

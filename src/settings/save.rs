@@ -32,8 +32,7 @@ pub const ERR_NO_2FA: &str =
     "Cannot require two-factor authentication without personal two-factor enabled.";
 pub const ERR_EMAIL_VERIFICATION: &str =
     "Cannot require email verification before verifying your email address.";
-pub const ERR_PENDING_DELETION: &str = "This organization is scheduled for deletion. Restore it \
-     before changing its settings.";
+pub use crate::models::organization::ERR_PENDING_DELETION;
 pub const ERR_CODECOV: &str =
     "Codecov access needs a Codecov integration, which this instance does not provide.";
 

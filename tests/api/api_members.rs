@@ -19,7 +19,84 @@ on_both_backends!(
     changing_roles_and_reinviting_keep_the_pages_rules,
     removing_members_keeps_the_last_owner_and_needs_member_admin,
     a_tokens_member_scopes_decide_what_it_may_do,
+    nothing_about_members_changes_while_the_organization_is_pending_deletion,
 );
+
+async fn nothing_about_members_changes_while_the_organization_is_pending_deletion(app: TestApp) {
+    let (_, org) = app.owner_of_acme().await;
+    let alice = app.create_user("alice").await;
+    app.add_member(&org, &alice, Role::Member).await;
+    add_invitations(&app, &org, "waiting", 1).await;
+    let (_, all) = app.api_get(MEMBERS).await;
+    let alice_id = id_of(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["email"] == "alice@example.com")
+            .unwrap(),
+    );
+    let invite_id = id_of(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["pending"] == true)
+            .unwrap(),
+    );
+    let (status, _) = app
+        .api(Method::DELETE, "/api/0/organizations/acme/", None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let before = audit_entries(&app, org.id).await.len();
+    let refused = json!({"detail": orgsettings::models::organization::ERR_PENDING_DELETION});
+    for (method, path, body) in [
+        (
+            Method::POST,
+            MEMBERS.to_owned(),
+            Some(json!({"email": "new@example.com"})),
+        ),
+        (
+            Method::PUT,
+            member_path(&alice_id),
+            Some(json!({"orgRole": "manager"})),
+        ),
+        (
+            Method::PUT,
+            member_path(&invite_id),
+            Some(json!({"reinvite": true})),
+        ),
+        (Method::DELETE, member_path(&alice_id), None),
+    ] {
+        let (status, answer) = app.api(method.clone(), &path, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}");
+        assert_eq!(answer, refused, "{method} {path}");
+    }
+    assert_eq!(
+        audit_entries(&app, org.id).await.len(),
+        before,
+        "nothing changed"
+    );
+    let page = app
+        .post_form(
+            "/settings/acme/members/",
+            &[
+                ("action", "invite"),
+                ("email", "page@example.com"),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    page.assert_redirect("/settings/acme/members/");
+    let shown = app.get("/settings/acme/members/").await;
+    assert!(
+        shown.contains("This organization is scheduled for deletion."),
+        "the page says why"
+    );
+    assert_eq!(
+        audit_entries(&app, org.id).await.len(),
+        before,
+        "and changes nothing"
+    );
+}
 
 fn member_path(id: &str) -> String {
     format!("{MEMBERS}{id}/")

@@ -127,9 +127,11 @@ impl TestApp {
             .expect("blocking task")
     }
 
-    /// Waits until the requirement jobs the app started in the background have finished.
+    /// Waits until the requirement jobs the app started in the background have finished (a minute
+    /// at most: a big job on a busy machine takes seconds).
     pub async fn wait_for_jobs(&self) {
-        for _ in 0..200 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
             let unfinished = self
                 .with_db(|conn| orgsettings::models::job::unfinished(conn).expect("list jobs"))
                 .await
@@ -139,7 +141,7 @@ impl TestApp {
             }
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
-        panic!("requirement jobs still unfinished after 5 s");
+        panic!("requirement jobs still unfinished after 60 s");
     }
 
     /// Queries the app has run so far (all connections of its pool).
