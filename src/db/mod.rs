@@ -1,6 +1,13 @@
 //! Database setup in one place: the connection type over both backends, the pool with per-connection
 //! pragmas, embedded migrations, and the write-transaction helper every save goes through.
 //!
+//! SQLite allows one writer at a time. Left to itself, a writer that finds the lock taken sleeps in
+//! SQLite's busy handler and retries, so under load saves wait in no order and some wait long. Here
+//! every write of a pool ([`write_tx`], [`write`]) first takes its turn in the pool's writer queue,
+//! a fair (first come, first served) lock, and only then starts SQLite's transaction: writers of this
+//! process never meet SQLite's lock, and they run in the order they came. See
+//! `docs/architecture.md`, "Writes on SQLite".
+//!
 //! Errors: functions here return `diesel::QueryResult` (queries) or [`DbSetupError`] (connecting and
 //! migrating); the web layer maps both into `AppError`.
 
@@ -10,7 +17,7 @@ pub mod schema;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{
     AnsiTransactionManager, Instrumentation, InstrumentationEvent, SimpleConnection,
@@ -193,17 +200,66 @@ pub enum DbSetupError {
 pub struct Manager {
     url: DatabaseUrl,
     queries: Arc<AtomicU64>,
+    /// SQLite only: the queue every connection of this pool writes through.
+    writers: Option<Arc<WriterQueue>>,
 }
 
-/// Counts the statements a connection starts.
-struct QueryCounter(Arc<AtomicU64>);
+/// The writer queue of one SQLite pool: whoever holds it may write. Fair, so writers take turns in
+/// the order they asked.
+type WriterQueue = parking_lot::FairMutex<()>;
 
-impl Instrumentation for QueryCounter {
+/// How long a write waits for its turn before it gives up (twice SQLite's `busy_timeout`, which
+/// still covers writers of other processes, such as the CLI).
+pub const WRITER_QUEUE_WAIT: Duration = Duration::from_secs(10);
+
+/// A connection used within this window is handed out without the `SELECT 1` check, as HikariCP's
+/// `aliveBypassWindowMs` does: it has just answered. Idle connections, and any whose last statement
+/// failed, are checked first.
+const ALIVE_BYPASS: Duration = Duration::from_secs(1);
+
+/// What each pooled connection carries beside the driver's state: the statement counter, when it
+/// last answered, whether it failed since, and (SQLite) its pool's writer queue. Installed as the
+/// connection's diesel instrumentation, so it sees every statement.
+struct Hooks {
+    queries: Arc<AtomicU64>,
+    writers: Option<Arc<WriterQueue>>,
+    answered: Instant,
+    /// The last statement failed: check the connection before handing it out again.
+    suspect: bool,
+    /// The connection itself is gone (closed, cannot send): drop it from the pool.
+    lost: bool,
+}
+
+impl Instrumentation for Hooks {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if let InstrumentationEvent::StartQuery { .. } = event {
-            self.0.fetch_add(1, Ordering::Relaxed);
+        match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                self.queries.fetch_add(1, Ordering::Relaxed);
+            }
+            InstrumentationEvent::FinishQuery { error: None, .. } => {
+                self.answered = Instant::now();
+                self.suspect = false;
+            }
+            InstrumentationEvent::FinishQuery {
+                error: Some(error), ..
+            } => {
+                self.suspect = true;
+                self.lost |= matches!(
+                    error,
+                    diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::ClosedConnection
+                            | diesel::result::DatabaseErrorKind::UnableToSendCommand,
+                        _
+                    )
+                );
+            }
+            _ => {}
         }
     }
+}
+
+fn hooks(conn: &mut AnyConnection) -> Option<&mut Hooks> {
+    conn.instrumentation().downcast_mut::<Hooks>()
 }
 
 /// How many statements the pool's connections have run since it was built (the number a page takes
@@ -221,17 +277,32 @@ impl ManageConnection for Manager {
             .url
             .establish()
             .map_err(diesel::r2d2::Error::ConnectionError)?;
-        conn.set_instrumentation(QueryCounter(self.queries.clone()));
+        conn.set_instrumentation(Hooks {
+            queries: self.queries.clone(),
+            writers: self.writers.clone(),
+            answered: Instant::now(),
+            suspect: false,
+            lost: false,
+        });
         Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
+        if let Some(hooks) = hooks(conn)
+            && !hooks.suspect
+            && hooks.answered.elapsed() < ALIVE_BYPASS
+        {
+            return Ok(());
+        }
         conn.batch_execute("SELECT 1")
             .map_err(diesel::r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, conn: &mut AnyConnection) -> bool {
-        <AnyConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+        hooks(conn).is_some_and(|hooks| hooks.lost)
+            || <AnyConnection as Connection>::TransactionManager::is_broken_transaction_manager(
+                conn,
+            )
     }
 }
 
@@ -248,6 +319,7 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbSetupError> {
         .build(Manager {
             url: url.clone(),
             queries: queries.clone(),
+            writers: (url.backend == Backend::Sqlite).then(|| Arc::new(WriterQueue::new(()))),
         })
         .map_err(|cause| DbSetupError::Pool {
             url: url.to_string(),
@@ -280,18 +352,51 @@ pub fn migrate(pool: &Pool, url: &DatabaseUrl) -> Result<Vec<String>, DbSetupErr
     Ok(applied.iter().map(ToString::to_string).collect())
 }
 
-/// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (takes the write lock up front, so
-/// two writers queue on `busy_timeout` instead of failing with SQLITE_BUSY half-way), a plain
-/// `BEGIN` on PostgreSQL. Nested calls become savepoints. Commits on `Ok`, rolls back on `Err`.
+/// The writer queue of the connection's pool, when it has one (SQLite connections from [`connect`]).
+fn writer_queue(conn: &mut AnyConnection) -> Option<Arc<WriterQueue>> {
+    match conn {
+        AnyConnection::Sqlite(_) => hooks(conn).and_then(|hooks| hooks.writers.clone()),
+        AnyConnection::Postgresql(_) => None,
+    }
+}
+
+fn outermost(conn: &mut AnyConnection) -> diesel::QueryResult<bool> {
+    type Tm = AnyConnection;
+    Ok(
+        <Tm as TransactionManager<Tm>>::transaction_manager_status_mut(conn)
+            .transaction_depth()?
+            .is_none(),
+    )
+}
+
+/// Waits for this write's turn in the queue (at most [`WRITER_QUEUE_WAIT`]).
+fn take_turn(queue: &WriterQueue) -> diesel::QueryResult<parking_lot::FairMutexGuard<'_, ()>> {
+    queue.try_lock_for(WRITER_QUEUE_WAIT).ok_or_else(|| {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new(format!(
+                "database is locked: this write waited {} s for its turn behind the process's \
+                 other writes",
+                WRITER_QUEUE_WAIT.as_secs()
+            )),
+        )
+    })
+}
+
+/// Runs `f` in a write transaction: on SQLite, after its turn in the pool's writer queue, with
+/// `BEGIN IMMEDIATE` (the write lock up front, so a writer of another process waits in
+/// `busy_timeout` instead of failing with SQLITE_BUSY half-way); a plain `BEGIN` on PostgreSQL.
+/// Nested calls become savepoints (and are already in their turn). Commits on `Ok`, rolls back on
+/// `Err`.
 pub fn write_tx<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut AnyConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
     type Tm = AnyConnection;
-    let outermost = <Tm as TransactionManager<Tm>>::transaction_manager_status_mut(conn)
-        .transaction_depth()?
-        .is_none();
+    let outermost = outermost(conn)?;
+    let queue = if outermost { writer_queue(conn) } else { None };
+    let _turn = queue.as_deref().map(take_turn).transpose()?;
     match conn {
         AnyConnection::Sqlite(sqlite) if outermost => {
             AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
@@ -308,6 +413,23 @@ where
             Err(rollback_error) => Err(rollback_error.into()),
         },
     }
+}
+
+/// Runs a write that is not a transaction (one statement, autocommitted) in its turn among the
+/// pool's writers, so it never waits in SQLite's busy handler behind them. Inside a transaction, and
+/// on PostgreSQL, it just runs `f`.
+pub fn write<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let queue = if outermost(conn)? {
+        writer_queue(conn)
+    } else {
+        None
+    };
+    let _turn = queue.as_deref().map(take_turn).transpose()?;
+    f(conn)
 }
 
 /// Why a database call on the blocking pool could not even run: no connection came from the pool,

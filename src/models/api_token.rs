@@ -104,14 +104,16 @@ pub fn touch(
     now: NaiveDateTime,
     stale_before: NaiveDateTime,
 ) -> QueryResult<()> {
-    diesel::update(
-        api_tokens::table.find(id).filter(
-            api_tokens::last_used_at
-                .is_null()
-                .or(api_tokens::last_used_at.lt(stale_before)),
-        ),
-    )
-    .set(api_tokens::last_used_at.eq(now))
-    .execute(conn)
-    .map(|_| ())
+    crate::db::write(conn, |conn| {
+        diesel::update(
+            api_tokens::table.find(id).filter(
+                api_tokens::last_used_at
+                    .is_null()
+                    .or(api_tokens::last_used_at.lt(stale_before)),
+            ),
+        )
+        .set(api_tokens::last_used_at.eq(now))
+        .execute(conn)
+        .map(|_| ())
+    })
 }

@@ -76,26 +76,30 @@ pub fn due(conn: &mut AnyConnection, now: NaiveDateTime, limit: i64) -> QueryRes
 /// of two senders (two `serve` instances) that read it, only the one whose UPDATE still finds it due
 /// sends it. The other's UPDATE waits for the row on PostgreSQL, then finds it not due any more.
 pub fn claim(conn: &mut AnyConnection, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
-    diesel::update(
-        emails::table
-            .find(id)
-            .filter(emails::sent_at.is_null())
-            .filter(emails::next_attempt_at.le(now)),
-    )
-    .set(emails::next_attempt_at.eq(now + CLAIM_LEASE))
-    .execute(conn)
-    .map(|rows| rows == 1)
+    crate::db::write(conn, |conn| {
+        diesel::update(
+            emails::table
+                .find(id)
+                .filter(emails::sent_at.is_null())
+                .filter(emails::next_attempt_at.le(now)),
+        )
+        .set(emails::next_attempt_at.eq(now + CLAIM_LEASE))
+        .execute(conn)
+        .map(|rows| rows == 1)
+    })
 }
 
 pub fn mark_sent(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
-    diesel::update(emails::table.find(id))
-        .set((
-            emails::sent_at.eq(query::now()),
-            emails::attempts.eq(emails::attempts + 1),
-            emails::last_error.eq(None::<String>),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    crate::db::write(conn, |conn| {
+        diesel::update(emails::table.find(id))
+            .set((
+                emails::sent_at.eq(query::now()),
+                emails::attempts.eq(emails::attempts + 1),
+                emails::last_error.eq(None::<String>),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    })
 }
 
 /// The wait before the attempt after `attempts` failures: 1, 2, 4 … minutes, at most an hour.
@@ -105,15 +109,17 @@ pub fn backoff(attempts: i32) -> chrono::Duration {
 }
 
 pub fn mark_failed(conn: &mut AnyConnection, email: &Email, error: &str) -> QueryResult<()> {
-    let attempts = email.attempts + 1;
-    diesel::update(emails::table.find(email.id))
-        .set((
-            emails::attempts.eq(attempts),
-            emails::next_attempt_at.eq(query::now() + backoff(attempts - 1)),
-            emails::last_error.eq(error),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    crate::db::write(conn, |conn| {
+        let attempts = email.attempts + 1;
+        diesel::update(emails::table.find(email.id))
+            .set((
+                emails::attempts.eq(attempts),
+                emails::next_attempt_at.eq(query::now() + backoff(attempts - 1)),
+                emails::last_error.eq(error),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    })
 }
 
 /// The newest emails, for the outbox page; optionally only unsent ones.

@@ -67,21 +67,23 @@ pub fn store_thumbnail(
     size: u32,
     data: &[u8],
 ) -> QueryResult<()> {
-    let inserted = diesel::insert_into(file_thumbnails::table)
-        .values((
-            file_thumbnails::file_id.eq(file_id),
-            file_thumbnails::size.eq(size as i32),
-            file_thumbnails::data.eq(data),
-        ))
-        .execute(conn);
-    match inserted {
-        Ok(_) => Ok(()),
-        // made meanwhile by another request, or the file was replaced meanwhile: nothing to keep
-        Err(err) if is_unique_violation(&err) => Ok(()),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
-            _,
-        )) => Ok(()),
-        Err(err) => Err(err),
-    }
+    crate::db::write(conn, |conn| {
+        let inserted = diesel::insert_into(file_thumbnails::table)
+            .values((
+                file_thumbnails::file_id.eq(file_id),
+                file_thumbnails::size.eq(size as i32),
+                file_thumbnails::data.eq(data),
+            ))
+            .execute(conn);
+        match inserted {
+            Ok(_) => Ok(()),
+            // made meanwhile by another request, or the file was replaced meanwhile: nothing to keep
+            Err(err) if is_unique_violation(&err) => Ok(()),
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                _,
+            )) => Ok(()),
+            Err(err) => Err(err),
+        }
+    })
 }

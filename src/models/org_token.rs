@@ -109,14 +109,16 @@ pub fn touch(
     now: NaiveDateTime,
     stale_before: NaiveDateTime,
 ) -> QueryResult<()> {
-    diesel::update(
-        org_auth_tokens::table.find(id).filter(
-            org_auth_tokens::last_used_at
-                .is_null()
-                .or(org_auth_tokens::last_used_at.lt(stale_before)),
-        ),
-    )
-    .set(org_auth_tokens::last_used_at.eq(now))
-    .execute(conn)
-    .map(|_| ())
+    crate::db::write(conn, |conn| {
+        diesel::update(
+            org_auth_tokens::table.find(id).filter(
+                org_auth_tokens::last_used_at
+                    .is_null()
+                    .or(org_auth_tokens::last_used_at.lt(stale_before)),
+            ),
+        )
+        .set(org_auth_tokens::last_used_at.eq(now))
+        .execute(conn)
+        .map(|_| ())
+    })
 }

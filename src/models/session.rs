@@ -30,16 +30,18 @@ pub fn insert(
     state: &str,
     expires_at: NaiveDateTime,
 ) -> QueryResult<()> {
-    diesel::insert_into(sessions::table)
-        .values((
-            sessions::key_hash.eq(key_hash),
-            sessions::user_id.eq(user_id),
-            sessions::state.eq(state),
-            sessions::created_at.eq(query::now()),
-            sessions::expires_at.eq(expires_at),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    crate::db::write(conn, |conn| {
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::key_hash.eq(key_hash),
+                sessions::user_id.eq(user_id),
+                sessions::state.eq(state),
+                sessions::created_at.eq(query::now()),
+                sessions::expires_at.eq(expires_at),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    })
 }
 
 /// Replaces the state of a live session; `false` when it no longer exists (ended or expired), in
@@ -51,18 +53,20 @@ pub fn update(
     state: &str,
     expires_at: NaiveDateTime,
 ) -> QueryResult<bool> {
-    diesel::update(
-        sessions::table
-            .filter(sessions::key_hash.eq(key_hash))
-            .filter(sessions::expires_at.gt(query::now())),
-    )
-    .set((
-        sessions::user_id.eq(user_id),
-        sessions::state.eq(state),
-        sessions::expires_at.eq(expires_at),
-    ))
-    .execute(conn)
-    .map(|rows| rows > 0)
+    crate::db::write(conn, |conn| {
+        diesel::update(
+            sessions::table
+                .filter(sessions::key_hash.eq(key_hash))
+                .filter(sessions::expires_at.gt(query::now())),
+        )
+        .set((
+            sessions::user_id.eq(user_id),
+            sessions::state.eq(state),
+            sessions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .map(|rows| rows > 0)
+    })
 }
 
 pub fn extend(
@@ -70,26 +74,34 @@ pub fn extend(
     key_hash: &str,
     expires_at: NaiveDateTime,
 ) -> QueryResult<()> {
-    diesel::update(sessions::table.filter(sessions::key_hash.eq(key_hash)))
-        .set(sessions::expires_at.eq(expires_at))
-        .execute(conn)
-        .map(|_| ())
+    crate::db::write(conn, |conn| {
+        diesel::update(sessions::table.filter(sessions::key_hash.eq(key_hash)))
+            .set(sessions::expires_at.eq(expires_at))
+            .execute(conn)
+            .map(|_| ())
+    })
 }
 
 pub fn delete(conn: &mut AnyConnection, key_hash: &str) -> QueryResult<()> {
-    diesel::delete(sessions::table.filter(sessions::key_hash.eq(key_hash)))
-        .execute(conn)
-        .map(|_| ())
+    crate::db::write(conn, |conn| {
+        diesel::delete(sessions::table.filter(sessions::key_hash.eq(key_hash)))
+            .execute(conn)
+            .map(|_| ())
+    })
 }
 
 /// Ends every session logged in as the user.
 pub fn delete_for_user(conn: &mut AnyConnection, user_id: i64) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
+    crate::db::write(conn, |conn| {
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
+    })
 }
 
 /// Deletes expired sessions; returns how many.
 pub fn purge_expired(conn: &mut AnyConnection) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::expires_at.le(query::now()))).execute(conn)
+    crate::db::write(conn, |conn| {
+        diesel::delete(sessions::table.filter(sessions::expires_at.le(query::now()))).execute(conn)
+    })
 }
 
 /// How many sessions are stored (live or not yet purged).

@@ -86,6 +86,7 @@ db_test_on_both_backends!(
     update_refreshes_the_timestamp_and_reports_a_missing_row,
     a_write_transaction_that_fails_writes_nothing,
     sqlite_connections_enforce_foreign_keys,
+    connections_that_just_answered_are_handed_out_unchecked_and_idle_or_failed_ones_checked,
 );
 
 fn create_or_update_inserts_a_missing_row_then_updates_it(db: TestDb) {
@@ -278,4 +279,168 @@ fn sqlite_databases_use_wal_and_normal_synchronous() {
             .get_result(&mut conn)
             .unwrap();
     assert_eq!(fk.value, "1");
+}
+
+/// A SQLite pool of `size` connections whose connections never wait for SQLite's lock: with
+/// `busy_timeout = 0` a writer that meets it fails at once with "database is locked".
+fn sqlite_pool_without_busy_wait(db: &TestDb, size: u32) -> orgsettings::db::Pool {
+    let url = orgsettings::db::DatabaseUrl::parse(db.url()).unwrap();
+    let pool = orgsettings::db::connect(&url, size).unwrap();
+    orgsettings::db::migrate(&pool, &url).unwrap();
+    pool
+}
+
+fn without_busy_wait(conn: &mut AnyConnection) {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute("PRAGMA busy_timeout = 0").unwrap();
+}
+
+#[test]
+fn sixty_four_sqlite_writers_at_once_all_commit_without_meeting_the_database_lock() {
+    const WRITERS: usize = 64;
+    let db = TestDb::create(crate::common::Backend::Sqlite).unwrap();
+    let pool = sqlite_pool_without_busy_wait(&db, WRITERS as u32);
+    let org = new_org(&mut pool.get().unwrap());
+    let start = Arc::new(Barrier::new(WRITERS));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|i| {
+            let (pool, start) = (pool.clone(), start.clone());
+            std::thread::spawn(move || {
+                let mut conn = pool.get().unwrap();
+                without_busy_wait(&mut conn);
+                start.wait();
+                write_tx(&mut conn, |conn| -> QueryResult<()> {
+                    set_option(conn, org, &format!("sentry:writer{i}"), "1");
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                    Ok(())
+                })
+                .map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    let failures: Vec<String> = writers
+        .into_iter()
+        .filter_map(|w| w.join().unwrap().err())
+        .collect();
+    assert_eq!(failures, Vec::<String>::new(), "no writer met the lock");
+    assert_eq!(option_rows(&mut pool.get().unwrap(), org).len(), WRITERS);
+}
+
+#[test]
+fn a_single_statement_write_takes_its_turn_behind_a_write_transaction() {
+    let db = TestDb::create(crate::common::Backend::Sqlite).unwrap();
+    let pool = sqlite_pool_without_busy_wait(&db, 4);
+    let org = new_org(&mut pool.get().unwrap());
+    let (holding, release) = (
+        std::sync::mpsc::channel::<()>(),
+        std::sync::mpsc::channel::<()>(),
+    );
+    let (held_tx, held_rx) = holding;
+    let (release_tx, release_rx) = release;
+    let holder = {
+        let pool = pool.clone();
+        std::thread::spawn(move || {
+            let mut conn = pool.get().unwrap();
+            write_tx(&mut conn, |conn| -> QueryResult<()> {
+                set_option(conn, org, "sentry:first", "1");
+                held_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+                Ok(())
+            })
+        })
+    };
+    held_rx.recv().unwrap();
+    let single = {
+        let pool = pool.clone();
+        std::thread::spawn(move || {
+            let mut conn = pool.get().unwrap();
+            without_busy_wait(&mut conn);
+            orgsettings::db::write(&mut conn, |conn| {
+                diesel::update(organizations::table.find(org))
+                    .set(organizations::name.eq("Renamed"))
+                    .execute(conn)
+            })
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    release_tx.send(()).unwrap();
+    holder.join().unwrap().unwrap();
+    assert_eq!(single.join().unwrap().unwrap(), 1, "waited, then wrote");
+}
+
+#[test]
+fn sqlite_writers_take_their_turns_in_the_order_they_came() {
+    const WAITING: usize = 12;
+    let db = TestDb::create(crate::common::Backend::Sqlite).unwrap();
+    let pool = sqlite_pool_without_busy_wait(&db, WAITING as u32 + 2);
+    let org = new_org(&mut pool.get().unwrap());
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = {
+        let pool = pool.clone();
+        std::thread::spawn(move || {
+            let mut conn = pool.get().unwrap();
+            write_tx(&mut conn, |_| -> QueryResult<()> {
+                held_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+                Ok(())
+            })
+        })
+    };
+    held_rx.recv().unwrap();
+    let waiting: Vec<_> = (0..WAITING)
+        .map(|i| {
+            let (pool, order) = (pool.clone(), order.clone());
+            let writer = std::thread::spawn(move || {
+                let mut conn = pool.get().unwrap();
+                write_tx(&mut conn, |conn| -> QueryResult<()> {
+                    order.lock().unwrap().push(i);
+                    set_option(conn, org, &format!("sentry:w{i}"), "1");
+                    Ok(())
+                })
+            });
+            // the next writer comes well after this one is waiting
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            writer
+        })
+        .collect();
+    release_tx.send(()).unwrap();
+    holder.join().unwrap().unwrap();
+    for writer in waiting {
+        writer.join().unwrap().unwrap();
+    }
+    assert_eq!(
+        *order.lock().unwrap(),
+        (0..WAITING).collect::<Vec<_>>(),
+        "first come, first served"
+    );
+}
+
+fn connections_that_just_answered_are_handed_out_unchecked_and_idle_or_failed_ones_checked(
+    db: TestDb,
+) {
+    // one connection, so every checkout gets the same one
+    let url = orgsettings::db::DatabaseUrl::parse(db.url()).unwrap();
+    let pool = orgsettings::db::connect(&url, 1).unwrap();
+    let statements_of_a_checkout = || {
+        let before = orgsettings::db::query_count(&pool);
+        drop(pool.get().unwrap());
+        orgsettings::db::query_count(&pool) - before
+    };
+    orgsettings::db::ping(&mut pool.get().unwrap()).unwrap();
+    assert_eq!(statements_of_a_checkout(), 0, "it answered just now");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(statements_of_a_checkout(), 1, "idle for a second: checked");
+    {
+        let mut conn = pool.get().unwrap();
+        let failed = diesel::sql_query("SELECT * FROM no_such_table").execute(&mut conn);
+        assert!(failed.is_err());
+    }
+    assert_eq!(
+        statements_of_a_checkout(),
+        1,
+        "its last statement failed: checked"
+    );
+    assert_eq!(statements_of_a_checkout(), 0, "the check answered");
 }

@@ -20,6 +20,9 @@ impl Visitor {
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
+            // below the server's 5 s keep-alive, so a connection is never reused just as the server
+            // closes it (hyper's IncompleteMessage after a slow step of a test)
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .expect("HTTP client");
         Self {
