@@ -68,7 +68,7 @@ pub fn find_by_hash(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<O
     api_tokens::table
         .filter(api_tokens::token_hash.eq(token_hash))
         .select(ApiToken::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

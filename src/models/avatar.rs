@@ -96,7 +96,7 @@ impl OrgAvatar {
         organization_avatars::table
             .filter(organization_avatars::organization_id.eq(organization_id))
             .select(OrgAvatar::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()
     }
 
@@ -104,7 +104,7 @@ impl OrgAvatar {
         organization_avatars::table
             .filter(organization_avatars::ident.eq(ident))
             .select(OrgAvatar::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()
     }
 

@@ -35,7 +35,7 @@ impl Member {
             .filter(organization_members::organization_id.eq(organization_id))
             .filter(organization_members::user_id.eq(user_id))
             .select(Member::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()
     }
 

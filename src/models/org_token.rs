@@ -69,7 +69,7 @@ pub fn find_active_by_hash(
         .filter(org_auth_tokens::token_hash.eq(token_hash))
         .filter(org_auth_tokens::deactivated_at.is_null())
         .select(OrgToken::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -84,7 +84,7 @@ pub fn find_active(
         .filter(org_auth_tokens::id.eq(id))
         .filter(org_auth_tokens::deactivated_at.is_null())
         .select(OrgToken::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -134,7 +134,7 @@ impl Organization {
         organizations::table
             .filter(organizations::slug.eq(slug.to_lowercase()))
             .select(Organization::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()
     }
 
@@ -142,7 +142,7 @@ impl Organization {
         organizations::table
             .find(id)
             .select(Organization::as_select())
-            .first(conn)
+            .get_result(conn)
     }
 
     /// Locks the organization's row until the transaction ends (with a no-op UPDATE) and reads it.
@@ -182,7 +182,7 @@ impl Organization {
             .filter(organization_slug_redirects::slug.eq(old_slug.to_lowercase()))
             .filter(organization_members::user_id.eq(user_id))
             .select(organizations::slug)
-            .first(conn)
+            .get_result(conn)
             .optional()
     }
 
@@ -226,7 +226,7 @@ impl Organization {
                 organization_members::role,
                 Option::<OrgAvatar>::as_select(),
             ))
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         Ok(
             row.map(|(org, role, avatar)| {

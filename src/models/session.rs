@@ -19,7 +19,7 @@ pub fn load(conn: &mut AnyConnection, key_hash: &str) -> QueryResult<Option<Stri
         .filter(sessions::key_hash.eq(key_hash))
         .filter(sessions::expires_at.gt(query::now()))
         .select(sessions::state)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

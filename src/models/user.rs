@@ -250,7 +250,7 @@ impl User {
         users::table
             .find(id)
             .select(User::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()
     }
 

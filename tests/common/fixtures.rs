@@ -235,34 +235,42 @@ pub fn all_members(
 /// SQL, for tests of big organizations.
 pub async fn add_bulk_members(app: &TestApp, org: &Organization, prefix: &str, n: usize) {
     let (org_id, prefix) = (org.id, prefix.to_owned());
-    app.with_db(move |conn| {
-        use diesel::RunQueryDsl;
-        let now = "2026-01-01 00:00:00";
-        for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
-            let rows: Vec<String> = chunk
-                .iter()
-                .map(|i| {
-                    let name = format!("{prefix}-{i}");
-                    format!(
-                        "('{name}', '', '{name}@example.com', '!', true, false, 0, '{now}', \
-                         '{name}@example.com')"
-                    )
-                })
-                .collect();
-            diesel::sql_query(format!(
-                "INSERT INTO users (username, name, email, password_hash, is_active, is_superuser, \
-                 session_version, date_joined, email_normalized) VALUES {}",
-                rows.join(", ")
-            ))
-            .execute(conn)
-            .unwrap();
-        }
+    app.with_db(move |conn| insert_bulk_members(conn, org_id, &prefix, n))
+        .await;
+}
+
+/// [`add_bulk_members`] on a connection (the benchmark builds its organizations with it).
+pub fn insert_bulk_members(
+    conn: &mut orgsettings::db::AnyConnection,
+    org_id: i64,
+    prefix: &str,
+    n: usize,
+) {
+    use diesel::RunQueryDsl;
+    let now = "2026-01-01 00:00:00";
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|i| {
+                let name = format!("{prefix}-{i}");
+                format!(
+                    "('{name}', '', '{name}@example.com', '!', true, false, 0, '{now}', \
+                     '{name}@example.com')"
+                )
+            })
+            .collect();
         diesel::sql_query(format!(
-            "INSERT INTO organization_members (organization_id, user_id, role, date_added) \
-             SELECT {org_id}, id, 'member', '{now}' FROM users WHERE username LIKE '{prefix}-%'"
+            "INSERT INTO users (username, name, email, password_hash, is_active, is_superuser, \
+             session_version, date_joined, email_normalized) VALUES {}",
+            rows.join(", ")
         ))
         .execute(conn)
         .unwrap();
-    })
-    .await;
+    }
+    diesel::sql_query(format!(
+        "INSERT INTO organization_members (organization_id, user_id, role, date_added) \
+         SELECT {org_id}, id, 'member', '{now}' FROM users WHERE username LIKE '{prefix}-%'"
+    ))
+    .execute(conn)
+    .unwrap();
 }

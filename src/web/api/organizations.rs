@@ -15,16 +15,23 @@ use crate::web::limits::API_BODY_LIMIT;
 use crate::web::respond::client_ip;
 use crate::web::state::AppState;
 
-async fn load(state: &AppState, org_id: i64) -> Result<OrgSettings, ApiError> {
-    Ok(state
-        .db(move |conn| OrgSettings::load_by_id(conn, org_id))
-        .await?)
+/// The organization as the request resolved it (its row and avatar were read for this request), with
+/// its options.
+async fn show<P>(state: &AppState, api: &ApiAccess<P>) -> Result<HttpResponse, ApiError> {
+    let (org, avatar) = (api.access.org.clone(), api.access.avatar.clone());
+    let current = state
+        .db(move |conn| OrgSettings::with_avatar(conn, org, avatar))
+        .await?;
+    answer(state, api, &current)
 }
 
-async fn show<P>(state: &AppState, api: &ApiAccess<P>) -> Result<HttpResponse, ApiError> {
-    let current = load(state, api.access.org.id).await?;
+fn answer<P>(
+    state: &AppState,
+    api: &ApiAccess<P>,
+    current: &OrgSettings,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(serialize::organization(
-        &current,
+        current,
         api.access.role,
         &api.scopes,
         &state.config,
@@ -116,8 +123,8 @@ where
             .await
             .map_err(AppError::from)??
     };
-    api.access.save(&state, &req, update).await?;
-    show(&state, &api).await
+    let current = api.access.save_and_load(&state, &req, update).await?;
+    answer(&state, &api, &current)
 }
 
 /// `DELETE /api/0/organizations/{org}/`: schedules the deletion as the page does (`org:admin`),
