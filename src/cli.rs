@@ -138,7 +138,8 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let listener =
         TcpListener::bind(args.bind).with_context(|| format!("cannot listen on {}", args.bind))?;
     let bound = listener.local_addr().context("reading the bound address")?;
-    let config = Config::from_args(&args, bound)?;
+    let mut config = Config::from_args(&args, bound)?;
+    config.relay.secret = config::secret_key(&args, &url)?;
     let key = config::session_key(&args, &url)?;
     let key = Key::try_from(key.as_slice()).context("the session key is too short")?;
     if args.demo {

@@ -1,6 +1,7 @@
 //! Every setting in one place: its flag, environment variable, default and meaning. The README's
 //! configuration table is this file in prose; keep them in step.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -102,6 +103,27 @@ pub struct ServeArgs {
     /// `DB.session-key`; `orgsettings.session-key` in the working directory for PostgreSQL]
     #[arg(long, env = "ORGSETTINGS_SESSION_KEY_FILE")]
     pub session_key_file: Option<PathBuf>,
+
+    /// This instance's secret (Sentry's `system.secret-key`), 32 or more characters: it signs the
+    /// challenge a Relay answers when it registers. When unset, one is generated on first start and
+    /// kept in SECRET_KEY_FILE
+    #[arg(long, env = "ORGSETTINGS_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// Where the generated secret is kept (mode 0600) [default: next to the SQLite database,
+    /// `DB.secret-key`; `orgsettings.secret-key` in the working directory for PostgreSQL]
+    #[arg(long, env = "ORGSETTINGS_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
+
+    /// Let any Relay register (Sentry's `SENTRY_RELAY_OPEN_REGISTRATION`). When false, only Relays
+    /// whose public key an organization trusts, and static relays
+    #[arg(long, env = "ORGSETTINGS_RELAY_OPEN_REGISTRATION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub relay_open_registration: bool,
+
+    /// Static relays (Sentry's `relay.static_auth`), as JSON:
+    /// `{"RELAY_ID": {"public_key": "KEY", "internal": true}}`. They need no registration
+    #[arg(long, env = "ORGSETTINGS_RELAY_STATIC_AUTH", default_value = "")]
+    pub relay_static_auth: String,
 
     /// Keep sessions in Redis (e.g. `redis://127.0.0.1:6379`) instead of the encrypted cookie, so
     /// several instances share them and a session can be ended on the server
@@ -427,6 +449,79 @@ pub struct Config {
     /// The terms of service and privacy policy a new organization's creator agrees to (Sentry's
     /// `TERMS_URL` and `PRIVACY_URL`: `agreeTerms` is asked only when both are set).
     pub terms: Option<Terms>,
+    pub relay: RelayConfig,
+}
+
+/// A relay configured in `ORGSETTINGS_RELAY_STATIC_AUTH` (Sentry's `relay.static_auth`): it needs
+/// no registration and leaves no usage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticRelay {
+    pub public_key: String,
+    pub internal: bool,
+}
+
+/// Who may register as a Relay, and what signs the registration challenges.
+#[derive(Clone)]
+pub struct RelayConfig {
+    /// Any relay may register; when off, only relays whose key an organization trusts, and
+    /// static relays.
+    pub open_registration: bool,
+    pub static_relays: std::collections::HashMap<String, StaticRelay>,
+    /// This instance's secret (Sentry's `system.secret-key`): the HMAC key of challenge tokens.
+    pub secret: Vec<u8>,
+}
+
+impl fmt::Debug for RelayConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RelayConfig")
+            .field("open_registration", &self.open_registration)
+            .field("static_relays", &self.static_relays)
+            .field("secret", &"***")
+            .finish()
+    }
+}
+
+impl RelayConfig {
+    /// Open registration, no static relays, a random secret (a new instance's defaults).
+    pub fn with_random_secret() -> Self {
+        let mut secret = vec![0u8; 64];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
+        Self {
+            open_registration: true,
+            static_relays: Default::default(),
+            secret,
+        }
+    }
+
+    /// `ORGSETTINGS_RELAY_STATIC_AUTH`: a JSON object of relay id → `{"public_key", "internal"}`.
+    pub fn parse_static(
+        text: &str,
+    ) -> anyhow::Result<std::collections::HashMap<String, StaticRelay>> {
+        let mut relays = std::collections::HashMap::new();
+        if text.trim().is_empty() {
+            return Ok(relays);
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(text).context("ORGSETTINGS_RELAY_STATIC_AUTH is not JSON")?;
+        let Some(object) = value.as_object() else {
+            bail!(
+                "ORGSETTINGS_RELAY_STATIC_AUTH must be a JSON object of relay id → {{\"public_key\": …}}"
+            );
+        };
+        for (id, info) in object {
+            let Some(public_key) = info.get("public_key").and_then(|k| k.as_str()) else {
+                bail!("ORGSETTINGS_RELAY_STATIC_AUTH: relay {id} has no \"public_key\"");
+            };
+            relays.insert(
+                id.clone(),
+                StaticRelay {
+                    public_key: public_key.to_owned(),
+                    internal: info.get("internal").and_then(|i| i.as_bool()) == Some(true),
+                },
+            );
+        }
+        Ok(relays)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -451,6 +546,7 @@ impl Config {
             superuser_max: Duration::from_secs(6 * 3600),
             mail: MailConfig::default(),
             terms: None,
+            relay: RelayConfig::with_random_secret(),
         }
     }
 
@@ -496,6 +592,8 @@ impl Config {
                  organizations then ask to agree to them) or neither"
             ),
         };
+        config.relay.open_registration = args.relay_open_registration;
+        config.relay.static_relays = RelayConfig::parse_static(&args.relay_static_auth)?;
         Ok(config)
     }
 
@@ -519,20 +617,38 @@ pub fn session_key(args: &ServeArgs, db: &DatabaseUrl) -> anyhow::Result<Vec<u8>
     }
     let path = match &args.session_key_file {
         Some(path) => path.clone(),
-        None => default_key_file(db),
+        None => default_key_file(db, "session-key"),
     };
     load_or_create_key_file(&path)
 }
 
-fn default_key_file(db: &DatabaseUrl) -> PathBuf {
+/// The instance secret: the configured one, or the one kept in its file (generated on first start).
+pub fn secret_key(args: &ServeArgs, db: &DatabaseUrl) -> anyhow::Result<Vec<u8>> {
+    if let Some(key) = &args.secret_key {
+        if key.chars().count() < 32 {
+            bail!(
+                "ORGSETTINGS_SECRET_KEY is {} characters long; it must have at least 32",
+                key.chars().count()
+            );
+        }
+        return Ok(key.as_bytes().to_vec());
+    }
+    let path = match &args.secret_key_file {
+        Some(path) => path.clone(),
+        None => default_key_file(db, "secret-key"),
+    };
+    load_or_create_key_file(&path)
+}
+
+fn default_key_file(db: &DatabaseUrl, suffix: &str) -> PathBuf {
     match (db.backend(), db.sqlite_path()) {
         (Backend::Sqlite, Some(path)) => {
             let path = Path::new(path.strip_prefix("file:").unwrap_or(path));
             let mut name = path.file_name().unwrap_or_default().to_os_string();
-            name.push(".session-key");
+            name.push(format!(".{suffix}"));
             path.with_file_name(name)
         }
-        _ => PathBuf::from("orgsettings.session-key"),
+        _ => PathBuf::from(format!("orgsettings.{suffix}")),
     }
 }
 
@@ -547,10 +663,10 @@ pub fn load_or_create_key_file(path: &Path) -> anyhow::Result<Vec<u8>> {
         Ok(text) => {
             let key = STANDARD
                 .decode(text.trim())
-                .with_context(|| format!("session key file {} is not base64", path.display()))?;
+                .with_context(|| format!("key file {} is not base64", path.display()))?;
             if key.len() < 64 {
                 bail!(
-                    "session key file {} holds {} bytes; it needs at least 64",
+                    "key file {} holds {} bytes; it needs at least 64",
                     path.display(),
                     key.len()
                 );
@@ -565,15 +681,13 @@ pub fn load_or_create_key_file(path: &Path) -> anyhow::Result<Vec<u8>> {
                 .create_new(true)
                 .mode(0o600)
                 .open(path)
-                .with_context(|| format!("creating session key file {}", path.display()))?;
+                .with_context(|| format!("creating key file {}", path.display()))?;
             writeln!(file, "{}", STANDARD.encode(&key))
-                .with_context(|| format!("writing session key file {}", path.display()))?;
-            tracing::info!(path = %path.display(), "generated a new session key");
+                .with_context(|| format!("writing key file {}", path.display()))?;
+            tracing::info!(path = %path.display(), "generated a new key file");
             Ok(key)
         }
-        Err(err) => {
-            Err(err).with_context(|| format!("reading session key file {}", path.display()))
-        }
+        Err(err) => Err(err).with_context(|| format!("reading key file {}", path.display())),
     }
 }
 
@@ -680,7 +794,7 @@ mod tests {
     fn the_default_key_file_sits_next_to_the_sqlite_database() {
         let db = DatabaseUrl::parse("sqlite://data/app.db").unwrap();
         assert_eq!(
-            default_key_file(&db),
+            default_key_file(&db, "session-key"),
             PathBuf::from("data/app.db.session-key")
         );
     }

@@ -18,6 +18,7 @@ pub mod profile;
 pub mod pyfmt;
 pub mod ratelimit;
 pub mod recovery;
+pub mod relay;
 pub mod secrets;
 pub mod settings;
 pub mod tokens;

@@ -266,6 +266,34 @@ diesel::joinable!(organization_avatars -> organizations (organization_id));
 diesel::joinable!(organization_avatars -> files (file_id));
 diesel::joinable!(file_thumbnails -> files (file_id));
 
+diesel::table! {
+    relays (id) {
+        id -> BigInt,
+        relay_id -> Text,
+        public_key -> Text,
+        is_internal -> Bool,
+        first_seen -> Timestamp,
+    }
+}
+
+diesel::table! {
+    relay_usage (id) {
+        id -> BigInt,
+        relay_id -> Text,
+        version -> Text,
+        public_key -> Text,
+        first_seen -> Timestamp,
+        last_seen -> Timestamp,
+    }
+}
+
+diesel::table! {
+    relay_challenges_used (nonce) {
+        nonce -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_emails,
@@ -288,4 +316,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     org_auth_tokens,
     setup_tokens,
+    relays,
+    relay_usage,
+    relay_challenges_used,
 );

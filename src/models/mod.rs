@@ -15,6 +15,7 @@ pub mod org_search;
 pub mod org_token;
 pub mod organization;
 pub mod permission;
+pub mod relay;
 pub mod role;
 pub mod search;
 pub mod session;

@@ -19,6 +19,28 @@ pub struct OrgOptions {
     values: HashMap<String, Value>,
 }
 
+/// The stored values of option `key`, in any organization, whose text contains `needle`: a
+/// prefilter in SQL (the caller parses what it finds; SQLite's `LIKE` ignores ASCII case).
+pub fn values_containing(
+    conn: &mut AnyConnection,
+    key: &str,
+    needle: &str,
+) -> QueryResult<Vec<String>> {
+    let escaped = needle
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    organization_options::table
+        .filter(organization_options::key.eq(key))
+        .filter(
+            organization_options::value
+                .like(format!("%{escaped}%"))
+                .escape('\\'),
+        )
+        .select(organization_options::value)
+        .load(conn)
+}
+
 impl OrgOptions {
     /// Loads all options of an organization in one query.
     pub fn load(conn: &mut AnyConnection, organization_id: i64) -> QueryResult<Self> {

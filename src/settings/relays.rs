@@ -7,6 +7,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use diesel::QueryResult;
+
+use crate::db::AnyConnection;
 use crate::drf;
 
 pub const OPTION_KEY: &str = "sentry:trusted-relays";
@@ -82,6 +85,20 @@ impl StoredRelay {
 }
 
 /// The stored list (empty when the option is unset or unreadable).
+/// Whether any organization trusts this relay key (who may register when open registration is off).
+pub fn trusted_anywhere(conn: &mut AnyConnection, public_key: &str) -> QueryResult<bool> {
+    let candidates = crate::models::option::values_containing(conn, OPTION_KEY, public_key)?;
+    Ok(candidates.iter().any(|text| {
+        serde_json::from_str::<Value>(text)
+            .ok()
+            .is_some_and(|value| {
+                stored_relays(Some(&value))
+                    .iter()
+                    .any(|relay| relay.public_key == public_key)
+            })
+    }))
+}
+
 pub fn stored_relays(value: Option<&Value>) -> Vec<StoredRelay> {
     value
         .and_then(|v| serde_json::from_value(v.clone()).ok())

@@ -17,6 +17,7 @@ use super::session::{self};
 use crate::config::Feature;
 use crate::errors::{DomainError, FieldErrors};
 use crate::models::option::OrgOptions;
+use crate::relay::KeyUsage;
 use crate::settings::relays::{
     self, MAX_DESCRIPTION_LEN, RelayInput, RelayPublicKey, RelaysChange, StoredRelay,
 };
@@ -29,6 +30,10 @@ pub struct RelayRow {
     pub description: String,
     pub created: String,
     pub last_modified: String,
+    /// The newest registration's Relay version; empty when the key never connected.
+    pub version: String,
+    pub first_used: String,
+    pub last_used: String,
 }
 
 /// What a relay form asks for.
@@ -94,8 +99,12 @@ fn readable(timestamp: &Option<String>) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-fn row(relay: &StoredRelay) -> RelayRow {
+fn row(relay: &StoredRelay, usage: Option<&KeyUsage>) -> RelayRow {
+    let when = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M UTC").to_string();
     RelayRow {
+        version: usage.map(|u| u.version.clone()).unwrap_or_default(),
+        first_used: usage.map(|u| when(u.first_used)).unwrap_or_default(),
+        last_used: usage.map(|u| when(u.last_used)).unwrap_or_default(),
         public_key: relay.public_key.clone(),
         name: relay.name.clone(),
         description: relay.description.clone().unwrap_or_default(),
@@ -125,21 +134,32 @@ async fn render_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let enabled = state.config.features.has(Feature::Relay);
-    let stored = if enabled {
-        stored(state, access.org.id).await?
+    let org_id = access.org.id;
+    let (stored, usage) = if enabled {
+        state
+            .db(move |conn| -> diesel::QueryResult<_> {
+                let options = OrgOptions::load(conn, org_id)?;
+                let usage = crate::relay::usage_by_key(conn, org_id)?;
+                Ok((
+                    relays::stored_relays(options.get(relays::OPTION_KEY)),
+                    usage,
+                ))
+            })
+            .await?
     } else {
-        Vec::new()
+        (Vec::new(), Default::default())
     };
+    let row = |relay: &StoredRelay| row(relay, usage.get(&relay.public_key));
     let can_write = access.role.can_write() && !access.org.is_pending_deletion();
     let removing = view
         .removing
-        .and_then(|key| stored.iter().find(|r| r.public_key == key).map(row));
+        .and_then(|key| stored.iter().find(|r| r.public_key == key).map(&row));
     let page = RelaysPage {
         ctx: PageCtx::for_org(session, access, Section::Relays)?,
         slug: access.org.slug.clone(),
         enabled,
         can_write,
-        rows: stored.iter().map(row).collect(),
+        rows: stored.iter().map(&row).collect(),
         add: view.add,
         add_errors: view.add_errors,
         editing: view.editing.filter(|_| can_write),

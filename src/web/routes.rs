@@ -88,6 +88,10 @@ route_table! {
         delete => api::organizations::remove,
     },
     "/api/0/organizations/{org}/audit-logs/" => { get => api::audit_logs::list },
+    "/api/0/organizations/{org}/relay_usage/" => { get => api::relays::usage },
+    "/api/0/relays/register/challenge/" => { post => api::relays::register_challenge },
+    "/api/0/relays/register/response/" => { post => api::relays::register_response },
+    "/api/0/relays/publickeys/" => { post => api::relays::public_keys },
     "/api/0/organizations/{org}/members/" => {
         get => api::members::list,
         post => api::members::invite,

@@ -12,7 +12,7 @@ fn layer(top: &str) -> usize {
         "db" | "drf" | "errors" | "secrets" | "config" | "pyfmt" => 0,
         "models" => 1,
         "access" | "accounts" | "auth" | "demo" | "jobs" | "mail" | "members" | "profile"
-        | "ratelimit" | "recovery" | "settings" | "tokens" => 2,
+        | "ratelimit" | "recovery" | "relay" | "settings" | "tokens" => 2,
         "web" => 3,
         "app" | "cli" | "crate" => 4,
         other => panic!("module `{other}` has no layer: add it to tests/api/layers.rs"),

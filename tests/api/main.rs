@@ -26,6 +26,7 @@ mod pages;
 mod pii_rules;
 mod recovery;
 mod redis_sessions;
+mod relay_registration;
 mod relays;
 mod requirements;
 mod security;

@@ -54,6 +54,9 @@ enum Access {
     OrgWrite,
     /// Owners of the organization, and superuser mode.
     OrgOwner,
+    /// A Relay's signature decides: sessions, roles and CSRF tokens mean nothing (the requests
+    /// here are unsigned, so every caller gets the same refusal).
+    RelaySigned,
 }
 
 /// One row: a state-changing route, who may use it, and what a permitted request answers.
@@ -247,6 +250,29 @@ const CASES: &[Case] = &[
         api: true,
         success: StatusCode::NO_CONTENT,
     },
+    // unsigned: "Missing relay signature"
+    Case {
+        method: "post",
+        path: "/api/0/relays/register/challenge/",
+        access: Access::RelaySigned,
+        api: true,
+        success: StatusCode::BAD_REQUEST,
+    },
+    Case {
+        method: "post",
+        path: "/api/0/relays/register/response/",
+        access: Access::RelaySigned,
+        api: true,
+        success: StatusCode::BAD_REQUEST,
+    },
+    // no relay id: "Authentication credentials were not provided."
+    Case {
+        method: "post",
+        path: "/api/0/relays/publickeys/",
+        access: Access::RelaySigned,
+        api: true,
+        success: StatusCode::UNAUTHORIZED,
+    },
 ];
 
 /// The status a refused caller gets, or `None` when the caller may use the route.
@@ -257,7 +283,7 @@ fn refusal(access: Access, api: bool, who: Who) -> Option<StatusCode> {
         SEE_OTHER
     };
     match (access, who) {
-        (Access::Public, _) => None,
+        (Access::Public | Access::RelaySigned, _) => None,
         (_, Who::Anonymous) => Some(login),
         (Access::LoggedIn, _) => None,
         (Access::Superuser, Who::SuperuserOff | Who::SuperuserOn) => None,
@@ -730,6 +756,19 @@ async fn request_for(world: &World, case: &Case, who: Who) -> Request {
                 _ => Request::Json(Method::DELETE, path, json!({})),
             }
         }
+        ("post", "/api/0/relays/register/challenge/") => Request::Json(
+            Method::POST,
+            case.path.into(),
+            json!({"relay_id": "67f400f9-7924-40c4-82a3-3fdb25b6d820", "public_key": relay_keys(1)[0]}),
+        ),
+        ("post", "/api/0/relays/register/response/") => Request::Json(
+            Method::POST,
+            case.path.into(),
+            json!({"relay_id": "67f400f9-7924-40c4-82a3-3fdb25b6d820", "token": "x"}),
+        ),
+        ("post", "/api/0/relays/publickeys/") => {
+            Request::Json(Method::POST, case.path.into(), json!({"relay_ids": []}))
+        }
         (method, path) => panic!("no request for {method} {path}: add it here"),
     }
 }
@@ -870,7 +909,12 @@ async fn run_csrf_matrix(backend: Backend, case: &Case) {
         };
         let response = builder.send().await.unwrap();
         let route = format!("{} {} with {what}", case.method, case.path);
-        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{route}");
+        // a Relay's request is not a browser's: no CSRF check, the signature decides
+        let expected = match case.access {
+            Access::RelaySigned => case.success,
+            _ => StatusCode::FORBIDDEN,
+        };
+        assert_eq!(response.status(), expected, "{route}");
         assert_eq!(
             snapshot(&world.app).await,
             before,
@@ -952,4 +996,7 @@ matrix_tests! {
     api_invite_member => 33,
     api_update_member => 34,
     api_remove_member => 35,
+    relay_register_challenge => 36,
+    relay_register_response => 37,
+    relay_public_keys => 38,
 }

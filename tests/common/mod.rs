@@ -21,7 +21,9 @@ pub use app::{Options, SecondInstance, TestApp};
 pub use database::{TestDb, snapshot};
 pub use fixtures::*;
 pub use orgsettings::db::Backend;
-pub use services::{pg_admin_url, redis_url, require_services, sentry_cli, skip};
+pub use services::{
+    pg_admin_url, redis_url, relay_client, relay_python, require_services, sentry_cli, skip,
+};
 pub use visitor::{Edit, Page, Visitor, meta_csrf, unescape};
 
 pub const PASSWORD: &str = "correct horse battery";

@@ -37,3 +37,49 @@ pub fn sentry_cli() -> Option<std::path::PathBuf> {
         None
     }
 }
+
+/// The Python of the `target/clients` virtualenv, with Sentry's Relay library (`sentry-relay`,
+/// `tests/clients/requirements.txt`) importable: `ORGSETTINGS_CLIENTS_PYTHON`, or the one `.ci/run`
+/// installs.
+pub fn relay_python() -> Option<std::path::PathBuf> {
+    let path = match std::env::var_os("ORGSETTINGS_CLIENTS_PYTHON") {
+        Some(path) => std::path::PathBuf::from(path),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/clients/bin/python"),
+    };
+    let importable = path.is_file()
+        && std::process::Command::new(&path)
+            .args(["-c", "import sentry_relay"])
+            .output()
+            .is_ok_and(|out| out.status.success());
+    if importable {
+        Some(path)
+    } else {
+        skip(
+            "sentry-relay",
+            &format!("no Python with sentry_relay at {}", path.display()),
+        );
+        None
+    }
+}
+
+/// Runs `tests/clients/relay.py` with these arguments; its JSON answer.
+pub async fn relay_client(python: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/relay.py");
+    let output = tokio::process::Command::new(python)
+        .arg(script)
+        .args(args)
+        .output()
+        .await
+        .expect("run tests/clients/relay.py");
+    assert!(
+        output.status.success(),
+        "relay.py {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "relay.py {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}

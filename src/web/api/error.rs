@@ -37,6 +37,9 @@ pub enum ApiError {
     Moved(String),
     #[error("invalid: {0}")]
     Invalid(FieldErrors),
+    /// Any status with `{"detail": …}` (a Relay's refused request).
+    #[error("{1}")]
+    Detail(StatusCode, String),
     #[error("{0}")]
     BadRequest(String),
     #[error("unsupported media type {0}")]
@@ -119,6 +122,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Moved(_) => StatusCode::MOVED_PERMANENTLY,
             ApiError::Invalid(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Detail(status, _) => *status,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge | ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -158,7 +162,9 @@ impl ResponseError for ApiError {
                 json!({"detail": "This organization has a new slug.", "location": location})
             }
             ApiError::Invalid(errors) => json!(errors),
-            ApiError::BadRequest(message) => json!({"detail": message}),
+            ApiError::BadRequest(message) | ApiError::Detail(_, message) => {
+                json!({"detail": message})
+            }
             ApiError::UnsupportedMediaType(content_type) => {
                 json!({"detail": format!("Unsupported media type \"{content_type}\" in request.")})
             }

@@ -10,6 +10,7 @@ pub mod members;
 pub mod organization_index;
 pub mod organizations;
 pub mod pagination;
+pub mod relays;
 pub mod serialize;
 pub mod sudo;
 pub mod tokens;

@@ -1,0 +1,3 @@
+DROP TABLE relay_challenges_used;
+DROP TABLE relay_usage;
+DROP TABLE relays;
