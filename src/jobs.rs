@@ -73,6 +73,7 @@ pub async fn run(pool: Pool, config: Arc<Config>) {
             let deleted = delete::delete_due(&mut conn, query::now())?;
             let removed = members::run_unfinished_jobs(&mut conn, &config)?;
             session::purge_expired(&mut conn)?;
+            crate::models::relay::purge_used_challenges(&mut conn)?;
             ratelimit::purge(&mut conn, RATE_EVENTS_KEPT)?;
             Ok((deleted, removed))
         })

@@ -127,7 +127,7 @@ pub fn usage_of_keys(conn: &mut AnyConnection, keys: &[String]) -> QueryResult<V
                 .load(conn)?,
         );
     }
-    found.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+    found.sort_by_key(|row| std::cmp::Reverse(row.last_seen));
     Ok(found)
 }
 

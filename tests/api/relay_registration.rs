@@ -337,19 +337,22 @@ async fn a_registered_relay_gets_other_relays_keys_by_signing_its_request(app: T
     );
 }
 
+/// What is wrong, the body, the id and signature headers, and the expected answer.
+type Refused = (
+    &'static str,
+    Vec<u8>,
+    Option<&'static str>,
+    Option<String>,
+    StatusCode,
+    Value,
+);
+
 async fn every_refusal_of_the_handshake_answers_as_sentry_and_records_nothing(app: TestApp) {
     let relay = Relay::new(RELAY_ID, 1);
     let body = relay.challenge_body();
     let good = relay.sign(&body);
     let detail = |message: &str| json!({ "detail": message });
-    let cases: Vec<(
-        &str,
-        Vec<u8>,
-        Option<&str>,
-        Option<String>,
-        StatusCode,
-        Value,
-    )> = vec![
+    let cases: Vec<Refused> = vec![
         (
             "malformed JSON",
             b"{not json".to_vec(),
