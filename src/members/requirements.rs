@@ -63,8 +63,46 @@ fn non_compliant_chunk(
     }
 }
 
-/// The members a requirement would remove now (for the confirmation before saving): how many, and
-/// the usernames of at most `shown` of them, alphabetically among those read. Reads in chunks.
+/// How many members do not meet the requirement, leaving out `except_user`: one `COUNT` with the
+/// joins of [`non_compliant_chunk`].
+fn non_compliant_count(
+    conn: &mut AnyConnection,
+    organization_id: i64,
+    requirement: Requirement,
+    except_user: i64,
+) -> QueryResult<i64> {
+    let members = organization_members::table
+        .inner_join(users::table)
+        .filter(organization_members::organization_id.eq(organization_id))
+        .filter(users::id.ne(except_user));
+    match requirement {
+        Requirement::TwoFactor => members
+            .filter(diesel::dsl::not(
+                users::id.eq_any(
+                    authenticators::table
+                        .filter(authenticators::kind.eq("totp"))
+                        .filter(authenticators::confirmed.eq(true))
+                        .select(authenticators::user_id),
+                ),
+            ))
+            .count()
+            .get_result(conn),
+        Requirement::VerifiedEmail => members
+            .left_join(
+                user_emails::table.on(user_emails::user_id
+                    .eq(users::id)
+                    .and(user_emails::email_normalized.eq(users::email_normalized))
+                    .and(user_emails::is_verified.eq(true))),
+            )
+            .filter(user_emails::id.is_null())
+            .count()
+            .get_result(conn),
+    }
+}
+
+/// The members a requirement would remove now (for the confirmation before saving, and the save's
+/// count): how many (one `COUNT`), and the usernames of at most `shown` of them, the first by
+/// membership, alphabetically.
 pub fn non_compliant(
     conn: &mut AnyConnection,
     organization_id: i64,
@@ -72,25 +110,19 @@ pub fn non_compliant(
     except_user: i64,
     shown: usize,
 ) -> QueryResult<(usize, Vec<String>)> {
-    let (mut total, mut names, mut after) = (0, Vec::new(), 0);
-    loop {
-        let chunk = non_compliant_chunk(conn, organization_id, requirement, after, CHUNK)?;
-        let Some((last, _)) = chunk.last() else {
-            break;
-        };
-        after = *last;
-        for (_, user) in chunk {
-            if user.id == except_user {
-                continue;
-            }
-            total += 1;
-            if names.len() < shown {
-                names.push(user.username);
-            }
-        }
-    }
+    let total = non_compliant_count(conn, organization_id, requirement, except_user)?;
+    let mut names: Vec<String> = if shown == 0 {
+        Vec::new()
+    } else {
+        non_compliant_chunk(conn, organization_id, requirement, 0, shown as i64 + 1)?
+            .into_iter()
+            .filter(|(_, user)| user.id != except_user)
+            .take(shown)
+            .map(|(_, user)| user.username)
+            .collect()
+    };
     names.sort_by_key(|name| name.to_lowercase());
-    Ok((total, names))
+    Ok((usize::try_from(total).unwrap_or(0), names))
 }
 
 fn complies(conn: &mut AnyConnection, user: &User, requirement: Requirement) -> QueryResult<bool> {
