@@ -52,6 +52,8 @@ impl Server {
             .env("ORGSETTINGS_URL", &base)
             .env("ORGSETTINGS_LOG", "warn")
             .env("ORGSETTINGS_SESSION_KEY", "b".repeat(64))
+            // given, so no key file is written into the working directory (PostgreSQL's default)
+            .env("ORGSETTINGS_SECRET_KEY", "s".repeat(64))
             .env_remove("REDIS_URL")
             .env_remove("ORGSETTINGS_SMTP_URL")
             .stdout(Stdio::null())
