@@ -124,31 +124,63 @@ impl OrgAccess {
             return Err(Denied::NotLoggedIn);
         };
         let slug = req.match_info().get("org").unwrap_or_default().to_owned();
-        let state = req
-            .app_data::<web::Data<AppState>>()
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState is not registered")))?
-            .clone();
+        let state = app_state(req)?;
         let granted = superuser_mode::granted_user(&session);
         let lookup = slug.clone();
         let found = state
             .db(move |conn| access::resolve(conn, &lookup, identity, granted))
             .await?;
-        match found {
-            Lookup::Found(access) => {
-                if access.staff {
-                    superuser_mode::use_powers(&session, &access.user)?;
-                }
-                Ok(*access)
+        conclude(req, &session, &slug, found)
+    }
+
+    /// The same for the session's user already read for this request (the API reads it first to
+    /// tell a session from a token): one trip to the database fewer.
+    pub async fn resolve_for_session_user(
+        req: &HttpRequest,
+        user: crate::models::user::User,
+    ) -> Result<OrgAccess, Denied> {
+        let session = req.get_session();
+        let slug = req.match_info().get("org").unwrap_or_default().to_owned();
+        let state = app_state(req)?;
+        // an active superuser mode gives owner powers in every organization
+        let superuser =
+            user.is_superuser && superuser_mode::granted_user(&session) == Some(user.id);
+        let lookup = slug.clone();
+        let found = state
+            .db(move |conn| access::resolve_for(conn, &lookup, user, superuser))
+            .await?;
+        conclude(req, &session, &slug, found)
+    }
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState is not registered")))
+}
+
+/// What a lookup means for the request: the access, or why there is none.
+fn conclude(
+    req: &HttpRequest,
+    session: &actix_session::Session,
+    slug: &str,
+    found: Lookup,
+) -> Result<OrgAccess, Denied> {
+    match found {
+        Lookup::Found(access) => {
+            if access.staff {
+                superuser_mode::use_powers(session, &access.user)?;
             }
-            Lookup::NoUser => {
-                log_out(&session);
-                Err(Denied::NotLoggedIn)
-            }
-            Lookup::Missing => Err(Denied::NotFound),
-            Lookup::TwoFactorRequired(name) => Err(Denied::TwoFactorRequired(name)),
-            Lookup::SuperuserModeOff => Err(Denied::SuperuserModeOff),
-            Lookup::Renamed(new_slug) => Err(Denied::Moved(moved_url(req, &slug, &new_slug))),
+            Ok(*access)
         }
+        Lookup::NoUser => {
+            log_out(session);
+            Err(Denied::NotLoggedIn)
+        }
+        Lookup::Missing => Err(Denied::NotFound),
+        Lookup::TwoFactorRequired(name) => Err(Denied::TwoFactorRequired(name)),
+        Lookup::SuperuserModeOff => Err(Denied::SuperuserModeOff),
+        Lookup::Renamed(new_slug) => Err(Denied::Moved(moved_url(req, slug, &new_slug))),
     }
 }
 

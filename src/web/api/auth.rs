@@ -200,8 +200,8 @@ impl<P: Permission> ApiAccess<P> {
     async fn resolve(req: HttpRequest) -> Result<Self, ApiError> {
         let (access, scopes, by_token) = match caller(&req).await? {
             Caller::Anonymous => return Err(ApiError::NotAuthenticated),
-            Caller::Session(_) => {
-                let access = session_access(&req).await?;
+            Caller::Session(user) => {
+                let access = session_access(&req, user).await?;
                 let scopes = Scopes::of_role(access.role);
                 (access, scopes, false)
             }
@@ -232,8 +232,8 @@ impl<P: Permission> ApiAccess<P> {
 }
 
 /// The session's access, as the pages resolve it (superuser mode included), with JSON errors.
-async fn session_access(req: &HttpRequest) -> Result<OrgAccess, ApiError> {
-    match OrgAccess::resolve(req).await {
+async fn session_access(req: &HttpRequest, user: User) -> Result<OrgAccess, ApiError> {
+    match OrgAccess::resolve_for_session_user(req, user).await {
         Ok(access) => Ok(access),
         Err(Denied::Failed(err)) => Err(err.into()),
         Err(Denied::NotLoggedIn) => Err(ApiError::NotAuthenticated),
