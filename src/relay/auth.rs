@@ -114,9 +114,9 @@ pub struct RegisterState {
 
 type HmacSha512 = Hmac<Sha512>;
 
-fn mac(secret: &[u8]) -> HmacSha512 {
-    // HMAC takes keys of any length: new_from_slice cannot fail
-    HmacSha512::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key"))
+/// The MAC keyed with `secret`; `None` only if the key were refused (HMAC takes any length).
+fn mac(secret: &[u8]) -> Option<HmacSha512> {
+    HmacSha512::new_from_slice(secret).ok()
 }
 
 /// A new state for `relay_id` and `public_key` at `now`, with 64 random bytes.
@@ -131,14 +131,15 @@ pub fn new_state(relay_id: &str, public_key: &PublicKey, now: DateTime<Utc>) -> 
     }
 }
 
-/// The challenge token: `{base64url(state JSON)}:{base64url(HMAC-SHA512(secret, first part))}`.
-pub fn sign_state(state: &RegisterState, secret: &[u8]) -> String {
-    let json = serde_json::to_string(state).unwrap_or_default();
+/// The challenge token: `{base64url(state JSON)}:{base64url(HMAC-SHA512(secret, first part))}`;
+/// `None` if it cannot be made (neither step fails for a state of strings and a number).
+pub fn sign_state(state: &RegisterState, secret: &[u8]) -> Option<String> {
+    let json = serde_json::to_string(state).ok()?;
     let token = URL_SAFE_NO_PAD.encode(json.as_bytes());
-    let mut mac = mac(secret);
+    let mut mac = mac(secret)?;
     mac.update(token.as_bytes());
     let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("{token}:{signature}")
+    Some(format!("{token}:{signature}"))
 }
 
 /// The state of a token this instance signed, at most `max_age` seconds old.
@@ -152,7 +153,7 @@ pub fn unpack_state(
     let code = URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|_| Unpack::BadEncoding)?;
-    let mut mac = mac(secret);
+    let mut mac = mac(secret).ok_or(Unpack::BadSignature)?;
     mac.update(token.as_bytes());
     mac.verify_slice(&code).map_err(|_| Unpack::BadSignature)?;
     let json = URL_SAFE_NO_PAD
@@ -250,7 +251,7 @@ mod tests {
         let (_, public) = signer();
         let now = Utc::now();
         let state = new_state("67f400f9-7924-40c4-82a3-3fdb25b6d820", &public, now);
-        let token = sign_state(&state, b"secret");
+        let token = sign_state(&state, b"secret").unwrap();
         assert_eq!(unpack_state(&token, b"secret", 60, now), Ok(state));
         assert_eq!(
             unpack_state(&token, b"another", 60, now),

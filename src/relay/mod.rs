@@ -66,6 +66,15 @@ fn unpack_refusal(err: Unpack) -> Refusal {
     Refusal::BadRequest(err.message().to_owned())
 }
 
+/// The register response's answer to a Relay error: an expired token or signature is Sentry's
+/// 401 `Challenge expired`, the others as [`unpack_refusal`].
+fn response_refusal(err: Unpack) -> Refusal {
+    match err {
+        Unpack::Expired => Refusal::Unauthorized(ERR_CHALLENGE_EXPIRED.into()),
+        other => unpack_refusal(other),
+    }
+}
+
 fn json_object(body: &[u8]) -> Result<Map<String, Value>, Refusal> {
     match serde_json::from_slice(body) {
         Ok(Value::Object(map)) => Ok(map),
@@ -176,10 +185,10 @@ pub fn register_challenge(
         return Ok(Err(Refusal::BadRequest(ERR_OTHER_KEY.into())));
     }
     let state = auth::new_state(relay_id, &public_key, now);
-    Ok(Ok(json!({
-        "relay_id": relay_id,
-        "token": auth::sign_state(&state, &settings.secret),
-    })))
+    let token = auth::sign_state(&state, &settings.secret).ok_or_else(|| {
+        diesel::result::Error::SerializationError("the challenge token could not be made".into())
+    })?;
+    Ok(Ok(json!({ "relay_id": relay_id, "token": token })))
 }
 
 /// `POST /api/0/relays/register/response/`: checks the signed answer to a challenge, records the
@@ -206,20 +215,13 @@ pub fn register_response(
         .unwrap_or_default();
     let state = match auth::unpack_state(token, &settings.secret, REGISTER_MAX_AGE, now) {
         Ok(state) => state,
-        Err(Unpack::Expired) => {
-            return Ok(Err(Refusal::Unauthorized(ERR_CHALLENGE_EXPIRED.into())));
-        }
-        Err(err) => return Ok(Err(unpack_refusal(err))),
+        Err(err) => return Ok(Err(response_refusal(err))),
     };
     let Some(public_key) = PublicKey::parse(&state.public_key) else {
         return Ok(Err(unpack_refusal(Unpack::BadPayload)));
     };
-    match public_key.verify(request.body, signature, REGISTER_MAX_AGE, now) {
-        Ok(()) => {}
-        Err(Unpack::Expired) => {
-            return Ok(Err(Refusal::Unauthorized(ERR_CHALLENGE_EXPIRED.into())));
-        }
-        Err(err) => return Ok(Err(unpack_refusal(err))),
+    if let Err(err) = public_key.verify(request.body, signature, REGISTER_MAX_AGE, now) {
+        return Ok(Err(response_refusal(err)));
     }
     let relay_id = body
         .get("relay_id")
@@ -301,14 +303,19 @@ pub fn authenticate(
     }))
 }
 
-/// `POST /api/0/relays/publickeys/`: for each id in `relay_ids`, the relay's key (`public_keys`,
+/// `POST /api/0/relays/publickeys/`, for an [`authenticate`]d relay: for each id in `relay_ids`, the relay's key (`public_keys`,
 /// the legacy answer) and `{"publicKey", "internal"}` (`relays`), `null` for unknown ids;
 /// `internal` is shown only to internal relays.
 pub fn public_keys(
     conn: &mut AnyConnection,
     settings: &RelaySettings,
-    caller: &Caller,
+    request: &SignedRequest<'_>,
+    now: DateTime<Utc>,
 ) -> QueryResult<Result<Value, Refusal>> {
+    let caller = match authenticate(conn, settings, request, now)? {
+        Ok(caller) => caller,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     let ids: Vec<String> = match caller.body.get("relay_ids") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(ids)) if ids.len() <= MAX_RELAY_IDS => ids
@@ -378,14 +385,15 @@ pub struct KeyUsage {
     pub last_used: chrono::NaiveDateTime,
 }
 
-/// Per trusted key of the organization, its usage, if it registered.
+/// Per key among `keys` (an organization's trusted relays, as the caller read them), its usage, if
+/// it registered.
 pub fn usage_by_key(
     conn: &mut AnyConnection,
-    organization_id: i64,
+    keys: &[String],
 ) -> QueryResult<HashMap<String, KeyUsage>> {
     let mut by_key: HashMap<String, KeyUsage> = HashMap::new();
     // newest first: the first row of a key names its current version
-    for row in usage_for_organization(conn, organization_id)? {
+    for row in relay::usage_of_keys(conn, keys)? {
         by_key
             .entry(row.public_key.clone())
             .and_modify(|usage| usage.first_used = usage.first_used.min(row.first_seen))

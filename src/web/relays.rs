@@ -139,11 +139,10 @@ async fn render_page(
         state
             .db(move |conn| -> diesel::QueryResult<_> {
                 let options = OrgOptions::load(conn, org_id)?;
-                let usage = crate::relay::usage_by_key(conn, org_id)?;
-                Ok((
-                    relays::stored_relays(options.get(relays::OPTION_KEY)),
-                    usage,
-                ))
+                let stored = relays::stored_relays(options.get(relays::OPTION_KEY));
+                let keys: Vec<String> = stored.iter().map(|r| r.public_key.clone()).collect();
+                let usage = crate::relay::usage_by_key(conn, &keys)?;
+                Ok((stored, usage))
             })
             .await?
     } else {

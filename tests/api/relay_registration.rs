@@ -488,7 +488,7 @@ async fn expired_replayed_and_foreign_challenges_are_refused(app: TestApp) {
         public_key: relay.public.clone(),
         rand: "old".into(),
     };
-    let expired = orgsettings::relay::auth::sign_state(&old, SECRET.as_bytes());
+    let expired = orgsettings::relay::auth::sign_state(&old, SECRET.as_bytes()).unwrap();
     assert_eq!(
         answer_challenge(&app, &relay, &expired).await,
         (StatusCode::UNAUTHORIZED, detail("Challenge expired"))
@@ -498,7 +498,8 @@ async fn expired_replayed_and_foreign_challenges_are_refused(app: TestApp) {
         timestamp: chrono::Utc::now().timestamp(),
         ..old.clone()
     };
-    let foreign = orgsettings::relay::auth::sign_state(&fresh, b"another instance's secret");
+    let foreign =
+        orgsettings::relay::auth::sign_state(&fresh, b"another instance's secret").unwrap();
     assert_eq!(
         answer_challenge(&app, &relay, &foreign).await,
         (StatusCode::BAD_REQUEST, detail("invalid signature on data"))
@@ -508,7 +509,7 @@ async fn expired_replayed_and_foreign_challenges_are_refused(app: TestApp) {
         relay_id: OTHER_ID.into(),
         ..fresh.clone()
     };
-    let theirs = orgsettings::relay::auth::sign_state(&theirs, SECRET.as_bytes());
+    let theirs = orgsettings::relay::auth::sign_state(&theirs, SECRET.as_bytes()).unwrap();
     assert_eq!(
         answer_challenge(&app, &relay, &theirs).await,
         (

@@ -71,19 +71,35 @@ fn answer(result: Result<Value, Refusal>) -> Result<HttpResponse, ApiError> {
     }
 }
 
+/// One of the domain's relay steps, as the three endpoints call them.
+type Step = fn(
+    &mut crate::db::AnyConnection,
+    &relay::RelaySettings,
+    &SignedRequest<'_>,
+    chrono::DateTime<chrono::Utc>,
+) -> diesel::QueryResult<Result<Value, Refusal>>;
+
+/// Reads the relay's request and runs `step` on it on the blocking pool.
+async fn handle(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+    step: Step,
+) -> Result<HttpResponse, ApiError> {
+    let relayed = Relayed::read(&req, payload).await?;
+    let settings = state.config.relay.clone();
+    let result = state
+        .db(move |conn| step(conn, &settings, &relayed.signed(), chrono::Utc::now()))
+        .await?;
+    answer(result)
+}
+
 pub async fn register_challenge(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let relayed = Relayed::read(&req, payload).await?;
-    let settings = state.config.relay.clone();
-    let result = state
-        .db(move |conn| {
-            relay::register_challenge(conn, &settings, &relayed.signed(), chrono::Utc::now())
-        })
-        .await?;
-    answer(result)
+    handle(state, req, payload, relay::register_challenge).await
 }
 
 pub async fn register_response(
@@ -91,14 +107,7 @@ pub async fn register_response(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let relayed = Relayed::read(&req, payload).await?;
-    let settings = state.config.relay.clone();
-    let result = state
-        .db(move |conn| {
-            relay::register_response(conn, &settings, &relayed.signed(), chrono::Utc::now())
-        })
-        .await?;
-    answer(result)
+    handle(state, req, payload, relay::register_response).await
 }
 
 pub async fn public_keys(
@@ -106,17 +115,7 @@ pub async fn public_keys(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let relayed = Relayed::read(&req, payload).await?;
-    let settings = state.config.relay.clone();
-    let result = state
-        .db(move |conn| {
-            match relay::authenticate(conn, &settings, &relayed.signed(), chrono::Utc::now())? {
-                Ok(caller) => relay::public_keys(conn, &settings, &caller),
-                Err(refusal) => Ok(Err(refusal)),
-            }
-        })
-        .await?;
-    answer(result)
+    handle(state, req, payload, relay::public_keys).await
 }
 
 /// `GET /api/0/organizations/{org}/relay_usage/`: the registrations of the organization's trusted
