@@ -273,7 +273,7 @@ fn create_user(pool: &Pool, args: CreateUserArgs) -> anyhow::Result<()> {
         };
         let user = User::create(conn, &new_user)?;
         if let Some((org, role)) = &membership {
-            Member::add_user(conn, org.id, user.id, *role)?;
+            Member::add_user(conn, org.id, &user, *role)?;
         }
         Ok::<_, DomainError>((user, membership))
     });

@@ -69,7 +69,7 @@ pub fn fill(conn: &mut AnyConnection) -> anyhow::Result<Option<Vec<DemoLogin>>> 
             &Actor::cli(),
         )?;
         for (user, role) in members.iter().skip(1) {
-            Member::add_user(conn, org.id, user.id, *role)?;
+            Member::add_user(conn, org.id, user, *role)?;
         }
         Ok::<_, DomainError>(Some(logins))
     });

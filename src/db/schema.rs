@@ -61,6 +61,8 @@ diesel::table! {
         token_expires_at -> Nullable<Timestamp>,
         date_added -> Timestamp,
         email_normalized -> Nullable<Text>,
+        role_rank -> Integer,
+        sort_address -> Text,
     }
 }
 

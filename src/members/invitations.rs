@@ -171,6 +171,8 @@ pub fn invite(
                 organization_members::email.eq(address.as_str()),
                 organization_members::email_normalized.eq(&normalized),
                 organization_members::role.eq(role.id()),
+                organization_members::role_rank.eq(role.list_rank()),
+                organization_members::sort_address.eq(&normalized),
                 organization_members::token.eq(&token),
                 organization_members::token_expires_at.eq(expires),
                 organization_members::date_added.eq(now),
@@ -493,6 +495,7 @@ pub fn accept(
                 organization_members::user_id.eq(user.id),
                 organization_members::email.eq(None::<String>),
                 organization_members::email_normalized.eq(None::<String>),
+                organization_members::sort_address.eq(&user.email_normalized),
                 organization_members::token.eq(None::<String>),
                 organization_members::token_expires_at.eq(None::<NaiveDateTime>),
             ))

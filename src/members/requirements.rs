@@ -209,6 +209,7 @@ fn remove_if_non_compliant(
                 organization_members::user_id.eq(None::<i64>),
                 organization_members::email.eq(&user.email),
                 organization_members::email_normalized.eq(&user.email_normalized),
+                organization_members::sort_address.eq(&user.email_normalized),
                 organization_members::token.eq(&token),
                 organization_members::token_expires_at.eq(expires),
             ))

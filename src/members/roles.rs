@@ -54,7 +54,10 @@ pub fn change_role(
             return Err(DomainError::Refused(ERR_LAST_OWNER.into()));
         }
         diesel::update(organization_members::table.find(member.id))
-            .set(organization_members::role.eq(role.id()))
+            .set((
+                organization_members::role.eq(role.id()),
+                organization_members::role_rank.eq(role.list_rank()),
+            ))
             .execute(conn)?;
         let member = find_member(conn, org.id, member_id)?;
         let email = member_email(conn, &member)?;

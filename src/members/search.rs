@@ -3,9 +3,7 @@
 //! `isInvited:`, `has2fa:`, and free text matching a username, a name or an address; any other key
 //! matches nothing. Every filter is SQL, so a page costs the same in an organization of any size.
 
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Text};
 
 use super::{MemberRow, MemberView, views_of};
 use crate::db::AnyConnection;
@@ -168,15 +166,12 @@ pub fn search(
     }
     query = match filter.sort {
         MemberSort::Id => query.order(organization_members::id),
-        MemberSort::RoleThenAddress => query
-            .order(sql::<Integer>(
-                "CASE organization_members.role WHEN 'owner' THEN 0 WHEN 'manager' THEN 1 \
-                 WHEN 'admin' THEN 2 ELSE 3 END",
-            ))
-            .then_order_by(sql::<Text>(
-                "COALESCE(users.email_normalized, organization_members.email_normalized)",
-            ))
-            .then_order_by(organization_members::id),
+        // the stored order, read off an index (docs/architecture.md, "Member order")
+        MemberSort::RoleThenAddress => query.order((
+            organization_members::role_rank,
+            organization_members::sort_address,
+            organization_members::id,
+        )),
     };
     let rows: Vec<MemberRow> = query
         .offset(offset)

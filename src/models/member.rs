@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::role::Role;
+use super::user::User;
 use crate::db::schema::organization_members;
 use crate::db::{AnyConnection, query};
 
@@ -42,14 +43,16 @@ impl Member {
     pub fn add_user(
         conn: &mut AnyConnection,
         organization_id: i64,
-        user_id: i64,
+        user: &User,
         role: Role,
     ) -> QueryResult<i64> {
         diesel::insert_into(organization_members::table)
             .values((
                 organization_members::organization_id.eq(organization_id),
-                organization_members::user_id.eq(user_id),
+                organization_members::user_id.eq(user.id),
                 organization_members::role.eq(role.id()),
+                organization_members::role_rank.eq(role.list_rank()),
+                organization_members::sort_address.eq(&user.email_normalized),
                 organization_members::date_added.eq(query::now()),
             ))
             .returning(organization_members::id)

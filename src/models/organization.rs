@@ -328,7 +328,7 @@ impl Organization {
                 ))
                 .returning(organizations::id)
                 .get_result(conn)?;
-            Member::add_user(conn, id, owner.id, Role::Owner)?;
+            Member::add_user(conn, id, owner, Role::Owner)?;
             let org = Organization::find(conn, id)?;
             audit::record(
                 conn,

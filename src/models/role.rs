@@ -45,6 +45,18 @@ impl Role {
         }
     }
 
+    /// Where the role's members stand on the Members page: owners (0) first, then managers,
+    /// admins and members (3). Stored with each member (`organization_members.role_rank`, see
+    /// docs/architecture.md, "Member order").
+    pub fn list_rank(self) -> i32 {
+        match self {
+            Role::Owner => 0,
+            Role::Manager => 1,
+            Role::Admin => 2,
+            Role::Member => 3,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Role::Member => "Member",

@@ -464,13 +464,19 @@ impl User {
             .map(|_| ())
     }
 
-    /// Makes `address` (one of the user's addresses, as stored) the primary one.
+    /// Makes `address` (one of the user's addresses, as stored) the primary one, and moves the
+    /// user's memberships to it in the member order (docs/architecture.md, "Member order").
     pub fn set_primary_email(conn: &mut AnyConnection, id: i64, address: &str) -> QueryResult<()> {
+        use crate::db::schema::organization_members as members;
+        let normalized = normalize_email(address);
         diesel::update(users::table.find(id))
             .set((
                 users::email.eq(address),
-                users::email_normalized.eq(normalize_email(address)),
+                users::email_normalized.eq(&normalized),
             ))
+            .execute(conn)?;
+        diesel::update(members::table.filter(members::user_id.eq(id)))
+            .set(members::sort_address.eq(&normalized))
             .execute(conn)
             .map(|_| ())
     }
@@ -569,6 +575,14 @@ pub fn normalize_stored_emails(conn: &mut AnyConnection) -> QueryResult<usize> {
                 .execute(conn)
         },
     )?;
+    if users + invites > 0 {
+        // the member order follows the addresses (docs/architecture.md, "Member order")
+        diesel::sql_query(
+            "UPDATE organization_members SET sort_address = COALESCE((SELECT users.email_normalized \
+             FROM users WHERE users.id = organization_members.user_id), email_normalized, '')",
+        )
+        .execute(conn)?;
+    }
     Ok(users + addresses + invites)
 }
 

@@ -21,6 +21,7 @@ on_both_backends!(
     the_members_page_shows_a_hundred_at_a_time_and_searches,
     the_members_page_costs_the_same_statements_in_a_big_organization,
     the_members_page_and_api_answer_for_forty_thousand_members,
+    the_members_page_lists_owners_first_by_address_through_role_and_address_changes,
     an_owner_invites_by_email_and_the_invitee_accepts_with_their_account,
     an_invitee_without_an_account_creates_one_and_joins,
     bad_invitations_are_refused_next_to_the_field,
@@ -876,4 +877,107 @@ async fn the_members_page_and_api_answer_for_forty_thousand_members(app: TestApp
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body.as_array().unwrap().len(), 100);
+}
+
+async fn the_members_page_lists_owners_first_by_address_through_role_and_address_changes(
+    app: TestApp,
+) {
+    let org = app.owner_of_acme().await.1;
+    for (name, role) in [
+        ("zed", Role::Member),
+        ("bob", Role::Member),
+        ("amy", Role::Member),
+        ("mid", Role::Manager),
+    ] {
+        let user = app.create_user(name).await;
+        app.add_member(&org, &user, role).await;
+    }
+    invite(&app, "b-guest@example.com", "member")
+        .await
+        .assert_redirect(PAGE);
+    invite(&app, "a-boss@example.com", "owner")
+        .await
+        .assert_redirect(PAGE);
+    invite(&app, "c-joiner@example.com", "manager")
+        .await
+        .assert_redirect(PAGE);
+    // amy becomes an owner, zed's primary address moves to the front of the alphabet
+    let (_, amy) = app
+        .api_get("/api/0/organizations/acme/members/?query=amy")
+        .await;
+    let amy_id = amy[0]["id"].as_str().unwrap().to_owned();
+    app.get(PAGE).await;
+    app.post_form(
+        PAGE,
+        &[
+            ("action", "role"),
+            ("member", amy_id.as_str()),
+            ("role", "owner"),
+        ],
+    )
+    .await
+    .assert_redirect(PAGE);
+    let zed = app.visitor();
+    zed.login("zed", PASSWORD).await;
+    zed.get("/account/").await;
+    zed.post_form(
+        "/account/",
+        &[("action", "add"), ("email", "AAA@example.com")],
+    )
+    .await
+    .assert_redirect("/account/");
+    let mail = outbox(&app).await.pop().unwrap();
+    let confirm = link_in(&mail.body_text, &app.base, "/account/confirm-email/").unwrap();
+    zed.get(&confirm).await;
+    zed.get("/account/").await;
+    zed.post_form(
+        "/account/",
+        &[("action", "primary"), ("email", "AAA@example.com")],
+    )
+    .await
+    .assert_redirect("/account/");
+    // c-joiner (a manager) accepts with an account whose address sorts after mid's
+    let link = link_in(
+        &outbox(&app)
+            .await
+            .into_iter()
+            .find(|m| m.to_address == "c-joiner@example.com")
+            .unwrap()
+            .body_text,
+        &app.base,
+        "/accept/",
+    )
+    .unwrap();
+    app.create_user("zz-joiner").await;
+    let joiner = app.visitor();
+    joiner.login("zz-joiner", PASSWORD).await;
+    joiner.get(&link).await;
+    joiner
+        .post_form(&link, &[])
+        .await
+        .assert_redirect("/settings/acme/");
+
+    let page = app.get(PAGE).await;
+    let at = |needle: &str| {
+        page.body
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle} on the page"))
+    };
+    let members = [
+        "amy@example.com",
+        "owner@example.com",
+        "mid@example.com",
+        "zz-joiner@example.com",
+        "AAA@example.com",
+        "bob@example.com",
+    ];
+    for pair in members.windows(2) {
+        assert!(at(pair[0]) < at(pair[1]), "{} before {}", pair[0], pair[1]);
+    }
+    assert!(at("a-boss@example.com") < at("b-guest@example.com"));
+    assert!(
+        at("AAA@example.com") < at("a-boss@example.com"),
+        "members, then invitations"
+    );
+    assert_eq!(crate::common::members_out_of_order(&app).await, vec![]);
 }

@@ -410,7 +410,7 @@ async fn the_same_requirement_job_run_twice_at_once_removes_and_emails_each_memb
                     email_verified: false,
                 };
                 let user = User::create(conn, &new_user).unwrap();
-                orgsettings::models::member::Member::add_user(conn, org_id, user.id, Role::Member)
+                orgsettings::models::member::Member::add_user(conn, org_id, &user, Role::Member)
                     .unwrap();
             }
             diesel::update(organizations::table.find(org_id))

@@ -547,18 +547,14 @@ async fn addresses_compare_alike_in_any_case_and_unicode_form(app: TestApp) {
     // a member's address in another case is the member's, not a new invitation
     let (owner, org) = app.owner_of_acme().await;
     let _ = owner;
-    let (org_id, user_id) = (
-        org.id,
-        app.with_db(|conn| {
-            orgsettings::models::user::User::find_by_login(conn, "elise").unwrap()[0].id
-        })
-        .await,
-    );
+    let org_id = org.id;
     app.with_db(move |conn| {
+        let user =
+            orgsettings::models::user::User::find_by_login(conn, "elise").unwrap()[0].clone();
         orgsettings::models::member::Member::add_user(
             conn,
             org_id,
-            user_id,
+            &user,
             orgsettings::models::role::Role::Member,
         )
         .unwrap()

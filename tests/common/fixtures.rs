@@ -40,11 +40,9 @@ impl TestApp {
     }
 
     pub async fn add_member(&self, org: &Organization, user: &User, role: Role) {
-        let (org_id, user_id) = (org.id, user.id);
-        self.with_db(move |conn| {
-            Member::add_user(conn, org_id, user_id, role).expect("add member")
-        })
-        .await;
+        let (org_id, user) = (org.id, user.clone());
+        self.with_db(move |conn| Member::add_user(conn, org_id, &user, role).expect("add member"))
+            .await;
     }
 
     /// `owner`, owning the organization Acme (`acme`), logged in as the default visitor.
@@ -208,6 +206,8 @@ pub async fn add_invitations(app: &TestApp, org: &Organization, prefix: &str, n:
                     m::email.eq(&email),
                     m::email_normalized.eq(&email),
                     m::role.eq("member"),
+                    m::role_rank.eq(3),
+                    m::sort_address.eq(&email),
                     m::token.eq(format!("token-{prefix}-{i}")),
                     m::token_expires_at.eq(now + chrono::Duration::days(30)),
                     m::date_added.eq(now),
@@ -229,6 +229,37 @@ pub fn all_members(
         ..Default::default()
     };
     orgsettings::members::search(conn, org_id, &filter, 0, i64::MAX).unwrap()
+}
+
+/// The members whose stored order (`role_rank`, `sort_address`) is not their role's rank and their
+/// current address: none, whatever changed (docs/architecture.md, "Member order").
+pub async fn members_out_of_order(app: &TestApp) -> Vec<(i64, i32, String)> {
+    use diesel::prelude::*;
+    use diesel::sql_types::{BigInt, Integer, Text};
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = Integer)]
+        role_rank: i32,
+        #[diesel(sql_type = Text)]
+        sort_address: String,
+    }
+    app.with_db(|conn| {
+        diesel::sql_query(
+            "SELECT m.id, m.role_rank, m.sort_address FROM organization_members m \
+             LEFT JOIN users u ON u.id = m.user_id \
+             WHERE m.role_rank <> CASE m.role WHEN 'owner' THEN 0 WHEN 'manager' THEN 1 \
+             WHEN 'admin' THEN 2 ELSE 3 END \
+             OR m.sort_address <> COALESCE(u.email_normalized, m.email_normalized)",
+        )
+        .load::<Row>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.id, r.role_rank, r.sort_address))
+        .collect()
+    })
+    .await
 }
 
 /// `n` users `{prefix}-{i}` (no usable password) made members of `org`, written in bulk with plain
@@ -268,8 +299,9 @@ pub fn insert_bulk_members(
         .unwrap();
     }
     diesel::sql_query(format!(
-        "INSERT INTO organization_members (organization_id, user_id, role, date_added) \
-         SELECT {org_id}, id, 'member', '{now}' FROM users WHERE username LIKE '{prefix}-%'"
+        "INSERT INTO organization_members (organization_id, user_id, role, role_rank, \
+         sort_address, date_added) SELECT {org_id}, id, 'member', 3, email_normalized, '{now}' \
+         FROM users WHERE username LIKE '{prefix}-%'"
     ))
     .execute(conn)
     .unwrap();
