@@ -132,7 +132,7 @@ fn migrate(pool: &Pool, url: &DatabaseUrl) -> anyhow::Result<usize> {
 
 fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let url = DatabaseUrl::parse(&global.database_url)?;
-    let pool = db::connect(&url, args.db_pool_size)?;
+    let pool = db::connect(&url, args.pool_size())?;
     let applied = migrate(&pool, &url)?;
     tracing::info!(database = %url, migrations_applied = applied, "database ready");
     let listener =

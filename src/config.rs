@@ -195,9 +195,9 @@ pub struct ServeArgs {
     #[arg(long, env = "ORGSETTINGS_PRIVACY_URL")]
     pub privacy_url: Option<url::Url>,
 
-    /// Maximum database connections in the pool
-    #[arg(long, env = "ORGSETTINGS_DB_POOL_SIZE", default_value_t = 10)]
-    pub db_pool_size: u32,
+    /// Maximum database connections in the pool [default: twice the number of CPUs, at least 4]
+    #[arg(long, env = "ORGSETTINGS_DB_POOL_SIZE")]
+    pub db_pool_size: Option<u32>,
 
     /// HTTP worker threads [default: number of CPUs]
     #[arg(long, env = "ORGSETTINGS_WORKERS")]
@@ -206,6 +206,18 @@ pub struct ServeArgs {
     /// Fill an empty database with a demo organization and users, and print their logins
     #[arg(long)]
     pub demo: bool,
+}
+
+impl ServeArgs {
+    /// The pool's size: as given, or twice the CPUs (at least 4). More connections than that make
+    /// PostgreSQL's backends, the server and its clients contend for the same cores, and the tail
+    /// grows (docs/architecture.md, "Where a request's time goes").
+    pub fn pool_size(&self) -> u32 {
+        self.db_pool_size.unwrap_or_else(|| {
+            let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+            u32::try_from(cpus * 2).unwrap_or(u32::MAX).max(4)
+        })
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -717,6 +729,25 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("organizations:relay"), "{err}");
+    }
+
+    fn serve_args(args: &[&str]) -> ServeArgs {
+        use clap::Parser;
+        let cli = Cli::try_parse_from(["orgsettings", "serve"].iter().chain(args)).unwrap();
+        match cli.command {
+            Command::Serve(args) => *args,
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_pool_is_twice_the_cpus_and_at_least_four_unless_given() {
+        let cpus = std::thread::available_parallelism().unwrap().get() as u32;
+        // the environment may set it; the flag wins over it
+        assert_eq!(serve_args(&["--db-pool-size", "7"]).pool_size(), 7);
+        let mut args = serve_args(&[]);
+        args.db_pool_size = None;
+        assert_eq!(args.pool_size(), (cpus * 2).max(4));
     }
 
     fn ip(s: &str) -> std::net::IpAddr {
