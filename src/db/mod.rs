@@ -44,6 +44,13 @@ pub type PooledConn = r2d2::PooledConnection<Manager>;
 pub struct Pool {
     inner: r2d2::Pool<Manager>,
     queries: Arc<AtomicU64>,
+    backend: Backend,
+}
+
+impl Pool {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
 }
 
 impl std::ops::Deref for Pool {
@@ -228,6 +235,9 @@ struct Hooks {
     suspect: bool,
     /// The connection itself is gone (closed, cannot send): drop it from the pool.
     lost: bool,
+    /// Lent for a quick read on an async worker ([`read_here`]): writes are refused, since one
+    /// could wait for its turn in the writer queue and stall the worker.
+    reading_here: bool,
 }
 
 impl Instrumentation for Hooks {
@@ -283,6 +293,7 @@ impl ManageConnection for Manager {
             answered: Instant::now(),
             suspect: false,
             lost: false,
+            reading_here: false,
         });
         Ok(conn)
     }
@@ -325,7 +336,11 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbSetupError> {
             url: url.to_string(),
             cause,
         })?;
-    Ok(Pool { inner, queries })
+    Ok(Pool {
+        inner,
+        queries,
+        backend: url.backend,
+    })
 }
 
 /// Applies pending migrations; returns the versions that ran (`20261201000006` for the folder
@@ -369,6 +384,59 @@ fn outermost(conn: &mut AnyConnection) -> diesel::QueryResult<bool> {
     )
 }
 
+/// Runs the read `f` on the calling thread (an async worker) when that costs less than the trip
+/// to the blocking pool (docs/architecture.md, "Where a request's time goes"): on SQLite, with a
+/// connection idle in the pool right now. A lookup by key there takes microseconds; two thread
+/// hand-offs take more. Gives `f` back (nothing ran) on PostgreSQL, whose statements wait on the
+/// network, and when no connection is idle: run it on the blocking pool then. Only for reads by
+/// key; [`write_tx`] and [`write`] refuse to run inside it.
+pub fn read_here<T, F>(pool: &Pool, f: F) -> Result<T, F>
+where
+    F: FnOnce(&mut AnyConnection) -> T,
+{
+    if pool.backend() != Backend::Sqlite {
+        return Err(f);
+    }
+    let Some(conn) = pool.try_get() else {
+        return Err(f);
+    };
+    let mut lent = ReadingHere::lend(conn);
+    Ok(f(&mut lent.0))
+}
+
+/// A connection lent to [`read_here`]; it refuses writes until it goes back to the pool, even
+/// when the read unwinds.
+struct ReadingHere(PooledConn);
+
+impl ReadingHere {
+    fn lend(mut conn: PooledConn) -> Self {
+        set_reading_here(&mut conn, true);
+        ReadingHere(conn)
+    }
+}
+
+impl Drop for ReadingHere {
+    fn drop(&mut self) {
+        set_reading_here(&mut self.0, false);
+    }
+}
+
+fn set_reading_here(conn: &mut AnyConnection, on: bool) {
+    if let Some(hooks) = hooks(conn) {
+        hooks.reading_here = on;
+    }
+}
+
+/// Refuses a write on a connection lent to [`read_here`].
+fn refuse_inside_read_here(conn: &mut AnyConnection) -> diesel::QueryResult<()> {
+    if hooks(conn).is_some_and(|hooks| hooks.reading_here) {
+        return Err(diesel::result::Error::QueryBuilderError(
+            "a write inside `db::read_here`: writes run on the blocking pool".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Waits for this write's turn in the queue (at most [`WRITER_QUEUE_WAIT`]).
 fn take_turn(queue: &WriterQueue) -> diesel::QueryResult<parking_lot::FairMutexGuard<'_, ()>> {
     queue.try_lock_for(WRITER_QUEUE_WAIT).ok_or_else(|| {
@@ -394,6 +462,7 @@ where
     E: From<diesel::result::Error>,
 {
     type Tm = AnyConnection;
+    refuse_inside_read_here(conn)?;
     let outermost = outermost(conn)?;
     let queue = if outermost { writer_queue(conn) } else { None };
     let _turn = queue.as_deref().map(take_turn).transpose()?;
@@ -423,6 +492,7 @@ where
     F: FnOnce(&mut AnyConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    refuse_inside_read_here(conn)?;
     let queue = if outermost(conn)? {
         writer_queue(conn)
     } else {

@@ -145,19 +145,22 @@ impl Organization {
             .get_result(conn)
     }
 
-    /// Locks the organization's row until the transaction ends (with a no-op UPDATE) and reads it.
-    /// Every change that reads, checks and writes several rows of one organization (settings saves,
-    /// member changes) takes it first, so concurrent changes run one after another instead of each
-    /// deciding on what the other is changing: on PostgreSQL two owners removing each other could
-    /// otherwise both see two owners. (SQLite's `BEGIN IMMEDIATE` already runs writers one by one.)
+    /// Locks the organization's row until the transaction ends and reads it, in one statement. Every
+    /// change that reads, checks and writes several rows of one organization (settings saves,
+    /// member changes) takes it first, inside `write_tx`, so concurrent changes run one after
+    /// another instead of each deciding on what the other is changing: on PostgreSQL two owners
+    /// removing each other could otherwise both see two owners. PostgreSQL takes the row lock an
+    /// UPDATE would (`FOR NO KEY UPDATE`: inserts referencing the row elsewhere do not wait);
+    /// SQLite's `BEGIN IMMEDIATE` already holds the database's write lock, so there it is the read.
     pub fn lock(conn: &mut AnyConnection, id: i64) -> QueryResult<Organization> {
-        let rows = diesel::update(organizations::table.find(id))
-            .set(organizations::updated_at.eq(organizations::updated_at))
-            .execute(conn)?;
-        if rows == 0 {
-            return Err(diesel::result::Error::NotFound);
+        match conn {
+            AnyConnection::Postgresql(pg) => organizations::table
+                .find(id)
+                .for_no_key_update()
+                .select(Organization::as_select())
+                .get_result(pg),
+            AnyConnection::Sqlite(_) => Self::find(conn, id),
         }
-        Self::find(conn, id)
     }
 
     /// [`Organization::lock`], refusing an organization pending deletion: nothing of it changes until

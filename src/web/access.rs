@@ -128,7 +128,7 @@ impl OrgAccess {
         let granted = superuser_mode::granted_user(&session);
         let lookup = slug.clone();
         let found = state
-            .db(move |conn| access::resolve(conn, &lookup, identity, granted))
+            .read(move |conn| access::resolve(conn, &lookup, identity, granted))
             .await?;
         conclude(req, &session, &slug, found)
     }
@@ -147,7 +147,7 @@ impl OrgAccess {
             user.is_superuser && superuser_mode::granted_user(&session) == Some(user.id);
         let lookup = slug.clone();
         let found = state
-            .db(move |conn| access::resolve_for(conn, &lookup, user, superuser))
+            .read(move |conn| access::resolve_for(conn, &lookup, user, superuser))
             .await?;
         conclude(req, &session, &slug, found)
     }

@@ -126,7 +126,7 @@ pub(crate) async fn session_user(req: &HttpRequest) -> Result<Option<User>, AppE
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState is not registered")))?;
     let (user_id, version) = identity;
     let user = state
-        .db(move |conn| User::find_for_session(conn, user_id, version))
+        .read(move |conn| User::find_for_session(conn, user_id, version))
         .await?;
     if user.is_none() {
         log_out(&session);

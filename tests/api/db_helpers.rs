@@ -87,6 +87,8 @@ db_test_on_both_backends!(
     a_write_transaction_that_fails_writes_nothing,
     sqlite_connections_enforce_foreign_keys,
     connections_that_just_answered_are_handed_out_unchecked_and_idle_or_failed_ones_checked,
+    quick_reads_run_on_the_calling_thread_only_on_sqlite_with_an_idle_connection,
+    a_write_inside_a_quick_read_is_refused_and_writes_nothing,
 );
 
 fn create_or_update_inserts_a_missing_row_then_updates_it(db: TestDb) {
@@ -443,4 +445,59 @@ fn connections_that_just_answered_are_handed_out_unchecked_and_idle_or_failed_on
         "its last statement failed: checked"
     );
     assert_eq!(statements_of_a_checkout(), 0, "the check answered");
+}
+
+fn quick_reads_run_on_the_calling_thread_only_on_sqlite_with_an_idle_connection(db: TestDb) {
+    let url = orgsettings::db::DatabaseUrl::parse(db.url()).unwrap();
+    let pool = orgsettings::db::connect(&url, 1).unwrap();
+    let here = std::thread::current().id();
+    let ran = orgsettings::db::read_here(&pool, |conn| {
+        orgsettings::db::ping(conn).unwrap();
+        std::thread::current().id()
+    });
+    match db.backend() {
+        orgsettings::db::Backend::Sqlite => {
+            assert_eq!(ran.ok(), Some(here), "SQLite: run right here");
+            // the pool's one connection is out: nothing runs, the read is given back
+            let held = pool.get().unwrap();
+            let given_back = orgsettings::db::read_here(&pool, |_| ());
+            assert!(given_back.is_err(), "no idle connection: given back");
+            drop(held);
+        }
+        orgsettings::db::Backend::Postgres => {
+            assert!(ran.is_err(), "PostgreSQL: given back for the blocking pool");
+        }
+    }
+}
+
+fn a_write_inside_a_quick_read_is_refused_and_writes_nothing(db: TestDb) {
+    let url = orgsettings::db::DatabaseUrl::parse(db.url()).unwrap();
+    let pool = orgsettings::db::connect(&url, 1).unwrap();
+    orgsettings::db::migrate(&pool, &url).unwrap();
+    let Ok(refused) = orgsettings::db::read_here(&pool, |conn| {
+        write_tx(conn, |conn| Ok::<_, diesel::result::Error>(new_org(conn)))
+    }) else {
+        // PostgreSQL runs nothing here (see above)
+        assert_eq!(db.backend(), orgsettings::db::Backend::Postgres);
+        return;
+    };
+    let err = refused.unwrap_err().to_string();
+    assert!(err.contains("a write inside `db::read_here`"), "{err}");
+    let single = orgsettings::db::read_here(&pool, |conn| {
+        orgsettings::db::write(conn, |conn| {
+            Ok::<_, diesel::result::Error>(new_org_with_slug(conn, "other"))
+        })
+    });
+    assert!(matches!(single, Ok(Err(_))), "a single-statement write too");
+    let orgs: i64 = organizations::table
+        .count()
+        .get_result(&mut pool.get().unwrap())
+        .unwrap();
+    assert_eq!(orgs, 0);
+    // the connection goes back to the pool able to write
+    let mut conn = pool.get().unwrap();
+    write_tx(&mut conn, |conn| {
+        Ok::<_, diesel::result::Error>(new_org(conn))
+    })
+    .unwrap();
 }

@@ -250,7 +250,7 @@ async fn token_access(req: &HttpRequest, user: User) -> Result<OrgAccess, ApiErr
     let state = state(req)?;
     let lookup = slug.clone();
     let found = state
-        .db(move |conn| access::resolve_for(conn, &lookup, user, false))
+        .read(move |conn| access::resolve_for(conn, &lookup, user, false))
         .await?;
     match found {
         Lookup::Found(access) => Ok(*access),

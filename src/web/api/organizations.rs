@@ -20,7 +20,7 @@ use crate::web::state::AppState;
 async fn show<P>(state: &AppState, api: &ApiAccess<P>) -> Result<HttpResponse, ApiError> {
     let (org, avatar) = (api.access.org.clone(), api.access.avatar.clone());
     let current = state
-        .db(move |conn| OrgSettings::with_avatar(conn, org, avatar))
+        .read(move |conn| OrgSettings::with_avatar(conn, org, avatar))
         .await?;
     answer(state, api, &current)
 }

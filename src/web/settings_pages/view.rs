@@ -360,7 +360,7 @@ fn fix_link(spec: &FieldSpec, error: &str, slug: &str) -> Option<(String, &'stat
 /// The organization's settings as stored now.
 pub(super) async fn load_current(state: &AppState, org_id: i64) -> Result<OrgSettings, AppError> {
     Ok(state
-        .db(move |conn| OrgSettings::load_by_id(conn, org_id))
+        .read(move |conn| OrgSettings::load_by_id(conn, org_id))
         .await?)
 }
 
@@ -371,7 +371,7 @@ pub(super) async fn load_options(
 ) -> Result<OrgSettings, AppError> {
     let (org, avatar) = (access.org.clone(), access.avatar.clone());
     Ok(state
-        .db(move |conn| OrgSettings::with_avatar(conn, org, avatar))
+        .read(move |conn| OrgSettings::with_avatar(conn, org, avatar))
         .await?)
 }
 
