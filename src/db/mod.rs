@@ -45,6 +45,8 @@ pub struct Pool {
     inner: r2d2::Pool<Manager>,
     queries: Arc<AtomicU64>,
     backend: Backend,
+    /// SQLite only: the thread that runs the requests' writes ([`on_writer_thread`]).
+    writer: Option<Arc<WriterThread>>,
 }
 
 impl Pool {
@@ -197,6 +199,8 @@ pub enum DbSetupError {
     Pool { url: String, cause: r2d2::PoolError },
     #[error("cannot apply migrations to `{url}`: {cause}")]
     Migrate { url: String, cause: String },
+    #[error("cannot start the SQLite writer thread: {0}")]
+    Writer(String),
 }
 
 /// r2d2 manager that connects with the concrete connection type, so a failure reports its real cause
@@ -336,10 +340,15 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbSetupError> {
             url: url.to_string(),
             cause,
         })?;
+    let writer = match url.backend {
+        Backend::Sqlite => Some(Arc::new(WriterThread::spawn(inner.clone())?)),
+        Backend::Postgres => None,
+    };
     Ok(Pool {
         inner,
         queries,
         backend: url.backend,
+        writer,
     })
 }
 
@@ -382,6 +391,68 @@ fn outermost(conn: &mut AnyConnection) -> diesel::QueryResult<bool> {
             .transaction_depth()?
             .is_none(),
     )
+}
+
+/// A write of a request, as the writer thread runs it.
+type WriteJob = Box<dyn FnOnce(&r2d2::Pool<Manager>) + Send>;
+
+/// The thread that runs a SQLite pool's writes from requests one after another
+/// (docs/architecture.md, "Writes on SQLite"). Writers handing the writer queue to each other
+/// wake one another in turn, and a woken writer that waits for a core holds up everyone behind
+/// it; one thread running the writes back to back does not wait on anyone. It ends when the last
+/// clone of its pool is dropped (the channel closes).
+struct WriterThread {
+    jobs: std::sync::mpsc::Sender<WriteJob>,
+}
+
+impl WriterThread {
+    fn spawn(pool: r2d2::Pool<Manager>) -> Result<Self, DbSetupError> {
+        let (jobs, queue) = std::sync::mpsc::channel::<WriteJob>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                for job in queue {
+                    // a job that panics drops its answer (its request gets a 500); the thread
+                    // goes on with the next
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&pool)));
+                }
+            })
+            .map_err(|cause| DbSetupError::Writer(cause.to_string()))?;
+        Ok(WriterThread { jobs })
+    }
+}
+
+/// Sends `f` to the pool's writer thread (SQLite), which runs it with a pooled connection, in
+/// arrival order, and answers through the returned receiver; gives `f` back on PostgreSQL (run it
+/// on the blocking pool: PostgreSQL runs writers side by side). For short database work that
+/// writes (saves, member changes): nothing slow, such as password hashing, since every other
+/// write waits for it.
+#[allow(clippy::type_complexity)]
+pub fn on_writer_thread<T, E, F>(
+    pool: &Pool,
+    f: F,
+) -> Result<tokio::sync::oneshot::Receiver<Result<T, E>>, F>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: FromUnavailable + Send + 'static,
+{
+    let Some(writer) = &pool.writer else {
+        return Err(f);
+    };
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    let job: WriteJob = Box::new(move |pool| {
+        let result = match pool.get() {
+            Ok(mut conn) => f(&mut conn),
+            Err(err) => Err(E::from_unavailable(Unavailable::Pool(err))),
+        };
+        // the request may have gone meanwhile: nobody to tell
+        let _ = answer.send(result);
+    });
+    // the thread lives as long as the pool: a send cannot fail while `pool` is here; if it did,
+    // the receiver reports the job dropped
+    let _ = writer.jobs.send(job);
+    Ok(answered)
 }
 
 /// Runs the read `f` on the calling thread (an async worker) when that costs less than the trip

@@ -68,7 +68,7 @@ impl OrgAccess {
         let (org_id, user) = (self.org.id, self.user.clone());
         let (features, jobs) = (state.config.features.clone(), state.jobs.clone());
         state
-            .db(move |conn| {
+            .write(move |conn| {
                 let ctx = SaveContext {
                     actor: &actor,
                     user: Some(&user),
@@ -91,7 +91,7 @@ impl OrgAccess {
         let (org_id, user) = (self.org.id, self.user.clone());
         let (features, jobs) = (state.config.features.clone(), state.jobs.clone());
         state
-            .db(move |conn| {
+            .write(move |conn| {
                 let ctx = SaveContext {
                     actor: &actor,
                     user: Some(&user),

@@ -363,7 +363,7 @@ pub async fn submit(
     let config = state.config.clone();
     let inviting = matches!(action, MemberAction::Invite { .. });
     let result = state
-        .db(move |conn| match action {
+        .write(move |conn| match action {
             MemberAction::Invite { email, role } => {
                 let role = Role::parse(&role).map_err(|message| {
                     DomainError::Invalid(FieldErrors::single("role", message))

@@ -64,6 +64,25 @@ impl AppState {
         }
     }
 
+    /// [`AppState::db`] for short database work that writes (a save, a member change): on SQLite
+    /// on the pool's writer thread, one write after another in arrival order
+    /// (`db::on_writer_thread`); on PostgreSQL on the blocking pool.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: FromUnavailable + Send + 'static,
+    {
+        match crate::db::on_writer_thread(&self.pool, f) {
+            Ok(answered) => answered.await.unwrap_or_else(|_| {
+                Err(E::from_unavailable(Unavailable::Blocking(
+                    "the write stopped before it answered".into(),
+                )))
+            }),
+            Err(f) => self.db(f).await,
+        }
+    }
+
     /// Runs image work (decoding, resizing) on the blocking pool, at most
     /// `settings::avatar::CONCURRENT_IMAGE_WORK` at a time in this process; later callers wait.
     pub async fn image_work<T, F>(&self, f: F) -> Result<T, Unavailable>

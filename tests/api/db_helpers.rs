@@ -89,6 +89,7 @@ db_test_on_both_backends!(
     connections_that_just_answered_are_handed_out_unchecked_and_idle_or_failed_ones_checked,
     quick_reads_run_on_the_calling_thread_only_on_sqlite_with_an_idle_connection,
     a_write_inside_a_quick_read_is_refused_and_writes_nothing,
+    writes_sent_to_the_writer_thread_run_there_in_arrival_order_and_outlive_a_panic,
 );
 
 fn create_or_update_inserts_a_missing_row_then_updates_it(db: TestDb) {
@@ -500,4 +501,47 @@ fn a_write_inside_a_quick_read_is_refused_and_writes_nothing(db: TestDb) {
         Ok::<_, diesel::result::Error>(new_org(conn))
     })
     .unwrap();
+}
+
+fn writes_sent_to_the_writer_thread_run_there_in_arrival_order_and_outlive_a_panic(db: TestDb) {
+    let url = orgsettings::db::DatabaseUrl::parse(db.url()).unwrap();
+    let pool = orgsettings::db::connect(&url, 2).unwrap();
+    orgsettings::db::migrate(&pool, &url).unwrap();
+    let org = new_org(&mut pool.get().unwrap());
+    let send = |i: usize| {
+        orgsettings::db::on_writer_thread(&pool, move |conn| {
+            write_tx(conn, |conn| {
+                set_option(conn, org, &format!("sentry:w{i}"), &i.to_string());
+                Ok::<_, diesel::result::Error>(std::thread::current().name().map(str::to_owned))
+            })
+        })
+    };
+    if db.backend() == orgsettings::db::Backend::Postgres {
+        assert!(
+            send(0).is_err(),
+            "PostgreSQL: given back for the blocking pool"
+        );
+        return;
+    }
+    let answers: Vec<_> = (0..20).map(|i| send(i).ok().unwrap()).collect();
+    for answer in answers {
+        let thread = answer.blocking_recv().unwrap().unwrap();
+        assert_eq!(thread.as_deref(), Some("sqlite-writer"));
+    }
+    let order: Vec<String> = option_rows(&mut pool.get().unwrap(), org)
+        .into_iter()
+        .map(|(_, value)| value)
+        .collect();
+    let sent: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+    assert_eq!(order, sent, "written in the order they were sent");
+
+    // a write that panics loses its answer; the next one runs
+    let panicked = orgsettings::db::on_writer_thread(&pool, |_| -> QueryResult<()> {
+        panic!("a bug in a write")
+    })
+    .ok()
+    .unwrap();
+    assert!(panicked.blocking_recv().is_err(), "no answer from a panic");
+    let after = send(99).ok().unwrap().blocking_recv().unwrap().unwrap();
+    assert_eq!(after.as_deref(), Some("sqlite-writer"));
 }

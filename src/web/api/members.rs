@@ -129,7 +129,7 @@ pub async fn invite(
     );
     let org_id = org.id;
     let made = state
-        .db(move |conn| {
+        .write(move |conn| {
             members::invite(conn, &config, &org, &actor, actor_role, &email, role, send)
         })
         .await;
@@ -191,7 +191,7 @@ pub async fn update(
     );
     let (org_id, member_id) = (org.id, view.member.id);
     state
-        .db(move |conn| {
+        .write(move |conn| {
             members::update(
                 conn,
                 &config,
@@ -218,7 +218,7 @@ pub async fn remove(
     let actor = api.access.actor(client_ip(&req));
     let (org, actor_role, member_id) = (api.access.org.clone(), api.access.role, view.member.id);
     state
-        .db(move |conn| members::remove(conn, &org, &actor, actor_role, member_id))
+        .write(move |conn| members::remove(conn, &org, &actor, actor_role, member_id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
