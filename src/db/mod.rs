@@ -37,6 +37,21 @@ pub enum AnyConnection {
     Sqlite(SqliteConnection),
 }
 
+/// Runs `$run` (a diesel call on `$c`) with the concrete connection inside an [`AnyConnection`],
+/// for the lookups every request makes (docs/architecture.md, "Where a request's time goes"):
+/// diesel's `MultiConnection` renders a query's SQL text on every run, even when its prepared
+/// statement is cached, while a concrete connection finds the cached statement by the query's
+/// type. The query is written once and type-checked for each backend.
+#[macro_export]
+macro_rules! on_native_connection {
+    ($conn:expr, |$c:ident| $run:expr) => {
+        match $conn {
+            $crate::db::AnyConnection::Sqlite($c) => $run,
+            $crate::db::AnyConnection::Postgresql($c) => $run,
+        }
+    };
+}
+
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
 /// The connection pool, with the count of statements its connections have run.

@@ -44,10 +44,12 @@ pub fn values_containing(
 impl OrgOptions {
     /// Loads all options of an organization in one query.
     pub fn load(conn: &mut AnyConnection, organization_id: i64) -> QueryResult<Self> {
-        let rows: Vec<(String, String)> = organization_options::table
-            .filter(organization_options::organization_id.eq(organization_id))
-            .select((organization_options::key, organization_options::value))
-            .load(conn)?;
+        let rows: Vec<(String, String)> = crate::on_native_connection!(conn, |c| {
+            organization_options::table
+                .filter(organization_options::organization_id.eq(organization_id))
+                .select((organization_options::key, organization_options::value))
+                .load(c)
+        })?;
         Ok(Self {
             values: rows
                 .into_iter()

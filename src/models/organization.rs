@@ -219,18 +219,20 @@ impl Organization {
         slug: &str,
         user_id: i64,
     ) -> QueryResult<Option<(Organization, Role, Option<OrgAvatar>)>> {
-        let row: Option<(Organization, String, Option<OrgAvatar>)> = organizations::table
-            .inner_join(organization_members::table)
-            .left_join(organization_avatars::table)
-            .filter(organizations::slug.eq(slug.to_lowercase()))
-            .filter(organization_members::user_id.eq(user_id))
-            .select((
-                Organization::as_select(),
-                organization_members::role,
-                Option::<OrgAvatar>::as_select(),
-            ))
-            .get_result(conn)
-            .optional()?;
+        let slug = slug.to_lowercase();
+        let row: Option<(Organization, String, Option<OrgAvatar>)> =
+            crate::on_native_connection!(conn, |c| organizations::table
+                .inner_join(organization_members::table)
+                .left_join(organization_avatars::table)
+                .filter(organizations::slug.eq(&slug))
+                .filter(organization_members::user_id.eq(user_id))
+                .select((
+                    Organization::as_select(),
+                    organization_members::role,
+                    Option::<OrgAvatar>::as_select(),
+                ))
+                .get_result(c)
+                .optional())?;
         Ok(
             row.map(|(org, role, avatar)| {
                 (org, Role::parse(&role).unwrap_or(Role::Member), avatar)

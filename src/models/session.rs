@@ -15,12 +15,13 @@ pub fn key_hash(key: &str) -> String {
 
 /// The state of an unexpired session.
 pub fn load(conn: &mut AnyConnection, key_hash: &str) -> QueryResult<Option<String>> {
-    sessions::table
+    let now = query::now();
+    crate::on_native_connection!(conn, |c| sessions::table
         .filter(sessions::key_hash.eq(key_hash))
-        .filter(sessions::expires_at.gt(query::now()))
+        .filter(sessions::expires_at.gt(now))
         .select(sessions::state)
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 pub fn insert(

@@ -247,11 +247,11 @@ impl User {
     }
 
     pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<User>> {
-        users::table
+        crate::on_native_connection!(conn, |c| users::table
             .find(id)
             .select(User::as_select())
-            .get_result(conn)
-            .optional()
+            .get_result(c)
+            .optional())
     }
 
     /// The user a session is logged in as, while the session is still valid: the user is active and
