@@ -1,5 +1,8 @@
-//! `AppState`: what every request shares (the pool, the configuration, the image-work queue), and the
-//! two ways handlers leave the async workers: `db` for database work, `image_work` for images.
+//! `AppState`: what every request shares (the pool, the configuration, the image-work queue), and how
+//! handlers run work off the async workers: `db` for database work, `read` for a quick read by key
+//! (on SQLite run in place when it can), `write` for a short write (on SQLite on the writer
+//! thread), `image_work` for images (docs/architecture.md, "Writes on SQLite" and "Where a
+//! request's time goes").
 
 use std::sync::Arc;
 
