@@ -9,7 +9,7 @@ use crate::db::AnyConnection;
 use crate::models::actor::Actor;
 use crate::models::avatar::OrgAvatar;
 use crate::models::flags::Flag;
-use crate::models::organization::Organization;
+use crate::models::organization::{Membership, Organization};
 use crate::models::role::Role;
 use crate::models::user::User;
 
@@ -51,33 +51,50 @@ pub enum Lookup {
 }
 
 /// Resolves `slug` for the session's user (`user_id` at `session_version`), with one query in the
-/// common case. `superuser_granted` is the user a superuser-mode grant of the session is for.
+/// common case (the user and their membership together). `superuser_granted` is the user a
+/// superuser-mode grant of the session is for.
 pub fn resolve(
     conn: &mut AnyConnection,
     slug: &str,
     (user_id, session_version): (i64, i32),
     superuser_granted: Option<i64>,
 ) -> QueryResult<Lookup> {
-    let Some(user) = User::find_for_session(conn, user_id, session_version)? else {
+    let Some((user, membership)) = Organization::find_user_and_membership(conn, user_id, slug)?
+    else {
         return Ok(Lookup::NoUser);
     };
+    if !user.is_active || user.session_version != session_version {
+        return Ok(Lookup::NoUser);
+    }
     // an active superuser mode gives owner powers in every organization
     let superuser = user.is_superuser && superuser_granted == Some(user.id);
-    resolve_for(conn, slug, user, superuser)
+    conclude(conn, slug, user, superuser, membership)
 }
 
-/// Resolves `slug` for `user` (the session's, or a token's); `superuser` when the user is in
-/// superuser mode (never for a token: a token does not carry the mode).
+/// Resolves `slug` for `user` (a token's); `superuser` when the user is in superuser mode (never
+/// for a token: a token does not carry the mode).
 pub fn resolve_for(
     conn: &mut AnyConnection,
     slug: &str,
     user: User,
     superuser: bool,
 ) -> QueryResult<Lookup> {
+    let membership = Organization::find_for_member(conn, slug, user.id)?;
+    conclude(conn, slug, user, superuser, membership)
+}
+
+/// What the user's membership (or its absence) in the organization of `slug` gives them.
+fn conclude(
+    conn: &mut AnyConnection,
+    slug: &str,
+    user: User,
+    superuser: bool,
+    membership: Option<Membership>,
+) -> QueryResult<Lookup> {
     // an organization that turned off `allowSuperuserAccess` gives superuser mode nothing: its
     // members keep their role, everyone else finds nothing (docs/compatibility.md, "Access")
     let admits = Organization::admits_superusers;
-    let (org, role, avatar, staff) = match Organization::find_for_member(conn, slug, user.id)? {
+    let (org, role, avatar, staff) = match membership {
         Some((org, role, avatar)) if superuser && role != Role::Owner && admits(&org) => {
             (org, Role::Owner, avatar, true)
         }

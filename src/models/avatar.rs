@@ -76,7 +76,7 @@ pub struct OrgAvatar {
 fn new_ident() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::secrets::hex(&bytes)
 }
 
 impl OrgAvatar {

@@ -12,7 +12,7 @@ use super::role::Role;
 use super::slug::Slug;
 use super::user::User;
 use crate::db::schema::{
-    organization_avatars, organization_members, organization_slug_redirects, organizations,
+    organization_avatars, organization_members, organization_slug_redirects, organizations, users,
 };
 use crate::db::{AnyConnection, is_unique_violation, query, write_tx};
 use crate::errors::{DomainError, FieldErrors};
@@ -129,6 +129,10 @@ pub struct OrgWithRole {
     pub upload_ident: Option<String>,
 }
 
+/// An organization as one of its members sees it: the organization, the member's role, and the
+/// organization's avatar when it has one.
+pub type Membership = (Organization, Role, Option<OrgAvatar>);
+
 impl Organization {
     pub fn find_by_slug(conn: &mut AnyConnection, slug: &str) -> QueryResult<Option<Organization>> {
         organizations::table
@@ -218,7 +222,7 @@ impl Organization {
         conn: &mut AnyConnection,
         slug: &str,
         user_id: i64,
-    ) -> QueryResult<Option<(Organization, Role, Option<OrgAvatar>)>> {
+    ) -> QueryResult<Option<Membership>> {
         let slug = slug.to_lowercase();
         let row: Option<(Organization, String, Option<OrgAvatar>)> =
             crate::on_native_connection!(conn, |c| organizations::table
@@ -238,6 +242,63 @@ impl Organization {
                 (org, Role::parse(&role).unwrap_or(Role::Member), avatar)
             }),
         )
+    }
+
+    /// The user `user_id` and, when they are a member of the organization with this slug, what
+    /// [`Organization::find_for_member`] finds: a session's request reads both in one query.
+    pub fn find_user_and_membership(
+        conn: &mut AnyConnection,
+        user_id: i64,
+        slug: &str,
+    ) -> QueryResult<Option<(User, Option<Membership>)>> {
+        type Row = (
+            User,
+            Option<Organization>,
+            Option<String>,
+            Option<OrgAvatar>,
+        );
+        let slug = slug.to_lowercase();
+        let row: Option<Row> = crate::on_native_connection!(conn, |c| {
+            // bound by value: diesel wants a query with a subselect to own its values
+            let org_of_slug = organizations::table
+                .filter(organizations::slug.eq(slug.clone()))
+                .select(organizations::id)
+                .single_value();
+            users::table
+                .left_join(
+                    organization_members::table.on(organization_members::user_id
+                        .eq(users::id.nullable())
+                        .and(
+                            organization_members::organization_id
+                                .nullable()
+                                .eq(org_of_slug),
+                        )),
+                )
+                .left_join(
+                    organizations::table
+                        .on(organizations::id.eq(organization_members::organization_id)),
+                )
+                .left_join(
+                    organization_avatars::table
+                        .on(organization_avatars::organization_id.eq(organizations::id)),
+                )
+                .filter(users::id.eq(user_id))
+                .select((
+                    User::as_select(),
+                    Option::<Organization>::as_select(),
+                    organization_members::role.nullable(),
+                    Option::<OrgAvatar>::as_select(),
+                ))
+                .get_result(c)
+                .optional()
+        })?;
+        Ok(row.map(|(user, org, role, avatar)| {
+            let membership = org.map(|org| {
+                let role = role.as_deref().and_then(|r| Role::parse(r).ok());
+                (org, role.unwrap_or(Role::Member), avatar)
+            });
+            (user, membership)
+        }))
     }
 
     pub fn slug_taken(conn: &mut AnyConnection, slug: &Slug) -> QueryResult<bool> {

@@ -25,11 +25,7 @@ pub const MAX_PER_USER: i64 = 100;
 
 /// A new token: `sntryu_` and 32 random bytes in hex.
 pub fn generate() -> String {
-    let hex: String = random_bytes::<32>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{PREFIX}{hex}")
+    format!("{PREFIX}{}", crate::secrets::hex(&random_bytes::<32>()))
 }
 
 /// What a person asks for.

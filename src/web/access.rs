@@ -132,25 +132,6 @@ impl OrgAccess {
             .await?;
         conclude(req, &session, &slug, found)
     }
-
-    /// The same for the session's user already read for this request (the API reads it first to
-    /// tell a session from a token): one trip to the database fewer.
-    pub async fn resolve_for_session_user(
-        req: &HttpRequest,
-        user: crate::models::user::User,
-    ) -> Result<OrgAccess, Denied> {
-        let session = req.get_session();
-        let slug = req.match_info().get("org").unwrap_or_default().to_owned();
-        let state = app_state(req)?;
-        // an active superuser mode gives owner powers in every organization
-        let superuser =
-            user.is_superuser && superuser_mode::granted_user(&session) == Some(user.id);
-        let lookup = slug.clone();
-        let found = state
-            .read(move |conn| access::resolve_for(conn, &lookup, user, superuser))
-            .await?;
-        conclude(req, &session, &slug, found)
-    }
 }
 
 fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {

@@ -17,25 +17,19 @@ pub async fn log_request(
     let started = Instant::now();
     let method = req.method().clone();
     let result = next.call(req).await;
-    let path = match &result {
-        Ok(res) => res
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| res.request().path().to_owned()),
-        Err(_) => "(no route)".to_owned(),
-    };
     let latency_ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
     match &result {
+        // the fields are worked out only when the line is written (the level lets it through)
         Ok(res) => tracing::info!(
             method = %method,
-            path = %path,
+            path = %route_of(res.request()),
             status = res.status().as_u16(),
             latency_ms,
             "request"
         ),
         Err(err) => tracing::warn!(
             method = %method,
-            path = %path,
+            path = "(no route)",
             status = err.as_response_error().status_code().as_u16(),
             latency_ms,
             error = %err,
@@ -43,4 +37,9 @@ pub async fn log_request(
         ),
     }
     result
+}
+
+/// The pattern the request matched, or its path when it matched none.
+fn route_of(req: &actix_web::HttpRequest) -> String {
+    req.match_pattern().unwrap_or_else(|| req.path().to_owned())
 }

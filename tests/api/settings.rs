@@ -644,9 +644,9 @@ async fn the_settings_page_takes_the_same_few_queries_however_many_options_are_s
     app.get(GENERAL).await;
     let full = app.queries() - before;
     assert_eq!(bare, full);
-    // the session, its user, the organization with the member's role and avatar, the options (a
-    // connection that has just answered is handed out without the pool's check)
-    assert_eq!(full, 4, "{full} queries");
+    // the session; its user with the organization, the member's role and the avatar; the
+    // options (a connection that has just answered is handed out without the pool's check)
+    assert_eq!(full, 3, "{full} queries");
 }
 
 async fn a_tampered_select_gets_the_apis_own_message(app: TestApp) {
@@ -707,10 +707,10 @@ async fn a_rename_through_the_api_takes_a_fixed_few_statements(app: TestApp) {
     let statements = app.queries() - before;
     assert_eq!(status, reqwest::StatusCode::OK, "{body}");
     assert_eq!(body["name"], "Acme Renamed");
-    // the session, its user, the organization with the role and avatar (3); the save: BEGIN, the
+    // the session, its user with the organization, role and avatar (2); the save: BEGIN, the
     // row locked and read in one statement, its avatar and options, the UPDATE, the audit entry,
     // COMMIT (7); the answer: the avatar and options as saved (2). It was 16 before the API's
-    // reads were merged and 13 before the lock read the row; nothing here grows with the
-    // organization.
-    assert_eq!(statements, 12, "{statements} statements");
+    // reads were merged, 13 before the lock read the row and 12 before the user and their
+    // membership were read together; nothing here grows with the organization.
+    assert_eq!(statements, 11, "{statements} statements");
 }

@@ -198,13 +198,15 @@ impl<P> ApiAccess<P> {
 
 impl<P: Permission> ApiAccess<P> {
     async fn resolve(req: HttpRequest) -> Result<Self, ApiError> {
+        if !has_authorization(&req) {
+            // a session's user and membership are read together (one query)
+            let access = session_access(&req).await?;
+            let scopes = Scopes::of_role(access.role);
+            return Self::allowed(access, scopes, false);
+        }
         let (access, scopes, by_token) = match caller(&req).await? {
-            Caller::Anonymous => return Err(ApiError::NotAuthenticated),
-            Caller::Session(user) => {
-                let access = session_access(&req, user).await?;
-                let scopes = Scopes::of_role(access.role);
-                (access, scopes, false)
-            }
+            // with an `Authorization` header the caller is its token or nobody
+            Caller::Anonymous | Caller::Session(_) => return Err(ApiError::NotAuthenticated),
             Caller::Token(credential) => match *credential {
                 Credential::Personal { user, scopes, .. } => {
                     let access = token_access(&req, user).await?;
@@ -219,6 +221,11 @@ impl<P: Permission> ApiAccess<P> {
                 }
             },
         };
+        Self::allowed(access, scopes, by_token)
+    }
+
+    /// The access, when its scopes include one the endpoint asks for.
+    fn allowed(access: OrgAccess, scopes: Scopes, by_token: bool) -> Result<Self, ApiError> {
         if !scopes.has_any(P::SCOPES) {
             return Err(ApiError::Forbidden);
         }
@@ -232,8 +239,8 @@ impl<P: Permission> ApiAccess<P> {
 }
 
 /// The session's access, as the pages resolve it (superuser mode included), with JSON errors.
-async fn session_access(req: &HttpRequest, user: User) -> Result<OrgAccess, ApiError> {
-    match OrgAccess::resolve_for_session_user(req, user).await {
+async fn session_access(req: &HttpRequest) -> Result<OrgAccess, ApiError> {
+    match OrgAccess::resolve(req).await {
         Ok(access) => Ok(access),
         Err(Denied::Failed(err)) => Err(err.into()),
         Err(Denied::NotLoggedIn) => Err(ApiError::NotAuthenticated),

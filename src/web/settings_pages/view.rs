@@ -344,10 +344,12 @@ fn field_view(
 
 /// The page where the acting user meets a requirement they tried to turn on, coming back here after.
 fn fix_link(spec: &FieldSpec, error: &str, slug: &str) -> Option<(String, &'static str)> {
-    let back = crate::web::urls::encode_query(&format!("/settings/{slug}/security-and-privacy/"));
     match spec.key {
         "require2FA" if error.contains(save::ERR_NO_2FA) => Some((
-            format!("/account/security/?next={back}"),
+            format!(
+                "/account/security/?next={}",
+                crate::web::urls::encode_query(&format!("/settings/{slug}/security-and-privacy/"))
+            ),
             "Set up two-factor authentication",
         )),
         "requireEmailVerification" if error.contains(save::ERR_EMAIL_VERIFICATION) => {
