@@ -399,6 +399,11 @@ fn writer_queue(conn: &mut AnyConnection) -> Option<Arc<WriterQueue>> {
     }
 }
 
+/// Whether `conn` is inside a transaction (what it reads may be its own uncommitted writes).
+pub fn in_transaction(conn: &mut AnyConnection) -> diesel::QueryResult<bool> {
+    Ok(!outermost(conn)?)
+}
+
 fn outermost(conn: &mut AnyConnection) -> diesel::QueryResult<bool> {
     type Tm = AnyConnection;
     Ok(

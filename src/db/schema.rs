@@ -47,6 +47,7 @@ diesel::table! {
         date_added -> Timestamp,
         updated_at -> Timestamp,
         deletion_scheduled_at -> Nullable<Timestamp>,
+        options_version -> BigInt,
     }
 }
 

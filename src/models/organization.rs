@@ -84,6 +84,9 @@ pub struct Organization {
     pub date_added: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub deletion_scheduled_at: Option<NaiveDateTime>,
+    /// Moved on by the database whenever one of the organization's options changes (a trigger):
+    /// options read at this version are still the stored ones.
+    pub options_version: i64,
 }
 
 /// An organization name: trimmed, not blank, at most 64 characters, on one line (no control

@@ -1,5 +1,7 @@
 //! An organization's current settings, read the way the API and the form show them.
 
+use std::sync::Arc;
+
 use diesel::QueryResult;
 use serde_json::Value;
 
@@ -9,13 +11,14 @@ use crate::config::{Feature, Features};
 use crate::db::AnyConnection;
 use crate::models::avatar::OrgAvatar;
 use crate::models::flags::Flags;
-use crate::models::option::OrgOptions;
+use crate::models::option::{OptionsCache, OrgOptions};
 use crate::models::organization::Organization;
 
 #[derive(Debug, Clone)]
 pub struct OrgSettings {
     pub org: Organization,
-    pub options: OrgOptions,
+    /// Shared with [`crate::models::option::OptionsCache`] when it came from there.
+    pub options: Arc<OrgOptions>,
     pub avatar: Option<OrgAvatar>,
 }
 
@@ -38,7 +41,23 @@ impl OrgSettings {
         org: Organization,
         avatar: Option<OrgAvatar>,
     ) -> QueryResult<Self> {
-        let options = OrgOptions::load(conn, org.id)?;
+        let options = Arc::new(OrgOptions::load(conn, org.id)?);
+        Ok(Self {
+            org,
+            options,
+            avatar,
+        })
+    }
+
+    /// [`OrgSettings::with_avatar`], the options from `cache` when it holds them at the version of
+    /// `org`'s row (docs/architecture.md, "The options cache").
+    pub fn with_kept_options(
+        conn: &mut AnyConnection,
+        cache: &OptionsCache,
+        org: Organization,
+        avatar: Option<OrgAvatar>,
+    ) -> QueryResult<Self> {
+        let options = cache.load(conn, &org)?;
         Ok(Self {
             org,
             options,

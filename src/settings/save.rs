@@ -23,7 +23,7 @@ use crate::models::audit::{self, AuditEvent, NewAuditEntry};
 use crate::models::avatar::{AvatarType, OrgAvatar};
 use crate::models::flags::Flag;
 use crate::models::job::{self, Requirement};
-use crate::models::option;
+use crate::models::option::{self, OrgOptions};
 use crate::models::organization::{OrgStatus, Organization, slug_in_use};
 use crate::models::user::User;
 use crate::pyfmt::py_str;
@@ -75,7 +75,9 @@ pub fn save_and_start_jobs(
 /// What a successful save did.
 #[derive(Debug)]
 pub struct Saved {
-    pub org: Organization,
+    /// The organization, its options and its avatar as the save left them (not read back: what
+    /// it wrote, applied to what it read under the lock).
+    pub settings: OrgSettings,
     /// The ORG_EDIT data: field → Sentry's text, in Sentry's order. Empty when nothing changed.
     pub changes: Map<String, Value>,
     pub restored: bool,
@@ -106,9 +108,11 @@ pub fn save(
 
         let now = query::now();
         let mut changes = Map::new();
-        apply_options(conn, &current, update, &mut changes)?;
+        // the options as this save leaves them, kept as they are written
+        let mut options = OrgOptions::clone(&current.options);
+        apply_options(conn, &current, update, &mut options, &mut changes)?;
         if let Some(change) = &update.trusted_relays {
-            apply_relays(conn, &current, change, now, &mut changes)?;
+            apply_relays(conn, &current, change, now, &mut options, &mut changes)?;
         }
 
         let mut org = before.clone();
@@ -216,8 +220,17 @@ pub fn save(
                 ),
             )?;
         }
+        // an avatar change is the one write whose row is read back (the new ident)
+        let avatar = match &update.avatar {
+            Some(_) => OrgAvatar::find_for_org(conn, org.id)?,
+            None => current.avatar.clone(),
+        };
         Ok(Saved {
-            org,
+            settings: OrgSettings {
+                org,
+                options: options.into(),
+                avatar,
+            },
             changes,
             restored: restoring,
             jobs,
@@ -337,6 +350,7 @@ fn apply_relays(
     current: &OrgSettings,
     change: &RelaysChange,
     now: chrono::NaiveDateTime,
+    options: &mut OrgOptions,
     changes: &mut Map<String, Value>,
 ) -> Result<(), DomainError> {
     let stored = relays::stored_relays(current.options.get(relays::OPTION_KEY));
@@ -348,6 +362,7 @@ fn apply_relays(
         let value = serde_json::to_value(&merged.relays)
             .map_err(|e| DomainError::Internal(anyhow::Error::new(e).context("storing relays")))?;
         option::set_value(conn, current.org.id, relays::OPTION_KEY, &value)?;
+        options.remember(relays::OPTION_KEY, &value);
     }
     if merged.modified {
         changes.insert("trustedRelays".into(), Value::from(merged.description));
@@ -392,6 +407,7 @@ fn apply_options(
     conn: &mut AnyConnection,
     current: &OrgSettings,
     update: &OrganizationUpdate,
+    options: &mut OrgOptions,
     changes: &mut Map<String, Value>,
 ) -> QueryResult<()> {
     let org_id = current.org.id;
@@ -402,6 +418,7 @@ fn apply_options(
             None if unset => {}
             None => {
                 option::set_value(conn, org_id, def.key, value)?;
+                options.remember(def.key, value);
                 if *value != def.default_value() {
                     changes.insert(
                         def.api_key.into(),
@@ -413,8 +430,10 @@ fn apply_options(
             Some(old) => {
                 if unset {
                     option::unset_value(conn, org_id, def.key)?;
+                    options.forget(def.key);
                 } else {
                     option::set_value(conn, org_id, def.key, value)?;
+                    options.remember(def.key, value);
                 }
                 changes.insert(
                     def.api_key.into(),

@@ -19,7 +19,6 @@ pub use crate::access::OrgAccess;
 use crate::access::{self, Lookup};
 use crate::errors::DomainError;
 use crate::models::actor::Actor;
-use crate::settings::current::OrgSettings;
 use crate::settings::save::{SaveContext, Saved, save_and_start_jobs};
 use crate::settings::update::OrganizationUpdate;
 use crate::web::state::AppState;
@@ -75,30 +74,6 @@ impl OrgAccess {
                     features: &features,
                 };
                 save_and_start_jobs(conn, org_id, &update, &ctx, &jobs)
-            })
-            .await
-    }
-
-    /// [`Self::save`], then the settings as stored after it, read on the same connection (one trip
-    /// to the blocking pool): what the API answers a PUT with.
-    pub async fn save_and_load(
-        &self,
-        state: &AppState,
-        req: &HttpRequest,
-        update: OrganizationUpdate,
-    ) -> Result<OrgSettings, DomainError> {
-        let actor = self.actor_of(req);
-        let (org_id, user) = (self.org.id, self.user.clone());
-        let (features, jobs) = (state.config.features.clone(), state.jobs.clone());
-        state
-            .write(move |conn| {
-                let ctx = SaveContext {
-                    actor: &actor,
-                    user: Some(&user),
-                    features: &features,
-                };
-                let saved = save_and_start_jobs(conn, org_id, &update, &ctx, &jobs)?;
-                Ok(OrgSettings::load(conn, saved.org)?)
             })
             .await
     }

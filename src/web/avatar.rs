@@ -135,7 +135,10 @@ pub async fn submit(
                 "Avatar saved."
             };
             session::flash(&session, FlashLevel::Success, message)?;
-            Ok(see_other(&format!("/settings/{}/avatar/", saved.org.slug)))
+            Ok(see_other(&format!(
+                "/settings/{}/avatar/",
+                saved.settings.org.slug
+            )))
         }
         Err(DomainError::Invalid(errors)) => render_page(
             &session,

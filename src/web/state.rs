@@ -6,9 +6,15 @@
 
 use std::sync::Arc;
 
+use diesel::QueryResult;
+
 use crate::config::Config;
 use crate::db::{AnyConnection, FromUnavailable, Pool, Unavailable};
 use crate::jobs::Background;
+use crate::models::avatar::OrgAvatar;
+use crate::models::option::OptionsCache;
+use crate::models::organization::Organization;
+use crate::settings::current::OrgSettings;
 
 /// State shared by every request.
 #[derive(Clone)]
@@ -19,6 +25,8 @@ pub struct AppState {
     pub jobs: Background,
     /// Permits for image work (decoding uploads, resizing avatars), shared by every worker.
     image_work: Arc<tokio::sync::Semaphore>,
+    /// The organizations' options as last read, each good while its version stands.
+    options: Arc<OptionsCache>,
 }
 
 impl AppState {
@@ -31,6 +39,29 @@ impl AppState {
             image_work: Arc::new(tokio::sync::Semaphore::new(
                 crate::settings::avatar::CONCURRENT_IMAGE_WORK,
             )),
+            options: Arc::new(OptionsCache::default()),
+        }
+    }
+
+    /// The settings of an organization whose row (and avatar) this request has just read: its
+    /// options from the cache when the row's `options_version` says they are still the stored
+    /// ones (no trip to the database at all), otherwise read now.
+    pub async fn settings_of(
+        &self,
+        org: Organization,
+        avatar: Option<OrgAvatar>,
+    ) -> QueryResult<OrgSettings> {
+        match self.options.get(&org) {
+            Some(options) => Ok(OrgSettings {
+                org,
+                options,
+                avatar,
+            }),
+            None => {
+                let cache = self.options.clone();
+                self.read(move |conn| OrgSettings::with_kept_options(conn, &cache, org, avatar))
+                    .await
+            }
         }
     }
 

@@ -1,9 +1,12 @@
 //! `GET/PUT /api/0/organizations/{org}/`
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use orgsettings::models::role::Role;
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::common::images::png;
 use crate::common::{PASSWORD, TestApp, audit_entries};
 use crate::on_both_backends;
 
@@ -23,6 +26,7 @@ on_both_backends!(
     a_null_pii_config_means_none,
     concurrent_saves_of_different_fields_all_land,
     deletion_blocks_other_saves_until_an_owner_restores_with_cancel_deletion,
+    a_puts_answer_is_what_a_get_reads_afterwards,
 );
 
 async fn get_shows_the_organization_with_sentrys_field_names(app: TestApp) {
@@ -613,4 +617,37 @@ async fn every_form_field_can_be_changed_from_its_page_and_is_shown_back(app: Te
         .filter(|(e, _)| e == "org.edit")
         .count();
     assert_eq!(edits, 2, "one entry per save");
+}
+
+async fn a_puts_answer_is_what_a_get_reads_afterwards(app: TestApp) {
+    // the answer is built from what the save wrote, not read back: each kind of write must come
+    // out as the next read sees it
+    app.owner_of_acme().await;
+    let pii = r#"{"rules": {"0": {"type": "ip", "redaction": {"method": "remove"}}}, "applications": {"$string": ["0"]}}"#;
+    let relay = json!({
+        "publicKey": "gyKnK-__yfEOweJ95sB1JoqAh6VlS4c_uIwsrrQ4G7E",
+        "name": "edge"
+    });
+    for body in [
+        // a new option row, a flag, the organization's row
+        json!({"name": "Acme Renamed", "storeCrashReports": 5, "allowSharedIssues": false}),
+        // a changed row, a list and a JSON option, trusted relays
+        json!({"storeCrashReports": 7, "sensitiveFields": ["ssn"], "relayPiiConfig": pii,
+               "trustedRelays": [relay]}),
+        // a removed row (a null PII config), a new image
+        json!({"relayPiiConfig": null, "avatar": STANDARD.encode(png(256, 256))}),
+        // back to the letter avatar, nothing else
+        json!({"avatarType": "letter_avatar"}),
+    ] {
+        let (status, answer) = app.api_put(URL, body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body}: {answer}");
+        let (status, read) = app.api_get(URL).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(answer, read, "after {body}");
+    }
+    let (_, read) = app.api_get(URL).await;
+    assert_eq!(read["storeCrashReports"], 7);
+    assert_eq!(read["relayPiiConfig"], json!(null));
+    assert_eq!(read["avatar"]["avatarType"], "letter_avatar");
+    assert_eq!(read["trustedRelays"][0]["name"], "edge");
 }

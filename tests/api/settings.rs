@@ -28,6 +28,7 @@ on_both_backends!(
     the_require_email_verification_field_is_hidden_when_its_feature_is_off,
     the_settings_page_takes_the_same_few_queries_however_many_options_are_set,
     a_rename_through_the_api_takes_a_fixed_few_statements,
+    options_changed_anywhere_show_on_the_next_read,
     a_tampered_select_gets_the_apis_own_message,
     a_requirement_everyone_meets_saves_without_saying_members_are_moved,
     a_stored_value_the_select_does_not_offer_is_shown_and_kept_by_a_save,
@@ -642,11 +643,78 @@ async fn the_settings_page_takes_the_same_few_queries_however_many_options_are_s
     .await;
     let before = app.queries();
     app.get(GENERAL).await;
+    let first = app.queries() - before;
+    let before = app.queries();
+    app.get(GENERAL).await;
     let full = app.queries() - before;
     assert_eq!(bare, full);
-    // the session; its user with the organization, the member's role and the avatar; the
-    // options (a connection that has just answered is handed out without the pool's check)
-    assert_eq!(full, 3, "{full} queries");
+    // the session; its user with the organization, the member's role and the avatar (a
+    // connection that has just answered is handed out without the pool's check); the options
+    // only on the first view after they changed, later ones find them kept
+    assert_eq!(
+        (first, full),
+        (3, 2),
+        "queries after the change, and after that"
+    );
+}
+
+async fn options_changed_anywhere_show_on_the_next_read(app: TestApp) {
+    // kept options are good while the organization's options_version stands; the database moves
+    // it on for every write to an option row, whoever makes it
+    let org = app.owner_of_acme().await.1;
+    let api = "/api/0/organizations/acme/";
+    let crash_reports = |body: serde_json::Value| body["storeCrashReports"].clone();
+    assert_eq!(crash_reports(app.api_get(api).await.1), json!(0));
+    // a hand-made insert, update and delete, behind the server's back
+    for (sql, shown) in [
+        (
+            "INSERT INTO organization_options (organization_id, key, value) \
+             VALUES ({org}, 'sentry:store_crash_reports', '5')",
+            json!(5),
+        ),
+        (
+            "UPDATE organization_options SET value = '9' WHERE organization_id = {org} \
+             AND key = 'sentry:store_crash_reports'",
+            json!(9),
+        ),
+        (
+            "DELETE FROM organization_options WHERE organization_id = {org} \
+             AND key = 'sentry:store_crash_reports'",
+            json!(0),
+        ),
+    ] {
+        let sql = sql.replace("{org}", &org.id.to_string());
+        app.with_db(move |conn| {
+            diesel::RunQueryDsl::execute(diesel::sql_query(sql), conn).unwrap()
+        })
+        .await;
+        assert_eq!(crash_reports(app.api_get(api).await.1), shown);
+        assert_eq!(
+            app.get(SECURITY)
+                .await
+                .selected("storeCrashReports")
+                .as_deref(),
+            Some(shown.to_string().as_str())
+        );
+    }
+    // another instance on the same database saves; this one reads the new value at once
+    let second = app.second_instance().await;
+    let cookie = app.session_cookie().unwrap();
+    let csrf = app.csrf_token().await;
+    let response = TestApp::new_client()
+        .put(second.url(api))
+        .header(
+            "cookie",
+            format!("{}={cookie}", orgsettings::web::session::SESSION_COOKIE),
+        )
+        .header("x-csrftoken", csrf)
+        .header("referer", second.url("/"))
+        .json(&json!({"storeCrashReports": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    assert_eq!(crash_reports(app.api_get(api).await.1), json!(7));
 }
 
 async fn a_tampered_select_gets_the_apis_own_message(app: TestApp) {
@@ -709,8 +777,9 @@ async fn a_rename_through_the_api_takes_a_fixed_few_statements(app: TestApp) {
     assert_eq!(body["name"], "Acme Renamed");
     // the session, its user with the organization, role and avatar (2); the save: BEGIN, the
     // row locked and read in one statement, its avatar and options, the UPDATE, the audit entry,
-    // COMMIT (7); the answer: the avatar and options as saved (2). It was 16 before the API's
-    // reads were merged, 13 before the lock read the row and 12 before the user and their
-    // membership were read together; nothing here grows with the organization.
-    assert_eq!(statements, 11, "{statements} statements");
+    // COMMIT (7); the answer is what the save left, not read again. It was 16 before the API's
+    // reads were merged, 13 before the lock read the row, 12 before the user and their
+    // membership were read together and 11 before the answer stopped reading the avatar and
+    // options back; nothing here grows with the organization.
+    assert_eq!(statements, 9, "{statements} statements");
 }

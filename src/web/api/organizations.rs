@@ -18,9 +18,8 @@ use crate::web::state::AppState;
 /// The organization as the request resolved it (its row and avatar were read for this request), with
 /// its options.
 async fn show<P>(state: &AppState, api: &ApiAccess<P>) -> Result<HttpResponse, ApiError> {
-    let (org, avatar) = (api.access.org.clone(), api.access.avatar.clone());
     let current = state
-        .read(move |conn| OrgSettings::with_avatar(conn, org, avatar))
+        .settings_of(api.access.org.clone(), api.access.avatar.clone())
         .await?;
     answer(state, api, &current)
 }
@@ -123,7 +122,7 @@ where
             .await
             .map_err(AppError::from)??
     };
-    let current = api.access.save_and_load(&state, &req, update).await?;
+    let current = api.access.save(&state, &req, update).await?.settings;
     answer(&state, &api, &current)
 }
 

@@ -124,14 +124,14 @@ pub async fn restore(
     };
     let saved = access.save(&state, &req, update).await?;
     let message = if saved.restored {
-        format!("{} was restored.", saved.org.name)
+        format!("{} was restored.", saved.settings.org.name)
     } else {
-        format!("{} is not scheduled for deletion.", saved.org.name)
+        format!("{} is not scheduled for deletion.", saved.settings.org.name)
     };
     redirect_with(
         &session,
         FlashLevel::Success,
         message,
-        &format!("/settings/{}/", saved.org.slug),
+        &format!("/settings/{}/", saved.settings.org.slug),
     )
 }

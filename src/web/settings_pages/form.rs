@@ -561,6 +561,7 @@ mod tests {
             date_added: chrono::NaiveDateTime::MIN,
             updated_at: chrono::NaiveDateTime::MIN,
             deletion_scheduled_at: None,
+            options_version: 0,
         };
         let current = OrgSettings {
             org,

@@ -161,7 +161,7 @@ async fn submit(
             }
             Ok(see_other(&format!(
                 "/settings/{}/{}",
-                saved.org.slug,
+                saved.settings.org.slug,
                 page.subpath()
             )))
         }

@@ -371,9 +371,8 @@ pub(super) async fn load_options(
     state: &AppState,
     access: &OrgAccess,
 ) -> Result<OrgSettings, AppError> {
-    let (org, avatar) = (access.org.clone(), access.avatar.clone());
     Ok(state
-        .read(move |conn| OrgSettings::with_avatar(conn, org, avatar))
+        .settings_of(access.org.clone(), access.avatar.clone())
         .await?)
 }
 
