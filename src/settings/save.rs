@@ -23,7 +23,7 @@ use crate::models::audit::{self, AuditEvent, NewAuditEntry};
 use crate::models::avatar::{AvatarType, OrgAvatar};
 use crate::models::flags::Flag;
 use crate::models::job::{self, Requirement};
-use crate::models::option::{self, OrgOptions};
+use crate::models::option::{self, OptionsCache, OrgOptions};
 use crate::models::organization::{OrgStatus, Organization, slug_in_use};
 use crate::models::user::User;
 use crate::pyfmt::py_str;
@@ -56,6 +56,10 @@ pub struct SaveContext<'a> {
     /// The acting user (their 2FA and email state gate the requirement flags).
     pub user: Option<&'a User>,
     pub features: &'a Features,
+    /// Options this process keeps: under the organization's lock, the ones kept at the locked
+    /// row's version are the stored ones (an option write moves the version on, which waits for
+    /// the lock), so the save need not read them (docs/architecture.md, "The options cache").
+    pub kept: &'a OptionsCache,
 }
 
 /// [`save`], then the requirement jobs it recorded are started, after the commit: what every page
@@ -97,7 +101,10 @@ pub fn save(
 ) -> Result<Saved, DomainError> {
     write_tx(conn, |conn| {
         let org = Organization::lock(conn, organization_id)?;
-        let current = OrgSettings::load(conn, org)?;
+        let current = match ctx.kept.get(&org) {
+            Some(options) => OrgSettings::with_options(conn, org, options)?,
+            None => OrgSettings::load(conn, org)?,
+        };
         let before = &current.org;
         let restoring = before.is_pending_deletion() && update.cancel_deletion == Some(true);
         if before.is_pending_deletion() && !restoring {

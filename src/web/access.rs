@@ -66,12 +66,14 @@ impl OrgAccess {
         let actor = self.actor_of(req);
         let (org_id, user) = (self.org.id, self.user.clone());
         let (features, jobs) = (state.config.features.clone(), state.jobs.clone());
+        let kept = state.kept_options();
         state
             .write(move |conn| {
                 let ctx = SaveContext {
                     actor: &actor,
                     user: Some(&user),
                     features: &features,
+                    kept: &kept,
                 };
                 save_and_start_jobs(conn, org_id, &update, &ctx, &jobs)
             })

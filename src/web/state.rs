@@ -43,6 +43,11 @@ impl AppState {
         }
     }
 
+    /// The options this process keeps (a save under the organization's lock may use them).
+    pub fn kept_options(&self) -> Arc<OptionsCache> {
+        self.options.clone()
+    }
+
     /// The settings of an organization whose row (and avatar) this request has just read: its
     /// options from the cache when the row's `options_version` says they are still the stored
     /// ones (no trip to the database at all), otherwise read now.
