@@ -3,7 +3,8 @@
 //! HTTP/1.1 client written for this, so the client costs little of the two cores).
 //!
 //! `cargo bench` prints, for SQLite and then PostgreSQL (at `ORGSETTINGS_TEST_PG_URL`), each request's
-//! rate, p50 and p99 and its rate as a share of `/healthz`'s in the same run, the failed requests,
+//! rate, p50 and p99 and its rate as a share of `/healthz`'s measured in turns with it (four turns
+//! each, so a drift of the machine's speed moves both), the failed requests,
 //! and the server's resident memory. `cargo bench -- scale` also builds organizations of 100, 10 000
 //! and 100 000 members and 1 000 000 audit entries and prints the page times, the CSV export's memory
 //! and a requirement job over 100 000 members. Settings: `ORGSETTINGS_BENCH_BACKEND` (`sqlite` or
@@ -214,14 +215,35 @@ impl Client {
 }
 
 /// Builds the bytes of a client's `n`th request.
-type MakeRequest = Box<dyn Fn(&Client, u64) -> Vec<u8> + Send + Sync>;
+type MakeRequest = Arc<dyn Fn(&Client, u64) -> Vec<u8> + Send + Sync>;
 
-/// What one request kind did in its run.
-struct Run {
-    rate: f64,
-    p50: Duration,
-    p99: Duration,
+/// The latencies of one request kind over the time it ran (one or more turns).
+#[derive(Default)]
+struct Sample {
+    latencies: Vec<Duration>,
+    secs: f64,
     failed: u64,
+}
+
+impl Sample {
+    fn merge(&mut self, other: Sample) {
+        self.latencies.extend(other.latencies);
+        self.secs += other.secs;
+        self.failed += other.failed;
+    }
+
+    fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.secs
+    }
+
+    /// p50 and p99.
+    fn percentiles(&mut self) -> (Duration, Duration) {
+        self.latencies.sort();
+        (
+            percentile(&self.latencies, 0.5),
+            percentile(&self.latencies, 0.99),
+        )
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -231,26 +253,25 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// Every client sends `request(client, n)` back to back on its own connection for `secs` (after a
-/// second of warm-up); a request fails when its status is not 2xx.
-async fn run<F>(port: u16, clients: &Arc<Vec<Client>>, secs: f64, request: F) -> Run
-where
-    F: Fn(&Client, u64) -> Vec<u8> + Send + Sync + 'static,
-{
-    let request = Arc::new(request);
+/// Every client sends `request(client, n)` back to back on its own connection for `secs` (after
+/// `warm_up`); a request fails when its status is not 2xx. `turn` keeps the `n` of each turn apart.
+async fn run(
+    port: u16,
+    clients: &Arc<Vec<Client>>,
+    (secs, warm_up, turn): (f64, Duration, u64),
+    request: &MakeRequest,
+) -> Sample {
     let failed = Arc::new(AtomicU64::new(0));
-    let measuring = Arc::new(AtomicBool::new(false));
-    let warm_up = Duration::from_secs(1);
     let started = Instant::now();
     let deadline = started + warm_up + Duration::from_secs_f64(secs);
     let tasks: Vec<_> = (0..clients.len())
         .map(|i| {
             let (clients, request) = (clients.clone(), request.clone());
-            let (failed, measuring) = (failed.clone(), measuring.clone());
+            let failed = failed.clone();
             tokio::spawn(async move {
                 let mut connection = Connection::open(port).await;
                 let mut latencies = Vec::with_capacity(100_000);
-                let mut n = (i as u64) << 32;
+                let mut n = ((i as u64) << 32) | (turn << 24);
                 loop {
                     let now = Instant::now();
                     if now >= deadline {
@@ -259,7 +280,6 @@ where
                     let bytes = request(&clients[i], n);
                     let status = connection.send(&bytes).await;
                     if now >= started + warm_up {
-                        measuring.store(true, Ordering::Relaxed);
                         latencies.push(now.elapsed());
                         if !(200..300).contains(&status) {
                             failed.fetch_add(1, Ordering::Relaxed);
@@ -271,17 +291,39 @@ where
             })
         })
         .collect();
-    let mut all = Vec::new();
+    let mut sample = Sample {
+        secs,
+        ..Sample::default()
+    };
     for task in tasks {
-        all.extend(task.await.unwrap());
+        sample.latencies.extend(task.await.unwrap());
     }
-    all.sort();
-    Run {
-        rate: all.len() as f64 / secs,
-        p50: percentile(&all, 0.5),
-        p99: percentile(&all, 0.99),
-        failed: failed.load(Ordering::Relaxed),
+    sample.failed = failed.load(Ordering::Relaxed);
+    sample
+}
+
+/// How many turns each request takes with `/healthz`: the machine's speed drifts over seconds
+/// (other work on shared cores), so each request's share is taken against `/healthz` measured in
+/// turns with it, not minutes before.
+const TURNS: u64 = 4;
+
+/// `request` and `/healthz` in turns, `secs` each in all: the request's sample and the floor's.
+async fn in_turns_with_floor(
+    port: u16,
+    clients: &Arc<Vec<Client>>,
+    secs: f64,
+    request: &MakeRequest,
+    floor: &MakeRequest,
+) -> (Sample, Sample) {
+    let (mut sample, mut floor_sample) = (Sample::default(), Sample::default());
+    let per_turn = secs / TURNS as f64;
+    for turn in 0..TURNS {
+        // a longer warm-up on the first turn (connections, caches), a short one after
+        let warm_up = Duration::from_millis(if turn == 0 { 1000 } else { 200 });
+        floor_sample.merge(run(port, clients, (per_turn, warm_up, turn), floor).await);
+        sample.merge(run(port, clients, (per_turn, warm_up, turn), request).await);
     }
+    (sample, floor_sample)
 }
 
 fn ms(d: Duration) -> String {
@@ -312,28 +354,25 @@ async fn throughput(backend: Backend, db: &TestDb, pool: &Pool, settings: &Setti
         "{:<40} {:>9} {:>10} {:>10} {:>9} {:>7} {:>9}",
         "request", "req/s", "p50", "p99", "/healthz", "failed", "RSS MiB"
     );
+    let floor: MakeRequest = Arc::new(move |_, _| {
+        format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").into_bytes()
+    });
     let rows: Vec<(&str, MakeRequest)> = vec![
         (
-            "GET /healthz",
-            Box::new(move |_, _| {
-                format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").into_bytes()
-            }),
-        ),
-        (
             "GET /organizations/",
-            Box::new(move |c, _| c.get(port, "/organizations/")),
+            Arc::new(move |c, _| c.get(port, "/organizations/")),
         ),
         (
             "GET /settings/{org}/",
-            Box::new(move |c, _| c.get(port, "/settings/acme/")),
+            Arc::new(move |c, _| c.get(port, "/settings/acme/")),
         ),
         (
             "GET /api/0/organizations/{org}/",
-            Box::new(move |c, _| c.get(port, "/api/0/organizations/acme/")),
+            Arc::new(move |c, _| c.get(port, "/api/0/organizations/acme/")),
         ),
         (
             "PUT /api/0/organizations/{org}/ (rename)",
-            Box::new(move |c, n| {
+            Arc::new(move |c, n| {
                 c.put_json(
                     port,
                     "/api/0/organizations/acme/",
@@ -342,27 +381,32 @@ async fn throughput(backend: Backend, db: &TestDb, pool: &Pool, settings: &Setti
             }),
         ),
     ];
-    let mut floor = None;
+    let print = |label: &str, sample: &mut Sample, share: f64, rss: f64| {
+        let (p50, p99) = sample.percentiles();
+        println!(
+            "{label:<40} {:>9.0} {:>10} {:>10} {:>8.0}% {:>7} {:>9.1}",
+            sample.rate(),
+            ms(p50),
+            ms(p99),
+            100.0 * share,
+            sample.failed,
+            rss
+        );
+    };
+    let mut alone = run(port, &clients, (settings.secs, Duration::from_secs(1), 0), &floor).await;
+    print("GET /healthz", &mut alone, 1.0, server.memory().0);
     for (label, request) in rows {
-        if floor.is_some()
-            && !settings
-                .only
-                .as_ref()
-                .is_none_or(|only| label.contains(only.as_str()))
+        if !settings
+            .only
+            .as_ref()
+            .is_none_or(|only| label.contains(only.as_str()))
         {
             continue;
         }
-        let result = run(port, &clients, settings.secs, request).await;
-        let floor = *floor.get_or_insert(result.rate);
-        println!(
-            "{label:<40} {:>9.0} {:>10} {:>10} {:>8.0}% {:>7} {:>9.1}",
-            result.rate,
-            ms(result.p50),
-            ms(result.p99),
-            100.0 * result.rate / floor,
-            result.failed,
-            server.memory().0
-        );
+        let (mut sample, floor_sample) =
+            in_turns_with_floor(port, &clients, settings.secs, &request, &floor).await;
+        let share = sample.rate() / floor_sample.rate();
+        print(label, &mut sample, share, server.memory().0);
     }
     println!("peak RSS of the server: {:.1} MiB", server.memory().1);
 }
