@@ -393,7 +393,13 @@ async fn throughput(backend: Backend, db: &TestDb, pool: &Pool, settings: &Setti
             rss
         );
     };
-    let mut alone = run(port, &clients, (settings.secs, Duration::from_secs(1), 0), &floor).await;
+    let mut alone = run(
+        port,
+        &clients,
+        (settings.secs, Duration::from_secs(1), 0),
+        &floor,
+    )
+    .await;
     print("GET /healthz", &mut alone, 1.0, server.memory().0);
     for (label, request) in rows {
         if !settings

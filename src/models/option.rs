@@ -96,8 +96,8 @@ impl OrgOptions {
 }
 
 /// The options this process has read, each with the `options_version` it read them at; bounded by
-/// the count of organizations and by the size of their stored text (past either, an older entry
-/// makes room).
+/// the count of organizations and by the size of their stored text (past either, entries make
+/// room, whichever the map yields first: the bound matters here, not which one goes).
 pub struct OptionsCache {
     entries: Mutex<Entries>,
     max_entries: usize,

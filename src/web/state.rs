@@ -2,7 +2,8 @@
 //! handlers run work off the async workers: `db` for database work, `read` for a quick read by key
 //! (on SQLite run in place when it can), `write` for a short write (on SQLite on the writer
 //! thread), `image_work` for images (docs/architecture.md, "Writes on SQLite" and "Where a
-//! request's time goes").
+//! request's time goes"); and `settings_of`, an organization's settings with the options this
+//! process keeps while their version stands (docs/architecture.md, "The options cache").
 
 use std::sync::Arc;
 
