@@ -166,8 +166,8 @@ route_table! {
 #[cfg(test)]
 mod tests {
     use actix_web::dev::Service;
-    use actix_web::http::Method;
-    use actix_web::{App, test};
+    use actix_web::http::{Method, StatusCode};
+    use actix_web::{App, HttpResponse, test};
 
     use super::{ROUTES, configure};
 
@@ -208,6 +208,32 @@ mod tests {
                 route.method,
                 route.path
             );
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_path_no_route_has_gets_the_apps_own_answer_inside_a_scope_too() {
+        // the app's default service (the 404 page) answers for paths a scope has no route for
+        let app = test::init_service(
+            App::new()
+                .configure(configure)
+                .default_service(actix_web::web::to(HttpResponse::ImATeapot)),
+        )
+        .await;
+        for path in [
+            "/nowhere/",
+            "/settings/x1/nowhere/",
+            "/settings/x1",
+            "/api/0/nowhere/",
+            "/api/0/organizations/x1/nowhere/",
+            "/account/nowhere/",
+            "/manage/users/x1/nowhere/",
+        ] {
+            let res = app
+                .call(test::TestRequest::get().uri(path).to_request())
+                .await;
+            let status = res.map(|res| res.status()).ok();
+            assert_eq!(status, Some(StatusCode::IM_A_TEAPOT), "{path}");
         }
     }
 }
