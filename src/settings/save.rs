@@ -80,7 +80,8 @@ pub fn save_and_start_jobs(
 #[derive(Debug)]
 pub struct Saved {
     /// The organization, its options and its avatar as the save left them (not read back: what
-    /// it wrote, applied to what it read under the lock).
+    /// it wrote, applied to what it read under the lock). The row's `options_version` is the one
+    /// read under the lock: the triggers have moved it on if the save wrote an option.
     pub settings: OrgSettings,
     /// The ORG_EDIT data: field → Sentry's text, in Sentry's order. Empty when nothing changed.
     pub changes: Map<String, Value>,
@@ -368,8 +369,7 @@ fn apply_relays(
     if merged.modified || merged.reordered {
         let value = serde_json::to_value(&merged.relays)
             .map_err(|e| DomainError::Internal(anyhow::Error::new(e).context("storing relays")))?;
-        option::set_value(conn, current.org.id, relays::OPTION_KEY, &value)?;
-        options.remember(relays::OPTION_KEY, &value);
+        store(conn, current.org.id, options, relays::OPTION_KEY, &value)?;
     }
     if merged.modified {
         changes.insert("trustedRelays".into(), Value::from(merged.description));
@@ -408,6 +408,19 @@ fn apply_avatar(
     Ok(())
 }
 
+/// Stores an option's value and keeps it in `options`, the options as the save leaves them.
+fn store(
+    conn: &mut AnyConnection,
+    org_id: i64,
+    options: &mut OrgOptions,
+    key: &str,
+    value: &Value,
+) -> QueryResult<()> {
+    option::set_value(conn, org_id, key, value)?;
+    options.remember(key, value);
+    Ok(())
+}
+
 /// Writes each option of the update and records what changed (docs/compatibility.md, "The save"): a new row whose
 /// value equals the default is not a change; an existing row is a change when its value differs.
 fn apply_options(
@@ -424,8 +437,7 @@ fn apply_options(
         match current.options.get(def.key) {
             None if unset => {}
             None => {
-                option::set_value(conn, org_id, def.key, value)?;
-                options.remember(def.key, value);
+                store(conn, org_id, options, def.key, value)?;
                 if *value != def.default_value() {
                     changes.insert(
                         def.api_key.into(),
@@ -439,8 +451,7 @@ fn apply_options(
                     option::unset_value(conn, org_id, def.key)?;
                     options.forget(def.key);
                 } else {
-                    option::set_value(conn, org_id, def.key, value)?;
-                    options.remember(def.key, value);
+                    store(conn, org_id, options, def.key, value)?;
                 }
                 changes.insert(
                     def.api_key.into(),
