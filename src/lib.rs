@@ -11,6 +11,7 @@ pub mod demo;
 pub mod drf;
 pub mod errors;
 pub mod jobs;
+pub mod kept;
 pub mod mail;
 pub mod members;
 pub mod models;

@@ -8,7 +8,7 @@
 //! on every instance sharing the database (docs/architecture.md, "The options cache").
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use diesel::prelude::*;
 use serde_json::Value;
@@ -17,6 +17,7 @@ use super::organization::Organization;
 use crate::db::AnyConnection;
 use crate::db::query::{self, Upserted};
 use crate::db::schema::organization_options;
+use crate::kept::Kept;
 
 /// Every stored option of one organization.
 #[derive(Debug, Clone, Default)]
@@ -96,24 +97,9 @@ impl OrgOptions {
 }
 
 /// The options this process has read, each with the `options_version` it read them at; bounded by
-/// the count of organizations and by the size of their stored text (past either, entries make
-/// room, whichever the map yields first: the bound matters here, not which one goes).
+/// the count of organizations and by the size of their stored text ([`Kept`]).
 pub struct OptionsCache {
-    entries: Mutex<Entries>,
-    max_entries: usize,
-    max_bytes: usize,
-}
-
-#[derive(Default)]
-struct Entries {
-    by_org: HashMap<i64, Entry>,
-    bytes: usize,
-}
-
-struct Entry {
-    version: i64,
-    options: Arc<OrgOptions>,
-    bytes: usize,
+    kept: Kept<i64, (i64, Arc<OrgOptions>)>,
 }
 
 impl Default for OptionsCache {
@@ -126,21 +112,16 @@ impl Default for OptionsCache {
 impl OptionsCache {
     pub fn with_limits(max_entries: usize, max_bytes: usize) -> Self {
         Self {
-            entries: Mutex::new(Entries::default()),
-            max_entries,
-            max_bytes,
+            kept: Kept::with_limits(max_entries, max_bytes),
         }
     }
 
     /// The options of `org` as stored at the version its row was read with, if this process has
     /// read them at that version.
     pub fn get(&self, org: &Organization) -> Option<Arc<OrgOptions>> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries
-            .by_org
-            .get(&org.id)
-            .filter(|entry| entry.version == org.options_version)
-            .map(|entry| entry.options.clone())
+        self.kept
+            .get(&org.id, |(version, _)| *version == org.options_version)
+            .map(|(_, options)| options)
     }
 
     /// The options of `org`: kept ones when its row's version is the one they were read at,
@@ -163,31 +144,8 @@ impl OptionsCache {
     }
 
     fn keep(&self, org: &Organization, options: Arc<OrgOptions>, bytes: usize) {
-        if bytes > self.max_bytes {
-            return;
-        }
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(old) = entries.by_org.remove(&org.id) {
-            entries.bytes -= old.bytes;
-        }
-        while entries.by_org.len() >= self.max_entries || entries.bytes + bytes > self.max_bytes {
-            let Some(&victim) = entries.by_org.keys().next() else {
-                break;
-            };
-            if let Some(old) = entries.by_org.remove(&victim) {
-                entries.bytes -= old.bytes;
-            }
-        }
-        entries.bytes += bytes;
-        let version = org.options_version;
-        entries.by_org.insert(
-            org.id,
-            Entry {
-                version,
-                options,
-                bytes,
-            },
-        );
+        self.kept
+            .keep(org.id, (org.options_version, options), bytes);
     }
 }
 
@@ -301,25 +259,12 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_stays_within_its_count_and_its_size() {
+    fn the_cache_counts_the_bytes_of_the_options_it_keeps() {
         let cache = OptionsCache::with_limits(3, 100);
         for id in 0..10 {
-            cache.keep(&org(id, 0), options(id), 10);
+            cache.keep(&org(id, 0), options(id), 30);
         }
-        let count = |cache: &OptionsCache| cache.entries.lock().map(|e| e.by_org.len()).unwrap();
-        assert_eq!(count(&cache), 3);
+        assert_eq!(cache.kept.size(), (3, 90));
         assert!(cache.get(&org(9, 0)).is_some(), "the last one kept stays");
-
-        let cache = OptionsCache::with_limits(100, 100);
-        for id in 0..10 {
-            cache.keep(&org(id, 0), options(id), 40);
-        }
-        let bytes = cache.entries.lock().map(|e| e.bytes).unwrap();
-        assert_eq!((count(&cache), bytes), (2, 80));
-        cache.keep(&org(99, 0), options(0), 101);
-        assert!(
-            cache.get(&org(99, 0)).is_none(),
-            "larger than the whole budget: not kept"
-        );
     }
 }

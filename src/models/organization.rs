@@ -69,7 +69,7 @@ impl TryFrom<i32> for OrgStatus {
 /// New organizations allow open membership (flag bit 0), as in Sentry.
 pub const DEFAULT_FLAGS: Flags = Flags::from_bits(1);
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = organizations)]
 pub struct Organization {
     pub id: i64,

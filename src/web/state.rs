@@ -16,6 +16,7 @@ use crate::models::avatar::OrgAvatar;
 use crate::models::option::OptionsCache;
 use crate::models::organization::Organization;
 use crate::settings::current::OrgSettings;
+use crate::web::settings_pages::view::FieldsCache;
 
 /// State shared by every request.
 #[derive(Clone)]
@@ -28,6 +29,8 @@ pub struct AppState {
     image_work: Arc<tokio::sync::Semaphore>,
     /// The organizations' options as last read, each good while its version stands.
     options: Arc<OptionsCache>,
+    /// The settings form's fields as last rendered, each good while its organization's row stands.
+    pub form_fields: Arc<FieldsCache>,
 }
 
 impl AppState {
@@ -41,6 +44,7 @@ impl AppState {
                 crate::settings::avatar::CONCURRENT_IMAGE_WORK,
             )),
             options: Arc::new(OptionsCache::default()),
+            form_fields: Arc::new(FieldsCache::default()),
         }
     }
 

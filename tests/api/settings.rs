@@ -29,6 +29,7 @@ on_both_backends!(
     the_settings_page_takes_the_same_few_queries_however_many_options_are_set,
     a_rename_through_the_api_takes_a_fixed_few_statements,
     options_changed_anywhere_show_on_the_next_read,
+    the_kept_form_fields_show_the_row_read_now_and_the_viewers_own_role,
     a_tampered_select_gets_the_apis_own_message,
     a_requirement_everyone_meets_saves_without_saying_members_are_moved,
     a_stored_value_the_select_does_not_offer_is_shown_and_kept_by_a_save,
@@ -734,6 +735,56 @@ async fn options_changed_anywhere_show_on_the_next_read(app: TestApp) {
         audit_entries(&app, org.id).await.len(),
         entries,
         "no change to record"
+    );
+}
+
+async fn the_kept_form_fields_show_the_row_read_now_and_the_viewers_own_role(app: TestApp) {
+    // the fields' HTML is kept per organization, page and role while the row read by the request
+    // is the one they were rendered from (the row's options_version stands for the options)
+    let (_, org) = app.owner_of_acme().await;
+    let manager = app.create_user("manager").await;
+    app.add_member(&org, &manager, Role::Manager).await;
+    let kept = || app.state.form_fields.size().0;
+    let owner_page = app.get(GENERAL).await;
+    assert_eq!(owner_page.input_value("name").as_deref(), Some("Acme"));
+    assert!(!owner_page.is_disabled("defaultRole"));
+    assert_eq!(kept(), 1, "rendered once and kept");
+    assert_eq!(
+        app.get(GENERAL).await.input_value("name").as_deref(),
+        Some("Acme")
+    );
+    assert_eq!(kept(), 1, "the second view used what was kept");
+    // a manager gets fields of their own: the owner-only default role disabled
+    let as_manager = app.visitor_logged_in("manager").await;
+    assert!(as_manager.get(GENERAL).await.is_disabled("defaultRole"));
+    assert!(!app.get(GENERAL).await.is_disabled("defaultRole"));
+    assert_eq!(kept(), 2);
+    // the row changed behind the server's back: name, flags, default role
+    let sql = format!(
+        "UPDATE organizations SET name = 'Hand & Made', flags = 0, default_role = 'manager' \
+         WHERE id = {}",
+        org.id
+    );
+    app.with_db(move |conn| diesel::RunQueryDsl::execute(diesel::sql_query(sql), conn).unwrap())
+        .await;
+    let page = app.get(GENERAL).await;
+    // (escaped: the kept HTML goes into the page as it is, so it is escaped when rendered)
+    assert_eq!(page.input_value("name").as_deref(), Some("Hand &#38; Made"));
+    assert_eq!(page.selected("defaultRole").as_deref(), Some("manager"));
+    assert!(!page.is_checked("openMembership"));
+    // a form that comes back with errors shows the user's input, not the kept fields
+    let refused = app
+        .submit_form(GENERAL, &[Edit::Set("apdexThreshold", "-5")])
+        .await;
+    assert!(refused.field_error("apdexThreshold").is_some());
+    assert_eq!(refused.input_value("apdexThreshold").as_deref(), Some("-5"));
+    assert_eq!(
+        app.get(GENERAL)
+            .await
+            .input_value("apdexThreshold")
+            .as_deref(),
+        Some(""),
+        "the stored (empty) value again"
     );
 }
 

@@ -36,6 +36,8 @@ pub struct TestApp {
     pub visitor: Visitor,
     pub pool: Pool,
     pub backend: Backend,
+    /// The server's state (shared with it: its caches are the server's own).
+    pub state: AppState,
     handle: ServerHandle,
     sessions: Sessions,
     key: Key,
@@ -77,8 +79,14 @@ impl TestApp {
         (options.config)(&mut config);
         let state = AppState::new(pool.clone(), config);
         let key = Key::generate();
-        let server = app::start(listener, state, sessions.clone(), key.clone(), Some(2))
-            .expect("start server");
+        let server = app::start(
+            listener,
+            state.clone(),
+            sessions.clone(),
+            key.clone(),
+            Some(2),
+        )
+        .expect("start server");
         let handle = server.handle();
         tokio::spawn(server);
         Some(TestApp {
@@ -86,6 +94,7 @@ impl TestApp {
             base,
             pool,
             backend: options.backend,
+            state,
             handle,
             sessions,
             key,

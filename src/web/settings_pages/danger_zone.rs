@@ -94,13 +94,12 @@ pub async fn remove(
         remove_error: error,
         ..Overlay::default()
     };
-    let features = &state.config.features;
     render_form(
         SettingsPage::General,
         &session,
         &access,
         &current,
-        features,
+        &state,
         overlay,
         status,
     )

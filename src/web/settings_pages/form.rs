@@ -350,7 +350,7 @@ static SECURITY: [SectionSpec; 4] = [
 ];
 
 /// The two settings pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SettingsPage {
     General,
     SecurityAndPrivacy,

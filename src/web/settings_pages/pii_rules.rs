@@ -145,7 +145,7 @@ async fn rerender(
         session,
         access,
         &current,
-        &state.config.features,
+        state,
         Overlay {
             rule,
             ..Overlay::default()

@@ -173,7 +173,7 @@ async fn submit(
                 &session,
                 &access,
                 &current,
-                features,
+                &state,
                 overlay,
                 StatusCode::BAD_REQUEST,
             )
@@ -185,7 +185,7 @@ async fn submit(
                 &session,
                 &access,
                 &current,
-                features,
+                &state,
                 overlay,
                 StatusCode::OK,
             )
@@ -198,7 +198,7 @@ async fn submit(
                 &session,
                 &access,
                 &current,
-                features,
+                &state,
                 overlay,
                 StatusCode::BAD_REQUEST,
             )
@@ -227,7 +227,7 @@ async fn submit(
                 &session,
                 &access,
                 &current,
-                features,
+                &state,
                 overlay,
                 StatusCode::CONFLICT,
             )

@@ -3,12 +3,15 @@
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use std::sync::Arc;
+
 use askama::Template;
 use serde_json::{Map, Value};
 
 use super::form::{FieldSpec, Input, SettingsPage, Submission};
 use crate::config::Features;
 use crate::errors::FieldErrors;
+use crate::kept::Kept;
 use crate::models::organization::Organization;
 use crate::models::role::Role;
 use crate::settings::current::OrgSettings;
@@ -92,8 +95,8 @@ pub(super) struct SettingsFormPage {
     org: Organization,
     can_write: bool,
     is_owner: bool,
-    sections: Vec<SectionView>,
-    shown_json: String,
+    /// The fields' HTML ([`FormFields`]).
+    fields: Arc<str>,
     form_error: String,
     dangers: Vec<String>,
     conflicts: Vec<ConflictView>,
@@ -101,6 +104,36 @@ pub(super) struct SettingsFormPage {
     remove_error: String,
     /// The rule builder of advanced data scrubbing (the Security & Privacy page).
     pii: Option<PiiBuilderView>,
+}
+
+/// The form's fields, section by section, with the values they show as JSON (`_shown`).
+#[derive(Template)]
+#[template(path = "settings/fields.html")]
+struct FormFields {
+    sections: Vec<SectionView>,
+    shown_json: String,
+}
+
+/// The fields' HTML as the page shows them without a submission, for an organization, page and
+/// role, with the organization's row it was rendered from: good while a request reads that same
+/// row (whose `options_version` stands for the options). At most 1 000 of them, 8 MiB in all.
+pub struct FieldsCache {
+    kept: Kept<(i64, SettingsPage, Role), (Organization, Arc<str>)>,
+}
+
+impl Default for FieldsCache {
+    fn default() -> Self {
+        Self {
+            kept: Kept::with_limits(1000, 8 << 20),
+        }
+    }
+}
+
+impl FieldsCache {
+    /// How many fields' HTML are kept, and their bytes.
+    pub fn size(&self) -> (usize, usize) {
+        self.kept.size()
+    }
 }
 
 /// The rule builder: the rules the stored config has, in words, and the form that adds one.
@@ -158,42 +191,17 @@ pub(super) fn render_form(
     session: &Session,
     access: &OrgAccess,
     current: &OrgSettings,
-    features: &Features,
+    state: &AppState,
     overlay: Overlay,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
+    let features = &state.config.features;
     let role = access.role;
     let section = match page {
         SettingsPage::General => Section::General,
         SettingsPage::SecurityAndPrivacy => Section::SecurityAndPrivacy,
     };
-    let shown = overlay
-        .shown
-        .unwrap_or_else(|| shown_values(page, current, features));
-    let sections = page
-        .sections()
-        .iter()
-        .map(|section| SectionView {
-            id: section.id,
-            title: section.title,
-            fields: section
-                .fields
-                .iter()
-                .filter(|spec| spec.is_shown(current, features))
-                .map(|spec| {
-                    field_view(
-                        spec,
-                        current,
-                        features,
-                        role,
-                        overlay.submission.as_ref(),
-                        &overlay.errors,
-                    )
-                })
-                .collect(),
-        })
-        .filter(|section| !section.fields.is_empty())
-        .collect();
+    let fields = form_fields(page, current, features, role, &overlay, &state.form_fields)?;
     let org = current.org.clone();
     let ctx = PageCtx::for_org(session, access, section)?;
     let can_write = role.can_write() && !org.is_pending_deletion();
@@ -244,14 +252,71 @@ pub(super) fn render_form(
             && role.is_owner()
             && !org.is_pending_deletion(),
         org,
-        sections,
-        shown_json: Value::Object(shown).to_string(),
+        fields,
         form_error: overlay.form_error,
         dangers: overlay.dangers,
         conflicts: overlay.conflicts,
         remove_error: overlay.remove_error,
     };
     render(status, &page_view)
+}
+
+/// The fields' HTML: kept from an earlier request when the form shows the stored values (no
+/// submission, no errors) of the same row, otherwise rendered (and kept, when it shows them).
+fn form_fields(
+    page: SettingsPage,
+    current: &OrgSettings,
+    features: &Features,
+    role: Role,
+    overlay: &Overlay,
+    cache: &FieldsCache,
+) -> Result<Arc<str>, AppError> {
+    let stored_only =
+        overlay.submission.is_none() && overlay.errors.is_empty() && overlay.shown.is_none();
+    let key = (current.org.id, page, role);
+    if stored_only && let Some((_, html)) = cache.kept.get(&key, |(row, _)| *row == current.org) {
+        return Ok(html);
+    }
+    let sections = page
+        .sections()
+        .iter()
+        .map(|section| SectionView {
+            id: section.id,
+            title: section.title,
+            fields: section
+                .fields
+                .iter()
+                .filter(|spec| spec.is_shown(current, features))
+                .map(|spec| {
+                    field_view(
+                        spec,
+                        current,
+                        features,
+                        role,
+                        overlay.submission.as_ref(),
+                        &overlay.errors,
+                    )
+                })
+                .collect(),
+        })
+        .filter(|section| !section.fields.is_empty())
+        .collect();
+    let shown = match &overlay.shown {
+        Some(shown) => Value::Object(shown.clone()),
+        None => Value::Object(shown_values(page, current, features)),
+    };
+    let html: Arc<str> = FormFields {
+        sections,
+        shown_json: shown.to_string(),
+    }
+    .render()?
+    .into();
+    if stored_only {
+        cache
+            .kept
+            .keep(key, (current.org.clone(), html.clone()), html.len());
+    }
+    Ok(html)
 }
 
 /// The stored values of the page's fields, as the form shows them.
@@ -426,13 +491,12 @@ async fn show(
     overlay: Overlay,
 ) -> Result<HttpResponse, AppError> {
     let current = load_options(&state, &access).await?;
-    let features = &state.config.features;
     render_form(
         page,
         &session,
         &access,
         &current,
-        features,
+        &state,
         overlay,
         StatusCode::OK,
     )
