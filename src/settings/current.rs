@@ -49,20 +49,6 @@ impl OrgSettings {
         })
     }
 
-    /// The organization with options already read (its avatar read now).
-    pub fn with_options(
-        conn: &mut AnyConnection,
-        org: Organization,
-        options: Arc<OrgOptions>,
-    ) -> QueryResult<Self> {
-        let avatar = OrgAvatar::find_for_org(conn, org.id)?;
-        Ok(Self {
-            org,
-            options,
-            avatar,
-        })
-    }
-
     /// [`OrgSettings::with_avatar`], the options from `cache` when it holds them at the version of
     /// `org`'s row (docs/architecture.md, "The options cache").
     pub fn with_kept_options(

@@ -6,6 +6,8 @@
 //! name, slug and default role, and one audit entry whose data is the change set in Sentry's words.
 //! Any error rolls everything back.
 
+use std::sync::Arc;
+
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
@@ -80,8 +82,10 @@ pub fn save_and_start_jobs(
 #[derive(Debug)]
 pub struct Saved {
     /// The organization, its options and its avatar as the save left them (not read back: what
-    /// it wrote, applied to what it read under the lock). The row's `options_version` is the one
-    /// read under the lock: the triggers have moved it on if the save wrote an option.
+    /// it wrote, applied to what it read under the lock; the avatar is read back after an avatar
+    /// change, and on PostgreSQL read after the commit when the save left it alone). The row's
+    /// `options_version` is the one read under the lock: the triggers have moved it on if the
+    /// save wrote an option.
     pub settings: OrgSettings,
     /// The ORG_EDIT data: field → Sentry's text, in Sentry's order. Empty when nothing changed.
     pub changes: Map<String, Value>,
@@ -100,11 +104,28 @@ pub fn save(
     update: &OrganizationUpdate,
     ctx: &SaveContext<'_>,
 ) -> Result<Saved, DomainError> {
-    write_tx(conn, |conn| {
+    // On PostgreSQL every statement under the organization's row lock is a round trip that the
+    // next save of the organization waits for, so a save that leaves the avatar alone reads it
+    // after the commit; on SQLite the save holds the database's write lock either way, and a read
+    // inside its transaction costs least.
+    let avatar_after_commit =
+        update.avatar.is_none() && matches!(conn, AnyConnection::Postgresql(_));
+    let mut saved = write_tx(conn, |conn| {
         let org = Organization::lock(conn, organization_id)?;
-        let current = match ctx.kept.get(&org) {
-            Some(options) => OrgSettings::with_options(conn, org, options)?,
-            None => OrgSettings::load(conn, org)?,
+        let options = match ctx.kept.get(&org) {
+            Some(options) => options,
+            None => Arc::new(OrgOptions::load(conn, org.id)?),
+        };
+        // when not read here, nothing in the save looks at it: only an avatar change does
+        let avatar = if avatar_after_commit {
+            None
+        } else {
+            OrgAvatar::find_for_org(conn, org.id)?
+        };
+        let current = OrgSettings {
+            org,
+            options,
+            avatar,
         };
         let before = &current.org;
         let restoring = before.is_pending_deletion() && update.cancel_deletion == Some(true);
@@ -244,7 +265,11 @@ pub fn save(
             jobs,
             members_to_move,
         })
-    })
+    })?;
+    if avatar_after_commit {
+        saved.settings.avatar = OrgAvatar::find_for_org(conn, organization_id)?;
+    }
+    Ok(saved)
 }
 
 /// Refuses fields whose stored value is no longer what the form showed, unless it already equals
