@@ -62,7 +62,7 @@ pub enum AvatarImage {
     },
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = organization_avatars)]
 pub struct OrgAvatar {
     pub id: i64,

@@ -114,7 +114,7 @@ pub const GROUPS: &[(&str, &[(&str, &str)])] = &[
 ];
 
 /// A set of scopes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Scopes(BTreeSet<&'static str>);
 
 impl Scopes {

@@ -16,6 +16,7 @@ use crate::models::avatar::OrgAvatar;
 use crate::models::option::OptionsCache;
 use crate::models::organization::Organization;
 use crate::settings::current::OrgSettings;
+use crate::web::api::organizations::AnswersCache;
 use crate::web::settings_pages::view::FieldsCache;
 
 /// State shared by every request.
@@ -31,6 +32,8 @@ pub struct AppState {
     options: Arc<OptionsCache>,
     /// The settings form's fields as last rendered, each good while its organization's row stands.
     pub form_fields: Arc<FieldsCache>,
+    /// The organization API's answers as last written, each good while its row and avatar stand.
+    pub org_answers: Arc<AnswersCache>,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
             )),
             options: Arc::new(OptionsCache::default()),
             form_fields: Arc::new(FieldsCache::default()),
+            org_answers: Arc::new(AnswersCache::default()),
         }
     }
 

@@ -23,6 +23,7 @@ on_both_backends!(
     the_index_says_who_calls_and_with_which_scopes,
     a_superusers_token_does_not_carry_superuser_mode,
     a_token_of_a_user_without_2fa_is_refused_where_2fa_is_required,
+    kept_organization_answers_follow_the_row_the_avatar_and_the_callers_scopes,
 );
 
 /// A logged-in browser of `username`, a member of acme with `role` (made here).
@@ -505,4 +506,46 @@ async fn a_token_of_a_user_without_2fa_is_refused_where_2fa_is_required(app: Tes
     let (status, body) = with_token(&app, Method::GET, ORG, &text, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["detail"]["code"], "2fa-required");
+}
+
+async fn kept_organization_answers_follow_the_row_the_avatar_and_the_callers_scopes(app: TestApp) {
+    // an answer is kept per organization, role and scopes while the row and avatar read by the
+    // request are the ones it was written from
+    let (owner, org) = app.owner_of_acme().await;
+    let kept = || app.state.org_answers.size().0;
+    let session = app.visitor_logged_in(&owner.username).await;
+    let (_, body) = session.api_get(ORG).await;
+    assert_eq!(body["name"], "Acme");
+    session.api_get(ORG).await;
+    assert_eq!(kept(), 1, "written once, then the kept one");
+    // a token with one scope gets its own access list, not the session's
+    let text = token(&session, &["org:read"]).await;
+    let (status, by_token) = with_token(&app, Method::GET, ORG, &text, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(by_token["access"], json!(["org:read"]));
+    assert_ne!(session.api_get(ORG).await.1["access"], json!(["org:read"]));
+    assert_eq!(kept(), 2);
+    // the row and the avatar changed behind the server's back
+    let sql = [
+        format!(
+            "UPDATE organizations SET name = 'By Hand' WHERE id = {}",
+            org.id
+        ),
+        format!(
+            "INSERT INTO organization_avatars (organization_id, avatar_type, ident) \
+             VALUES ({}, 1, 'hand-made-ident')",
+            org.id
+        ),
+    ];
+    app.with_db(move |conn| {
+        for statement in sql {
+            diesel::RunQueryDsl::execute(diesel::sql_query(statement), conn).unwrap();
+        }
+    })
+    .await;
+    let (_, body) = session.api_get(ORG).await;
+    assert_eq!(body["name"], "By Hand");
+    assert_eq!(body["avatar"]["avatarType"], "upload", "was letter_avatar");
+    let (_, by_token) = with_token(&app, Method::GET, ORG, &text, None).await;
+    assert_eq!(by_token["name"], "By Hand");
 }

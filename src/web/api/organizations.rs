@@ -1,5 +1,6 @@
 //! `GET/PUT /api/0/organizations/{org}/` and `GET/PUT /api/0/organizations/{org}/avatar/`
 
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value};
 
@@ -8,20 +9,73 @@ use super::error::ApiError;
 use super::{json_body, serialize};
 use crate::config::Features;
 use crate::errors::{DomainError, FieldErrors};
+use crate::kept::Kept;
+use crate::models::avatar::OrgAvatar;
+use crate::models::organization::Organization;
+use crate::models::role::Role;
 use crate::settings::current::OrgSettings;
 use crate::settings::update::{AvatarChange, AvatarFields, OrganizationUpdate};
+use crate::tokens::scopes::Scopes;
 use crate::web::error::AppError;
 use crate::web::limits::API_BODY_LIMIT;
 use crate::web::respond::client_ip;
 use crate::web::state::AppState;
 
+/// The answers of `GET /api/0/organizations/{org}/` as last written, per organization, role and
+/// scopes, with the row and avatar they were written from: good while a request reads that same
+/// row and avatar (the row's `options_version` stands for the options). At most 1 000 of them,
+/// 4 MiB in all.
+pub struct AnswersCache {
+    kept: Kept<(i64, Role, Scopes), (Organization, Option<OrgAvatar>, Bytes)>,
+}
+
+impl Default for AnswersCache {
+    fn default() -> Self {
+        Self {
+            kept: Kept::with_limits(1000, 4 << 20),
+        }
+    }
+}
+
+impl AnswersCache {
+    /// How many answers are kept, and their bytes.
+    pub fn size(&self) -> (usize, usize) {
+        self.kept.size()
+    }
+}
+
 /// The organization as the request resolved it (its row and avatar were read for this request), with
-/// its options.
+/// its options: the answer kept for that row and avatar, or written now (and kept).
 async fn show<P>(state: &AppState, api: &ApiAccess<P>) -> Result<HttpResponse, ApiError> {
+    let access = &api.access;
+    let key = (access.org.id, access.role, api.scopes.clone());
+    let kept = state.org_answers.kept.get(&key, |(row, avatar, _)| {
+        *row == access.org && *avatar == access.avatar
+    });
+    if let Some((_, _, body)) = kept {
+        return Ok(json_answer(body));
+    }
     let current = state
-        .settings_of(api.access.org.clone(), api.access.avatar.clone())
+        .settings_of(access.org.clone(), access.avatar.clone())
         .await?;
-    answer(state, api, &current)
+    let body = serialize::organization(&current, access.role, &api.scopes, &state.config);
+    let body = Bytes::from(
+        serde_json::to_vec(&body)
+            .map_err(|err| ApiError::Internal(anyhow::Error::new(err).context("writing JSON")))?,
+    );
+    state.org_answers.kept.keep(
+        key,
+        (access.org.clone(), access.avatar.clone(), body.clone()),
+        body.len(),
+    );
+    Ok(json_answer(body))
+}
+
+/// A 200 with a JSON body already written.
+fn json_answer(body: Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(body)
 }
 
 fn answer<P>(
