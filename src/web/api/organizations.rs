@@ -26,8 +26,11 @@ use crate::web::state::AppState;
 /// row and avatar (the row's `options_version` stands for the options). At most 1 000 of them,
 /// 4 MiB in all.
 pub struct AnswersCache {
-    kept: Kept<(i64, Role, Scopes), (Organization, Option<OrgAvatar>, Bytes)>,
+    kept: Kept<(i64, Role, Scopes), KeptAnswer>,
 }
+
+/// An answer's body with the row and avatar it was written from.
+type KeptAnswer = (Organization, Option<OrgAvatar>, Bytes);
 
 impl Default for AnswersCache {
     fn default() -> Self {
