@@ -62,6 +62,9 @@ pub struct Pool {
     backend: Backend,
     /// SQLite only: the thread that runs the requests' writes ([`on_writer_thread`]).
     writer: Option<Arc<WriterThread>>,
+    /// Quick reads by key may run on the calling thread ([`read_here`]): the database is on
+    /// this host ([`DatabaseUrl::is_on_this_host`]).
+    reads_here: bool,
 }
 
 impl Pool {
@@ -155,6 +158,39 @@ impl DatabaseUrl {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Whether a statement's answer comes from this host: a SQLite file, or a PostgreSQL server
+    /// reached over a Unix socket (no host, or a host that is a directory) or a loopback address.
+    /// Its round trip then costs about what a hand-off to the blocking pool does, and cannot hang
+    /// on a network.
+    pub fn is_on_this_host(&self) -> bool {
+        match self.backend {
+            Backend::Sqlite => true,
+            Backend::Postgres => {
+                let Ok(url) = url::Url::parse(&self.target) else {
+                    return false;
+                };
+                let socket_dir = url
+                    .query_pairs()
+                    .any(|(key, value)| key == "host" && value.starts_with('/'));
+                match url.host() {
+                    _ if socket_dir => true,
+                    None => true,
+                    // (a postgres:// URL's host is not parsed as an address: it is a name here)
+                    Some(url::Host::Domain(name)) => {
+                        name.is_empty()
+                            || name == "localhost"
+                            || name.to_ascii_lowercase().starts_with("%2f")
+                            || name
+                                .parse::<std::net::IpAddr>()
+                                .is_ok_and(|ip| ip.is_loopback())
+                    }
+                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                }
+            }
+        }
     }
 
     /// The SQLite file path, when this is a SQLite URL.
@@ -364,6 +400,7 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbSetupError> {
         queries,
         backend: url.backend,
         writer,
+        reads_here: url.is_on_this_host(),
     })
 }
 
@@ -476,16 +513,17 @@ where
 }
 
 /// Runs the read `f` on the calling thread (an async worker) when that costs less than the trip
-/// to the blocking pool (docs/architecture.md, "Where a request's time goes"): on SQLite, with a
-/// connection idle in the pool right now. A lookup by key there takes microseconds; two thread
-/// hand-offs take more. Gives `f` back (nothing ran) on PostgreSQL, whose statements wait on the
-/// network, and when no connection is idle: run it on the blocking pool then. Only for reads by
-/// key; [`write_tx`] and [`write`] refuse to run inside it.
+/// to the blocking pool (docs/architecture.md, "Where a request's time goes"): with the database
+/// on this host ([`DatabaseUrl::is_on_this_host`]) and a connection idle in the pool right now. A
+/// lookup by key there takes microseconds (SQLite) or one local round trip (PostgreSQL); two
+/// thread hand-offs take as long. Gives `f` back (nothing ran) for a database across a network,
+/// whose statements could stall the worker, and when no connection is idle: run it on the
+/// blocking pool then. Only for reads by key; [`write_tx`] and [`write`] refuse to run inside it.
 pub fn read_here<T, F>(pool: &Pool, f: F) -> Result<T, F>
 where
     F: FnOnce(&mut AnyConnection) -> T,
 {
-    if pool.backend() != Backend::Sqlite {
+    if !pool.reads_here {
         return Err(f);
     }
     let Some(conn) = pool.try_get() else {
@@ -647,6 +685,24 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://app:secret@127.0.0.1:5432/app").unwrap();
         assert_eq!(url.backend(), Backend::Postgres);
         assert_eq!(url.to_string(), "postgres://app:***@127.0.0.1:5432/app");
+    }
+
+    #[test]
+    fn a_database_on_this_host_is_a_file_a_socket_or_a_loopback_address() {
+        for (raw, here) in [
+            ("data/app.db", true),
+            ("postgres://app@127.0.0.1:5432/app", true),
+            ("postgres://app@localhost/app", true),
+            ("postgres://app@[::1]/app", true),
+            ("postgres:///app", true),
+            ("postgres://app@%2Fvar%2Frun%2Fpostgresql/app", true),
+            ("postgres:///app?host=/var/run/postgresql", true),
+            ("postgres://app@db.internal:5432/app", false),
+            ("postgres://app@10.0.0.5/app", false),
+        ] {
+            let url = DatabaseUrl::parse(raw).unwrap();
+            assert_eq!(url.is_on_this_host(), here, "{raw}");
+        }
     }
 
     #[test]

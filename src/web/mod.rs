@@ -17,6 +17,7 @@ pub mod csrf;
 pub mod error;
 pub mod form;
 pub mod health;
+pub mod kept;
 pub mod layout;
 pub mod limits;
 pub mod log;

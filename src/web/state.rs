@@ -16,8 +16,7 @@ use crate::models::avatar::OrgAvatar;
 use crate::models::option::OptionsCache;
 use crate::models::organization::Organization;
 use crate::settings::current::OrgSettings;
-use crate::web::api::organizations::AnswersCache;
-use crate::web::settings_pages::view::FieldsCache;
+use crate::web::kept::{AnswersCache, FieldsCache};
 
 /// State shared by every request.
 #[derive(Clone)]

@@ -9,68 +9,30 @@ use super::error::ApiError;
 use super::{json_body, serialize};
 use crate::config::Features;
 use crate::errors::{DomainError, FieldErrors};
-use crate::kept::Kept;
-use crate::models::avatar::OrgAvatar;
-use crate::models::organization::Organization;
-use crate::models::role::Role;
 use crate::settings::current::OrgSettings;
 use crate::settings::update::{AvatarChange, AvatarFields, OrganizationUpdate};
-use crate::tokens::scopes::Scopes;
 use crate::web::error::AppError;
 use crate::web::limits::API_BODY_LIMIT;
 use crate::web::respond::client_ip;
 use crate::web::state::AppState;
 
-/// The answers of `GET /api/0/organizations/{org}/` as last written, per organization, role and
-/// scopes, with the row and avatar they were written from: good while a request reads that same
-/// row and avatar (the row's `options_version` stands for the options). At most 1 000 of them,
-/// 4 MiB in all.
-pub struct AnswersCache {
-    kept: Kept<(i64, Role, Scopes), KeptAnswer>,
-}
-
-/// An answer's body with the row and avatar it was written from.
-type KeptAnswer = (Organization, Option<OrgAvatar>, Bytes);
-
-impl Default for AnswersCache {
-    fn default() -> Self {
-        Self {
-            kept: Kept::with_limits(1000, 4 << 20),
-        }
-    }
-}
-
-impl AnswersCache {
-    /// How many answers are kept, and their bytes.
-    pub fn size(&self) -> (usize, usize) {
-        self.kept.size()
-    }
-}
-
 /// The organization as the request resolved it (its row and avatar were read for this request), with
 /// its options: the answer kept for that row and avatar, or written now (and kept).
 async fn show<P>(state: &AppState, api: &ApiAccess<P>) -> Result<HttpResponse, ApiError> {
     let access = &api.access;
-    let key = (access.org.id, access.role, api.scopes.clone());
-    let kept = state.org_answers.kept.get(&key, |(row, avatar, _)| {
-        *row == access.org && *avatar == access.avatar
-    });
-    if let Some((_, _, body)) = kept {
+    let (org, avatar, role) = (&access.org, access.avatar.as_ref(), access.role);
+    if let Some(body) = state.org_answers.get(org, avatar, role, &api.scopes) {
         return Ok(json_answer(body));
     }
-    let current = state
-        .settings_of(access.org.clone(), access.avatar.clone())
-        .await?;
-    let body = serialize::organization(&current, access.role, &api.scopes, &state.config);
+    let current = state.settings_of(org.clone(), avatar.cloned()).await?;
+    let body = serialize::organization(&current, role, &api.scopes, &state.config);
     let body = Bytes::from(
         serde_json::to_vec(&body)
             .map_err(|err| ApiError::Internal(anyhow::Error::new(err).context("writing JSON")))?,
     );
-    state.org_answers.kept.keep(
-        key,
-        (access.org.clone(), access.avatar.clone(), body.clone()),
-        body.len(),
-    );
+    state
+        .org_answers
+        .keep(org, avatar, role, &api.scopes, body.clone());
     Ok(json_answer(body))
 }
 

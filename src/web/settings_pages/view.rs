@@ -11,7 +11,6 @@ use serde_json::{Map, Value};
 use super::form::{FieldSpec, Input, SettingsPage, Submission};
 use crate::config::Features;
 use crate::errors::FieldErrors;
-use crate::kept::Kept;
 use crate::models::organization::Organization;
 use crate::models::role::Role;
 use crate::settings::current::OrgSettings;
@@ -19,6 +18,7 @@ use crate::settings::pii::builder::{self, RuleSummary};
 use crate::settings::save;
 use crate::web::access::OrgAccess;
 use crate::web::error::AppError;
+use crate::web::kept::FieldsCache;
 use crate::web::page::{PageCtx, Section, render};
 use crate::web::state::AppState;
 
@@ -112,28 +112,6 @@ pub(super) struct SettingsFormPage {
 struct FormFields {
     sections: Vec<SectionView>,
     shown_json: String,
-}
-
-/// The fields' HTML as the page shows them without a submission, for an organization, page and
-/// role, with the organization's row it was rendered from: good while a request reads that same
-/// row (whose `options_version` stands for the options). At most 1 000 of them, 8 MiB in all.
-pub struct FieldsCache {
-    kept: Kept<(i64, SettingsPage, Role), (Organization, Arc<str>)>,
-}
-
-impl Default for FieldsCache {
-    fn default() -> Self {
-        Self {
-            kept: Kept::with_limits(1000, 8 << 20),
-        }
-    }
-}
-
-impl FieldsCache {
-    /// How many fields' HTML are kept, and their bytes.
-    pub fn size(&self) -> (usize, usize) {
-        self.kept.size()
-    }
 }
 
 /// The rule builder: the rules the stored config has, in words, and the form that adds one.
@@ -273,8 +251,7 @@ fn form_fields(
 ) -> Result<Arc<str>, AppError> {
     let stored_only =
         overlay.submission.is_none() && overlay.errors.is_empty() && overlay.shown.is_none();
-    let key = (current.org.id, page, role);
-    if stored_only && let Some((_, html)) = cache.kept.get(&key, |(row, _)| *row == current.org) {
+    if stored_only && let Some(html) = cache.get(&current.org, page, role) {
         return Ok(html);
     }
     let sections = page
@@ -312,9 +289,7 @@ fn form_fields(
     .render()?
     .into();
     if stored_only {
-        cache
-            .kept
-            .keep(key, (current.org.clone(), html.clone()), html.len());
+        cache.keep(&current.org, page, role, html.clone());
     }
     Ok(html)
 }
