@@ -171,24 +171,21 @@ impl DatabaseUrl {
                 let Ok(url) = url::Url::parse(&self.target) else {
                     return false;
                 };
-                let socket_dir = url
+                // a `host` parameter overrides the URL's host, as libpq reads it
+                let host = url
                     .query_pairs()
-                    .any(|(key, value)| key == "host" && value.starts_with('/'));
-                match url.host() {
-                    _ if socket_dir => true,
-                    None => true,
-                    // (a postgres:// URL's host is not parsed as an address: it is a name here)
-                    Some(url::Host::Domain(name)) => {
-                        name.is_empty()
-                            || name == "localhost"
-                            || name.to_ascii_lowercase().starts_with("%2f")
-                            || name
-                                .parse::<std::net::IpAddr>()
-                                .is_ok_and(|ip| ip.is_loopback())
-                    }
-                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                }
+                    .find(|(key, _)| key == "host")
+                    .map(|(_, value)| value.into_owned())
+                    .or_else(|| url.host_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let address = host.trim_start_matches('[').trim_end_matches(']');
+                host.is_empty()
+                    || host.starts_with('/')
+                    || host.to_ascii_lowercase().starts_with("%2f")
+                    || host == "localhost"
+                    || address
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
             }
         }
     }
@@ -699,6 +696,7 @@ mod tests {
             ("postgres:///app?host=/var/run/postgresql", true),
             ("postgres://app@db.internal:5432/app", false),
             ("postgres://app@10.0.0.5/app", false),
+            ("postgres://app@localhost/app?host=db.internal", false),
         ] {
             let url = DatabaseUrl::parse(raw).unwrap();
             assert_eq!(url.is_on_this_host(), here, "{raw}");

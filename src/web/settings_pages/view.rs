@@ -1,10 +1,10 @@
 //! Showing the settings form: the stored values, or what the user typed with the errors next to it.
 
+use std::sync::Arc;
+
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use std::sync::Arc;
-
 use askama::Template;
 use serde_json::{Map, Value};
 
