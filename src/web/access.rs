@@ -68,7 +68,7 @@ impl OrgAccess {
         let (features, jobs) = (state.config.features.clone(), state.jobs.clone());
         let kept = state.kept_options();
         state
-            .write_for_org(org_id, move |conn| {
+            .write(move |conn| {
                 let ctx = SaveContext {
                     actor: &actor,
                     user: Some(&user),

@@ -33,13 +33,7 @@ pub struct AppState {
     pub form_fields: Arc<FieldsCache>,
     /// The organization API's answers as last written, each good while its row and avatar stand.
     pub org_answers: Arc<AnswersCache>,
-    /// Turns of the settings saves, by organization (striped): see [`AppState::write_for_org`].
-    org_turns: Arc<[tokio::sync::Mutex<()>]>,
 }
-
-/// How many turns the settings saves of all organizations share (an organization's saves always
-/// take the same one; two organizations share one rarely, and then only wait for each other here).
-const ORG_TURNS: usize = 64;
 
 impl AppState {
     pub fn new(pool: Pool, config: Config) -> Self {
@@ -54,9 +48,6 @@ impl AppState {
             options: Arc::new(OptionsCache::default()),
             form_fields: Arc::new(FieldsCache::default()),
             org_answers: Arc::new(AnswersCache::default()),
-            org_turns: (0..ORG_TURNS)
-                .map(|_| tokio::sync::Mutex::new(()))
-                .collect(),
         }
     }
 
@@ -103,27 +94,6 @@ impl AppState {
         })
         .await
         .unwrap_or_else(|err| Err(E::from_unavailable(Unavailable::Blocking(err.to_string()))))
-    }
-
-    /// [`AppState::write`] for a save of organization `org_id` that locks its row: the process's
-    /// saves of one organization first wait their turn here, in arrival order (a fair async lock),
-    /// without a connection. Otherwise each waiting save would hold one of the pool's few
-    /// connections while it waits for the row lock, and every other request would wait for a
-    /// connection behind them (docs/architecture.md, "Where a request's time goes"). The row
-    /// lock still orders saves across processes.
-    pub async fn write_for_org<T, E, F>(&self, org_id: i64, f: F) -> Result<T, E>
-    where
-        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: FromUnavailable + Send + 'static,
-    {
-        let _turn = self.org_turn(org_id).lock().await;
-        self.write(f).await
-    }
-
-    /// The turn the saves of organization `org_id` take.
-    pub fn org_turn(&self, org_id: i64) -> &tokio::sync::Mutex<()> {
-        &self.org_turns[org_id.unsigned_abs() as usize % self.org_turns.len()]
     }
 
     /// [`AppState::db`] for a quick read by key (the session, the access check, a page's options):

@@ -27,7 +27,6 @@ on_both_backends!(
     concurrent_saves_of_different_fields_all_land,
     deletion_blocks_other_saves_until_an_owner_restores_with_cancel_deletion,
     a_puts_answer_is_what_a_get_reads_afterwards,
-    saves_waiting_for_their_turn_hold_no_database_connection,
 );
 
 async fn get_shows_the_organization_with_sentrys_field_names(app: TestApp) {
@@ -651,43 +650,4 @@ async fn a_puts_answer_is_what_a_get_reads_afterwards(app: TestApp) {
     assert_eq!(read["relayPiiConfig"], json!(null));
     assert_eq!(read["avatar"]["avatarType"], "letter_avatar");
     assert_eq!(read["trustedRelays"][0]["name"], "edge");
-}
-
-async fn saves_waiting_for_their_turn_hold_no_database_connection(app: TestApp) {
-    // the process's saves of one organization wait for their turn without a connection, so the
-    // pool stays free for every other request while they queue
-    let org = app.owner_of_acme().await.1;
-    app.api_get(URL).await;
-    let entries = audit_entries(&app, org.id).await.len();
-    let turn = app.state.org_turn(org.id).lock().await;
-    let saves = futures::future::join_all(
-        (0..6).map(|i| app.api_put(URL, json!({"name": format!("Queued {i}")}))),
-    );
-    tokio::pin!(saves);
-    tokio::select! {
-        _ = &mut saves => panic!("the saves ran without their turn"),
-        _ = tokio::time::sleep(std::time::Duration::from_millis(300)) => {}
-    }
-    // (a save still reading its session or access check holds a connection for a moment)
-    let mut idle = false;
-    for _ in 0..50 {
-        let state = app.pool.state();
-        if state.idle_connections == state.connections {
-            idle = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert!(idle, "six saves wait, and every connection is idle");
-    let (status, _) = app.api_get(URL).await;
-    assert_eq!(status, StatusCode::OK, "a read answers meanwhile");
-    drop(turn);
-    for (status, body) in saves.await {
-        assert_eq!(status, StatusCode::OK, "{body}");
-    }
-    assert_eq!(
-        audit_entries(&app, org.id).await.len(),
-        entries + 6,
-        "each save landed, one after another"
-    );
 }
