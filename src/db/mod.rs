@@ -62,6 +62,8 @@ pub struct Pool {
     backend: Backend,
     /// SQLite only: the thread that runs the requests' writes ([`on_writer_thread`]).
     writer: Option<Arc<WriterThread>>,
+    /// SQLite only: the thread that checkpoints the WAL ([`Checkpointer`]).
+    checkpointer: Option<Arc<Checkpointer>>,
     /// Quick reads by key may run on the calling thread ([`read_here`]): the database is on
     /// this host ([`DatabaseUrl::is_on_this_host`]).
     reads_here: bool,
@@ -70,6 +72,14 @@ pub struct Pool {
 impl Pool {
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// SQLite: how many checkpoints the pool's checkpoint thread has run, and the WAL's size and
+    /// backfilled frames at the last one (`None` on PostgreSQL). Used by tests.
+    pub fn checkpoints(&self) -> Option<CheckpointStats> {
+        self.checkpointer
+            .as_ref()
+            .map(|c| *c.stats.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
@@ -85,9 +95,10 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Per-connection SQLite settings: enforce foreign keys, wait for a lock instead of failing at once,
-/// and the durability level recommended with WAL.
-const SQLITE_PRAGMAS: &str =
-    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;";
+/// the durability level recommended with WAL, and no checkpoint at commit: the pool's checkpoint
+/// thread does them ([`Checkpointer`]; docs/architecture.md, "Writes on SQLite").
+const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+     PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;";
 
 /// A database URL, parsed once: which backend, and what to hand to the driver.
 #[derive(Clone)]
@@ -249,6 +260,8 @@ pub enum DbSetupError {
     Migrate { url: String, cause: String },
     #[error("cannot start the SQLite writer thread: {0}")]
     Writer(String),
+    #[error("cannot start the SQLite checkpoint thread: {0}")]
+    Checkpointer(String),
 }
 
 /// r2d2 manager that connects with the concrete connection type, so a failure reports its real cause
@@ -388,15 +401,19 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbSetupError> {
             url: url.to_string(),
             cause,
         })?;
-    let writer = match url.backend {
-        Backend::Sqlite => Some(Arc::new(WriterThread::spawn(inner.clone())?)),
-        Backend::Postgres => None,
+    let (writer, checkpointer) = match url.backend {
+        Backend::Sqlite => (
+            Some(Arc::new(WriterThread::spawn(inner.clone())?)),
+            Some(Arc::new(Checkpointer::spawn(url, queries.clone())?)),
+        ),
+        Backend::Postgres => (None, None),
     };
     Ok(Pool {
         inner,
         queries,
         backend: url.backend,
         writer,
+        checkpointer,
         reads_here: url.is_on_this_host(),
     })
 }
@@ -474,6 +491,105 @@ impl WriterThread {
             .map_err(|cause| DbSetupError::Writer(cause.to_string()))?;
         Ok(WriterThread { jobs })
     }
+}
+
+/// How often the checkpoint thread looks whether the pool has run statements since its last
+/// checkpoint (and checkpoints when it has).
+pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// What the checkpoint thread has done (SQLite's `PRAGMA wal_checkpoint` answer at the last one).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CheckpointStats {
+    /// Checkpoints run so far.
+    pub runs: u64,
+    /// Frames in the WAL at the last checkpoint.
+    pub wal_frames: i64,
+    /// Of those, frames copied back into the database file (all of them unless a reader still
+    /// needed older ones).
+    pub backfilled: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct CheckpointAnswer {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    log: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    checkpointed: i32,
+}
+
+/// The thread that checkpoints a SQLite pool's WAL (docs/architecture.md, "Writes on SQLite").
+/// With SQLite's automatic checkpoint, the commit that fills the WAL past 1 000 pages copies them
+/// into the database file and syncs both files before it returns: a few milliseconds in which
+/// every write queued behind it waits. The pool's connections leave that to this thread, which
+/// every [`CHECKPOINT_EVERY`] runs a `PASSIVE` checkpoint on its own connection when the pool has
+/// run statements since the last one. A passive checkpoint takes no lock that a reader or writer
+/// waits for. The thread ends when the last clone of its pool is dropped (the channel closes).
+struct Checkpointer {
+    _running: std::sync::mpsc::Sender<()>,
+    stats: Arc<std::sync::Mutex<CheckpointStats>>,
+}
+
+impl Checkpointer {
+    fn spawn(url: &DatabaseUrl, queries: Arc<AtomicU64>) -> Result<Self, DbSetupError> {
+        let url = url.clone();
+        let (running, stopped) = std::sync::mpsc::channel::<()>();
+        let stats = Arc::new(std::sync::Mutex::new(CheckpointStats::default()));
+        let kept = stats.clone();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                let mut seen = queries.load(Ordering::Relaxed);
+                // opened at the first checkpoint: a connection opened before the database was
+                // switched to WAL (a new database, before its migrations) would not see the WAL
+                let mut conn = None;
+                // a timeout is the signal to look; a closed channel means the pool is gone
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    let now = queries.load(Ordering::Relaxed);
+                    if now == seen {
+                        continue;
+                    }
+                    seen = now;
+                    match checkpoint(&url, &mut conn) {
+                        Ok(answer) => {
+                            let mut stats = kept.lock().unwrap_or_else(|e| e.into_inner());
+                            stats.runs += 1;
+                            stats.wal_frames = answer.log.into();
+                            stats.backfilled = answer.checkpointed.into();
+                        }
+                        Err(err) => {
+                            tracing::warn!(error = %err, "WAL checkpoint failed");
+                            conn = None;
+                        }
+                    }
+                }
+            })
+            .map_err(|cause| DbSetupError::Checkpointer(cause.to_string()))?;
+        Ok(Checkpointer {
+            _running: running,
+            stats,
+        })
+    }
+}
+
+/// One passive checkpoint on the checkpoint thread's connection, opened when there is none. A
+/// database not (yet) in WAL mode answers -1 frames; the connection is then opened anew next time.
+fn checkpoint(
+    url: &DatabaseUrl,
+    conn: &mut Option<AnyConnection>,
+) -> Result<CheckpointAnswer, String> {
+    let open = match conn {
+        Some(open) => open,
+        None => conn.insert(url.establish().map_err(|e| e.to_string())?),
+    };
+    let answer = diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
+        .get_result::<CheckpointAnswer>(open)
+        .map_err(|e| e.to_string())?;
+    if answer.log < 0 {
+        *conn = None;
+    }
+    Ok(answer)
 }
 
 /// Sends `f` to the pool's writer thread (SQLite), which runs it with a pooled connection, in

@@ -84,6 +84,9 @@ pub struct OrganizationUpdate {
     pub expected: Option<Map<String, Value>>,
 }
 
+/// The largest body [`OrganizationUpdate::parses_quickly`] lets parse on an async worker.
+pub const QUICK_PARSE_BYTES: usize = 16 * 1024;
+
 impl OrganizationUpdate {
     /// Parses the fields of a request body. Unknown keys are ignored; owner-only keys are ignored
     /// unless `is_owner`, as Sentry's serializer does. An avatar image is decoded here: call this off
@@ -153,6 +156,17 @@ impl OrganizationUpdate {
         } else {
             Err(DomainError::Invalid(errors))
         }
+    }
+
+    /// Whether parsing `data`, a body of `body_len` bytes, takes so little time that it may run
+    /// on an async worker rather than be sent to the blocking pool (a thread hand-off each way,
+    /// which costs more than parsing a small update: docs/architecture.md, "Where a request's time
+    /// goes"). Small bodies are quick unless they carry a field whose check is real work: Relay's
+    /// PII config (its rules and regular expressions are compiled), trusted relays (each key is
+    /// decoded as an Ed25519 point) or an image.
+    pub fn parses_quickly(data: &Map<String, Value>, body_len: usize) -> bool {
+        const SLOW_KEYS: [&str; 4] = ["relayPiiConfig", "trustedRelays", "avatar", "avatar_photo"];
+        body_len <= QUICK_PARSE_BYTES && !SLOW_KEYS.iter().any(|key| data.contains_key(*key))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -304,6 +318,22 @@ mod tests {
             Ok(update) => Ok(update),
             Err(DomainError::Invalid(errors)) => Err(errors),
             Err(other) => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn small_updates_without_relays_pii_rules_or_images_parse_quickly() {
+        let quick = |body: Value, len: usize| {
+            OrganizationUpdate::parses_quickly(body.as_object().unwrap(), len)
+        };
+        assert!(quick(json!({"name": "Acme", "openMembership": true}), 40));
+        assert!(quick(
+            json!({"sensitiveFields": ["card"]}),
+            QUICK_PARSE_BYTES
+        ));
+        assert!(!quick(json!({"name": "Acme"}), QUICK_PARSE_BYTES + 1));
+        for slow in ["relayPiiConfig", "trustedRelays", "avatar", "avatar_photo"] {
+            assert!(!quick(json!({ slow: null }), 20), "{slow}");
         }
     }
 

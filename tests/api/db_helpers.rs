@@ -282,6 +282,62 @@ fn sqlite_databases_use_wal_and_normal_synchronous() {
             .get_result(&mut conn)
             .unwrap();
     assert_eq!(fk.value, "1");
+    // commits never checkpoint: the pool's checkpoint thread does
+    #[derive(QueryableByName)]
+    struct AutoCheckpoint {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        wal_autocheckpoint: i32,
+    }
+    let auto: AutoCheckpoint = diesel::sql_query("PRAGMA wal_autocheckpoint")
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(auto.wal_autocheckpoint, 0);
+}
+
+#[test]
+fn the_checkpoint_thread_copies_what_writers_left_in_the_wal_into_the_database_file() {
+    let db = TestDb::create(crate::common::Backend::Sqlite).unwrap();
+    let pool = db.pool();
+    let org = new_org(&mut pool.get().unwrap());
+    let before = pool.checkpoints().unwrap();
+    // some 3 000 pages of writes: SQLite's automatic checkpoint, were it on, would have run
+    let text = "x".repeat(4000);
+    for i in 0..3000 {
+        write_tx(&mut pool.get().unwrap(), |conn| -> QueryResult<()> {
+            set_option(
+                conn,
+                org,
+                &format!("sentry:page{}", i % 50),
+                &format!("{i}{text}"),
+            );
+            Ok(())
+        })
+        .unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let after = loop {
+        let stats = pool.checkpoints().unwrap();
+        if stats.runs > before.runs && stats.wal_frames > 0 && stats.backfilled == stats.wal_frames
+        {
+            break stats;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no complete checkpoint within 5 s: {stats:?}"
+        );
+        std::thread::sleep(orgsettings::db::CHECKPOINT_EVERY);
+    };
+    assert!(after.wal_frames > 0, "{after:?}");
+    // what the checkpoint copied is what a new connection reads
+    assert_eq!(option_rows(&mut pool.get().unwrap(), org).len(), 50);
+}
+
+#[test]
+fn a_postgresql_pool_has_no_checkpoint_thread() {
+    let Some(db) = TestDb::create(crate::common::Backend::Postgres) else {
+        return;
+    };
+    assert_eq!(db.pool().checkpoints(), None);
 }
 
 /// A SQLite pool of `size` connections whose connections never wait for SQLite's lock: with

@@ -132,10 +132,17 @@ where
     let has_image = ["avatar", "avatar_photo"]
         .iter()
         .any(|key| data.get(*key).is_some_and(|v| !v.is_null()));
+    let body_len = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .unwrap_or(usize::MAX);
     let update = if has_image {
         state
             .image_work(move || parse(&data, is_owner, &features))
             .await??
+    } else if OrganizationUpdate::parses_quickly(&data, body_len) {
+        parse(&data, is_owner, &features)?
     } else {
         web::block(move || parse(&data, is_owner, &features))
             .await
