@@ -68,7 +68,7 @@ impl OrgAccess {
         let (features, jobs) = (state.config.features.clone(), state.jobs.clone());
         let kept = state.kept_options();
         state
-            .write(move |conn| {
+            .save_of(org_id, move |conn| {
                 let ctx = SaveContext {
                     actor: &actor,
                     user: Some(&user),

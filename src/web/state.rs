@@ -1,7 +1,8 @@
 //! `AppState`: what every request shares (the pool, the configuration, the image-work queue), and how
 //! handlers run work off the async workers: `db` for database work, `read` for a quick read by key
 //! (on SQLite run in place when it can), `write` for a short write (on SQLite on the writer
-//! thread), `image_work` for images (docs/architecture.md, "Writes on SQLite" and "Where a
+//! thread), `save_of` for a settings save (on PostgreSQL a few of an organization's at a time),
+//! `image_work` for images (docs/architecture.md, "Writes on SQLite" and "Where a
 //! request's time goes"); and `settings_of`, an organization's settings with the options this
 //! process keeps while their version stands (docs/architecture.md, "The options cache").
 
@@ -33,7 +34,16 @@ pub struct AppState {
     pub form_fields: Arc<FieldsCache>,
     /// The organization API's answers as last written, each good while its row and avatar stand.
     pub org_answers: Arc<AnswersCache>,
+    /// Turns of the settings saves on PostgreSQL, by organization (striped): see
+    /// [`AppState::save_of`].
+    save_turns: Arc<[tokio::sync::Semaphore]>,
 }
+
+/// How many stripes the organizations' save turns are spread over.
+const SAVE_STRIPES: usize = 64;
+/// How many saves of one organization (stripe) go to PostgreSQL at once: one holding the row
+/// lock and one waiting for it, ready the moment it is free.
+const SAVES_AT_ONCE: usize = 2;
 
 impl AppState {
     pub fn new(pool: Pool, config: Config) -> Self {
@@ -48,6 +58,9 @@ impl AppState {
             options: Arc::new(OptionsCache::default()),
             form_fields: Arc::new(FieldsCache::default()),
             org_answers: Arc::new(AnswersCache::default()),
+            save_turns: (0..SAVE_STRIPES)
+                .map(|_| tokio::sync::Semaphore::new(SAVES_AT_ONCE))
+                .collect(),
         }
     }
 
@@ -128,6 +141,30 @@ impl AppState {
             }),
             Err(f) => self.db(f).await,
         }
+    }
+
+    /// [`AppState::write`] for a save that locks organization `org_id`'s row. On PostgreSQL at
+    /// most [`SAVES_AT_ONCE`] saves of an organization (of its stripe) take connections at a
+    /// time; the others wait here, first come first served, without a connection
+    /// (docs/architecture.md, "Saves of one organization on PostgreSQL"). Otherwise every waiting
+    /// save holds one of the pool's few connections while it waits for the row lock, every other
+    /// request waits for a connection behind them, and the pool hands a freed connection to
+    /// whoever asks first rather than to whoever waited longest. On SQLite the writer thread
+    /// already queues the writes in arrival order.
+    pub async fn save_of<T, E, F>(&self, org_id: i64, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: FromUnavailable + Send + 'static,
+    {
+        if self.pool.backend() == crate::db::Backend::Sqlite {
+            return self.write(f).await;
+        }
+        let stripe = &self.save_turns[org_id.unsigned_abs() as usize % SAVE_STRIPES];
+        let _turn = stripe.acquire().await.map_err(|e| {
+            E::from_unavailable(Unavailable::Blocking(format!("save turns closed: {e}")))
+        })?;
+        self.write(f).await
     }
 
     /// Runs image work (decoding, resizing) on the blocking pool, at most

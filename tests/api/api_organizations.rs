@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::common::images::png;
-use crate::common::{PASSWORD, TestApp, audit_entries};
+use crate::common::{Backend, PASSWORD, TestApp, audit_entries};
 use crate::on_both_backends;
 
 const URL: &str = "/api/0/organizations/acme/";
@@ -650,4 +650,61 @@ async fn a_puts_answer_is_what_a_get_reads_afterwards(app: TestApp) {
     assert_eq!(read["relayPiiConfig"], json!(null));
     assert_eq!(read["avatar"]["avatarType"], "letter_avatar");
     assert_eq!(read["trustedRelays"][0]["name"], "edge");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_two_saves_of_an_organization_hold_connections_and_the_rest_wait_without_one()
+{
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, RunQueryDsl};
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let org = app.owner_of_acme().await.1;
+    app.api_get(URL).await;
+    let entries = audit_entries(&app, org.id).await.len();
+    // another client holds the organization's row lock
+    let mut holder = diesel::PgConnection::establish(app.db.url()).unwrap();
+    holder.batch_execute("BEGIN").unwrap();
+    diesel::sql_query(format!(
+        "SELECT id FROM organizations WHERE id = {} FOR UPDATE",
+        org.id
+    ))
+    .execute(&mut holder)
+    .unwrap();
+    let saves = futures::future::join_all(
+        (0..6).map(|i| app.api_put(URL, json!({"name": format!("Queued {i}")}))),
+    );
+    tokio::pin!(saves);
+    tokio::select! {
+        _ = &mut saves => panic!("the saves ran while another client held the row lock"),
+        _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+    }
+    // two saves wait for the row lock inside PostgreSQL, each with a connection; four wait for
+    // their turn without one (a save still reading its session holds one for a moment)
+    let busy = || {
+        let state = app.pool.state();
+        state.connections - state.idle_connections
+    };
+    let mut settled = false;
+    for _ in 0..50 {
+        if busy() == 2 {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(settled, "{} connections busy, not 2", busy());
+    let (status, _) = app.api_get(URL).await;
+    assert_eq!(status, StatusCode::OK, "a read answers meanwhile");
+    assert_eq!(busy(), 2, "still two saves in the database");
+    holder.batch_execute("COMMIT").unwrap();
+    for (status, body) in saves.await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert_eq!(
+        audit_entries(&app, org.id).await.len(),
+        entries + 6,
+        "each save landed, one after another"
+    );
 }
