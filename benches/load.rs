@@ -339,6 +339,14 @@ struct Settings {
 
 async fn throughput(backend: Backend, db: &TestDb, pool: &Pool, settings: &Settings) {
     owner_and_org(&mut pool.get().unwrap(), "Acme", "acme");
+    // one organization per client, for saves that do not wait for each other's row lock
+    for i in 0..settings.clients {
+        owner_and_org(
+            &mut pool.get().unwrap(),
+            &format!("Team {i}"),
+            &format!("team-{i}"),
+        );
+    }
     let server = Server::spawn(db).await;
     let mut clients = Vec::new();
     for _ in 0..settings.clients {
@@ -377,6 +385,17 @@ async fn throughput(backend: Backend, db: &TestDb, pool: &Pool, settings: &Setti
                     port,
                     "/api/0/organizations/acme/",
                     &format!("{{\"name\":\"Acme {n}\"}}"),
+                )
+            }),
+        ),
+        (
+            "PUT …/{org}/ (rename, own org each)",
+            Arc::new(move |c, n| {
+                // `n` carries the client's index in its high bits (see `run`)
+                c.put_json(
+                    port,
+                    &format!("/api/0/organizations/team-{}/", n >> 32),
+                    &format!("{{\"name\":\"Team {n}\"}}"),
                 )
             }),
         ),

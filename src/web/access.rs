@@ -64,7 +64,7 @@ impl OrgAccess {
         update: OrganizationUpdate,
     ) -> Result<Saved, DomainError> {
         let actor = self.actor_of(req);
-        let (org_id, user) = (self.org.id, self.user.clone());
+        let (org_id, user, avatar) = (self.org.id, self.user.clone(), self.avatar.clone());
         let (features, jobs) = (state.config.features.clone(), state.jobs.clone());
         let kept = state.kept_options();
         state
@@ -74,6 +74,7 @@ impl OrgAccess {
                     user: Some(&user),
                     features: &features,
                     kept: &kept,
+                    avatar: avatar.as_ref(),
                 };
                 save_and_start_jobs(conn, org_id, &update, &ctx, &jobs)
             })
