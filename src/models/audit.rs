@@ -130,22 +130,25 @@ impl<'a> NewAuditEntry<'a> {
 }
 
 /// Writes one entry; call it inside the transaction of the change it records.
+/// Runs on the concrete connection, where diesel finds the prepared statement without writing its
+/// SQL again (docs/architecture.md, "Where a request's time goes").
 pub fn record(conn: &mut AnyConnection, entry: &NewAuditEntry<'_>) -> QueryResult<()> {
-    diesel::insert_into(audit_log_entries::table)
-        .values((
-            audit_log_entries::organization_id.eq(entry.organization_id),
-            audit_log_entries::actor_id.eq(entry.actor.user_id),
-            audit_log_entries::actor_label.eq(&entry.actor.label),
-            audit_log_entries::actor_is_staff.eq(entry.actor.is_staff),
-            audit_log_entries::ip_address.eq(entry.actor.ip_address.as_deref()),
-            audit_log_entries::event.eq(entry.event.id()),
-            audit_log_entries::target_object.eq(entry.target_object),
-            audit_log_entries::target_user_id.eq(entry.target_user_id),
-            audit_log_entries::data.eq(entry.data.to_string()),
-            audit_log_entries::datetime.eq(query::now()),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    let values = (
+        audit_log_entries::organization_id.eq(entry.organization_id),
+        audit_log_entries::actor_id.eq(entry.actor.user_id),
+        audit_log_entries::actor_label.eq(&entry.actor.label),
+        audit_log_entries::actor_is_staff.eq(entry.actor.is_staff),
+        audit_log_entries::ip_address.eq(entry.actor.ip_address.as_deref()),
+        audit_log_entries::event.eq(entry.event.id()),
+        audit_log_entries::target_object.eq(entry.target_object),
+        audit_log_entries::target_user_id.eq(entry.target_user_id),
+        audit_log_entries::data.eq(entry.data.to_string()),
+        audit_log_entries::datetime.eq(query::now()),
+    );
+    crate::on_native_connection!(conn, |c| diesel::insert_into(audit_log_entries::table)
+        .values(&values)
+        .execute(c))
+    .map(|_| ())
 }
 
 /// Which entries of an organization to list: optionally one event, and a page given by an entry id

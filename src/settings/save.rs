@@ -16,7 +16,6 @@ use super::options::Kind;
 use super::relays::{self, RelaysChange};
 use super::update::{AvatarChange, OrganizationUpdate};
 use crate::config::{Feature, Features};
-use crate::db::schema::organizations;
 use crate::db::{AnyConnection, query, write_tx};
 use crate::errors::{Conflict, DomainError, FieldErrors};
 use crate::members;
@@ -204,26 +203,7 @@ pub fn save(
             || org.default_role != before.default_role
             || org.flags != before.flags
             || org.status != before.status;
-        if row_changed {
-            query::update(conn, |conn, now| {
-                org.updated_at = now;
-                diesel::update(organizations::table.find(org.id))
-                    .set((
-                        organizations::name.eq(&org.name),
-                        organizations::slug.eq(&org.slug),
-                        organizations::default_role.eq(org.default_role.id()),
-                        organizations::flags.eq(org.flags.bits()),
-                        organizations::status.eq(org.status.code()),
-                        organizations::deletion_scheduled_at.eq(org.deletion_scheduled_at),
-                        organizations::updated_at.eq(now),
-                    ))
-                    .execute(conn)
-            })?;
-        }
-        if org.slug != before.slug {
-            Organization::record_rename(conn, org.id, &before.slug, &org.slug)?;
-        }
-
+        // the restore's entry before the edit's, which is written with the row
         if restoring {
             audit::record(
                 conn,
@@ -235,16 +215,21 @@ pub fn save(
                 ),
             )?;
         }
-        if !changes.is_empty() {
-            audit::record(
-                conn,
-                &NewAuditEntry::new(
-                    org.id,
-                    ctx.actor,
-                    AuditEvent::OrgEdit,
-                    Value::Object(changes.clone()),
-                ),
-            )?;
+        let edit = (!changes.is_empty()).then(|| {
+            NewAuditEntry::new(
+                org.id,
+                ctx.actor,
+                AuditEvent::OrgEdit,
+                Value::Object(changes.clone()),
+            )
+        });
+        if row_changed {
+            Organization::write_saved(conn, &mut org, edit.as_ref())?;
+        } else if let Some(edit) = &edit {
+            audit::record(conn, edit)?;
+        }
+        if org.slug != before.slug {
+            Organization::record_rename(conn, org.id, &before.slug, &org.slug)?;
         }
         // an avatar change is the one write whose row is read back (the new ident)
         let avatar = match &update.avatar {

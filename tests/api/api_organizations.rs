@@ -493,15 +493,21 @@ async fn deletion_blocks_other_saves_until_an_owner_restores_with_cancel_deletio
     );
     let (status, _) = app.api_put(URL, json!({"cancelDeletion": false})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "false does not restore");
-    let (status, body) = app.api_put(URL, json!({"cancelDeletion": true})).await;
+    let (status, body) = app
+        .api_put(URL, json!({"cancelDeletion": true, "name": "Acme Back"}))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"]["id"], "active");
-    let events: Vec<String> = audit_entries(&app, org.id)
-        .await
-        .into_iter()
-        .map(|(e, _)| e)
-        .collect();
-    assert_eq!(events, ["org.create", "org.remove", "org.restore"]);
+    assert_eq!(body["name"], "Acme Back");
+    let entries = audit_entries(&app, org.id).await;
+    let events: Vec<&str> = entries.iter().map(|(e, _)| e.as_str()).collect();
+    // the restore, then the edit that came with it (written with the row, in one statement on
+    // PostgreSQL)
+    assert_eq!(
+        events,
+        ["org.create", "org.remove", "org.restore", "org.edit"]
+    );
+    assert_eq!(entries[3].1, json!({"name": "from Acme to Acme Back"}));
 }
 
 /// A non-default value for every field a script can set, with the audit key its change is recorded
