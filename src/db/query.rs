@@ -46,24 +46,6 @@ pub fn create_or_update(
     }
 }
 
-/// Updates one row by its primary key (Sentry's `Model.update`): `apply` runs the `UPDATE` with the
-/// given columns plus the row's auto-updated timestamp columns set to `now`, and returns the row count.
-///
-/// Returns `Ok(true)` when the row was updated, `Ok(false)` when it no longer exists; more than one
-/// row changed means the statement was not scoped to one row, which is a bug and an error.
-pub fn update(
-    conn: &mut AnyConnection,
-    apply: impl FnOnce(&mut AnyConnection, NaiveDateTime) -> QueryResult<usize>,
-) -> QueryResult<bool> {
-    match apply(conn, now())? {
-        0 => Ok(false),
-        1 => Ok(true),
-        n => Err(diesel::result::Error::QueryBuilderError(
-            format!("update touched {n} rows where one was expected").into(),
-        )),
-    }
-}
-
 /// The current time as stored in the database: UTC, without offset, at microsecond precision (what
 /// PostgreSQL keeps), so a value read back compares equal to the one written.
 pub fn now() -> NaiveDateTime {

@@ -649,6 +649,57 @@ mod tests {
     }
 
     #[test]
+    fn a_saves_statements_are_kept_prepared_where_diesels_own_update_is_not() {
+        use diesel::sqlite::Sqlite;
+        let now = query::now();
+        let org = Organization {
+            id: 7,
+            name: "Acme".into(),
+            slug: "acme".into(),
+            status: OrgStatus::Active,
+            flags: Flags::from_bits(1),
+            default_role: Role::Member,
+            date_added: now,
+            updated_at: now,
+            deletion_scheduled_at: None,
+            options_version: 0,
+        };
+        let row = || SavedRow {
+            org: &org,
+            now,
+            flags: 1,
+            status: 0,
+        };
+        assert!(SavedRow::query_id().is_some());
+        assert!(row().is_safe_to_cache_prepared(&Sqlite).unwrap());
+        assert!(row().is_safe_to_cache_prepared(&Pg).unwrap());
+        let actor = Actor {
+            user_id: Some(3),
+            label: "owner".into(),
+            ip_address: None,
+            is_staff: false,
+        };
+        let entry = NewAuditEntry::new(7, &actor, AuditEvent::OrgEdit, serde_json::json!({}));
+        let with_entry = RowWithEntry {
+            row: row(),
+            entry: &entry,
+            data: "{}",
+            event: AuditEvent::OrgEdit.id(),
+        };
+        assert!(RowWithEntry::query_id().is_some());
+        assert!(with_entry.is_safe_to_cache_prepared(&Pg).unwrap());
+        let sql = diesel::debug_query::<Pg, _>(&with_entry).to_string();
+        assert!(
+            sql.starts_with("WITH saved AS (UPDATE organizations SET name = $1"),
+            "{sql}"
+        );
+        // what the save ran before: prepared and its SQL written anew on every run
+        let diesels =
+            diesel::update(organizations::table.find(7)).set(organizations::name.eq("Acme"));
+        assert!(!diesels.is_safe_to_cache_prepared(&Sqlite).unwrap());
+    }
+
+    #[test]
     fn initials_take_the_first_and_last_word() {
         assert_eq!(initials("acme corp ltd"), "AL");
         assert_eq!(initials("Sentry"), "S");
