@@ -321,11 +321,9 @@ impl Organization {
         org: &mut Organization,
         entry: Option<&NewAuditEntry<'_>>,
     ) -> QueryResult<()> {
-        let now = query::now();
-        org.updated_at = now;
+        org.updated_at = query::now();
         let row = SavedRow {
             org,
-            now,
             flags: org.flags.bits(),
             status: org.status.code(),
         };
@@ -534,8 +532,8 @@ pub fn initials(name: &str) -> String {
 /// diesel prepares it once per connection (the `QueryId` below), where it prepares its own UPDATE
 /// statements anew on every run (a quarter of a rename's time on SQLite's writer thread).
 struct SavedRow<'a> {
+    /// The row as the save leaves it, `updated_at` included.
     org: &'a Organization,
-    now: NaiveDateTime,
     flags: i64,
     status: i32,
 }
@@ -573,7 +571,7 @@ where
         out.push_sql(", deletion_scheduled_at = ");
         out.push_bind_param::<Nullable<Timestamp>, _>(&org.deletion_scheduled_at)?;
         out.push_sql(", updated_at = ");
-        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_bind_param::<Timestamp, _>(&org.updated_at)?;
         out.push_sql(" WHERE id = ");
         out.push_bind_param::<BigInt, _>(&org.id)?;
         Ok(())
@@ -622,7 +620,7 @@ impl QueryFragment<Pg> for RowWithEntry<'_> {
         out.push_sql(", ");
         out.push_bind_param::<Text, _>(self.data)?;
         out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&self.row.now)?;
+        out.push_bind_param::<Timestamp, _>(&self.row.org.updated_at)?;
         out.push_sql(" FROM saved");
         Ok(())
     }
@@ -666,7 +664,6 @@ mod tests {
         };
         let row = || SavedRow {
             org: &org,
-            now,
             flags: 1,
             status: 0,
         };
